@@ -1,0 +1,142 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Rule-based attribution reasoning: derive who did it, with confidence and explanations.
+#[derive(Debug, Parser)]
+#[command(name = "ascribe", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Colour choice for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when standard error is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Derive every conclusion and print it (or write one TSV file per relation).
+    Run(RunArgs),
+    /// Show why a fact holds, as a derivation tree down to sourced evidence.
+    Explain(ExplainArgs),
+    /// Check rule and fact files and report problems, without evaluating.
+    Check(InputArgs),
+    /// Print the derived facts matching a pattern such as 'conducted_by(I, apt40)'.
+    Query(QueryArgs),
+}
+
+/// Rule files and fact files.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Rule files (.rules), fact files (.facts) or directories of them.
+    #[arg(value_name = "RULES")]
+    pub rules: Vec<PathBuf>,
+    /// Fact files or directories: .facts, <relation>.tsv, <relation>.csv, JSON facts,
+    /// STIX 2.1 bundles (.json).
+    #[arg(long = "facts", short = 'f', value_name = "PATH")]
+    pub facts: Vec<PathBuf>,
+}
+
+/// Evaluation switches shared by the commands that evaluate.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Do not record derivations (faster; explanations are then unavailable).
+    #[arg(long)]
+    pub no_explain: bool,
+}
+
+/// Output formats of `run` and `query`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FactFormat {
+    /// One fact per line with its confidence and ICD 203 term.
+    Text,
+    /// A JSON object of relations.
+    Json,
+    /// Tab-separated values, relation name first.
+    Tsv,
+}
+
+/// `ascribe run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    /// Inputs.
+    pub input: InputArgs,
+    #[command(flatten)]
+    /// Evaluation switches.
+    pub eval: EvalArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FactFormat::Text)]
+    pub format: FactFormat,
+    /// Write one <relation>.tsv per derived relation into this directory instead of
+    /// printing.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print only these relations (repeatable).
+    #[arg(long = "relation", short = 'r', value_name = "NAME")]
+    pub relations: Vec<String>,
+    /// Print input relations too, not only derived ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Print evaluation statistics to standard error.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Explanation formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// An indented tree.
+    Text,
+    /// JSON (schema in the README).
+    Json,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// `ascribe explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule files or directories, then the fact to explain, e.g.
+    /// 'state_sponsored(nz_pco_2021, prc)'.
+    #[arg(value_name = "RULES... FACT", required = true, num_args = 1..)]
+    pub positional: Vec<String>,
+    /// Fact files or directories.
+    #[arg(long = "facts", short = 'f', value_name = "PATH")]
+    pub facts: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+/// `ascribe query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Rule files or directories, then the pattern, e.g. 'conducted_by(I, apt40)'.
+    #[arg(value_name = "RULES... PATTERN", required = true, num_args = 1..)]
+    pub positional: Vec<String>,
+    /// Fact files or directories.
+    #[arg(long = "facts", short = 'f', value_name = "PATH")]
+    pub facts: Vec<PathBuf>,
+    #[command(flatten)]
+    /// Evaluation switches.
+    pub eval: EvalArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FactFormat::Text)]
+    pub format: FactFormat,
+}

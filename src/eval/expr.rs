@@ -1,0 +1,191 @@
+//! Arithmetic and comparisons on interned values.
+//!
+//! Arithmetic is total in the sense that it never panics: an operation without a value
+//! (division by zero, overflow, adding text to a number) yields `None`, and the rule
+//! instance derives nothing; evaluation counts such instances per rule and reports them.
+
+use std::cmp::Ordering;
+
+use rustc_hash::FxHashSet;
+
+use crate::program::{Expr, Term, VarId};
+use crate::syntax::ast::{AggFn, BinOp, CmpOp};
+use crate::value::{Interner, Value, ValueId};
+
+/// The value of an expression under `regs`, interning any new value.
+pub(crate) fn eval_expr(expr: &Expr, regs: &[ValueId], interner: &mut Interner) -> Option<ValueId> {
+    match expr {
+        Expr::Term(Term::Const(id)) => Some(*id),
+        Expr::Term(Term::Var(v)) => Some(regs[v.0 as usize]),
+        Expr::Bin(left, op, right) => {
+            let a = eval_expr(left, regs, interner)?;
+            let b = eval_expr(right, regs, interner)?;
+            let value = apply(*op, interner.value(a), interner.value(b))?;
+            Some(interner.intern(value))
+        }
+    }
+}
+
+/// `a op b` on values.
+pub(crate) fn apply(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
+    use Value::{Date, Float, Int, Text};
+    Some(match (a, b) {
+        (Int(x), Int(y)) => Int(match op {
+            BinOp::Add => x.checked_add(*y)?,
+            BinOp::Sub => x.checked_sub(*y)?,
+            BinOp::Mul => x.checked_mul(*y)?,
+            BinOp::Div => x.checked_div(*y)?,
+            BinOp::Rem => x.checked_rem(*y)?,
+        }),
+        (Int(_) | Float(_), Int(_) | Float(_)) => {
+            let (x, y) = (a.as_f64()?, b.as_f64()?);
+            let z = match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                BinOp::Rem => x % y,
+            };
+            if !z.is_finite() {
+                return None;
+            }
+            Float(z)
+        }
+        (Date(d), Int(n)) => match op {
+            BinOp::Add => Date(i32::try_from(i64::from(*d).checked_add(*n)?).ok()?),
+            BinOp::Sub => Date(i32::try_from(i64::from(*d).checked_sub(*n)?).ok()?),
+            _ => return None,
+        },
+        (Date(x), Date(y)) if op == BinOp::Sub => Int(i64::from(*x) - i64::from(*y)),
+        (Text(x), Text(y)) if op == BinOp::Add => Text(format!("{x}{y}").into()),
+        _ => return None,
+    })
+}
+
+/// `a op b` for interned values: equality by id, order by [`Value::total_cmp`].
+#[inline]
+pub(crate) fn compare(op: CmpOp, a: ValueId, b: ValueId, interner: &Interner) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        _ => {
+            let ordering = interner.value(a).total_cmp(interner.value(b));
+            match op {
+                CmpOp::Lt => ordering == Ordering::Less,
+                CmpOp::Le => ordering != Ordering::Greater,
+                CmpOp::Gt => ordering == Ordering::Greater,
+                CmpOp::Ge => ordering != Ordering::Less,
+                CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// The value of an aggregate over distinct solutions (tuples of `locals`): `None` when
+/// there is none (min or max of nothing), `Err` when it has no value (a sum that
+/// overflows or adds non-numbers).
+pub(crate) fn aggregate(
+    function: AggFn,
+    targets: &[VarId],
+    locals: &[VarId],
+    solutions: &FxHashSet<Vec<ValueId>>,
+    interner: &Interner,
+) -> Option<Result<Value, ()>> {
+    let positions: Vec<usize> = targets
+        .iter()
+        .map(|t| {
+            locals
+                .iter()
+                .position(|l| l == t)
+                .expect("aggregate targets are locals (checked when lowering)")
+        })
+        .collect();
+    match function {
+        AggFn::Count => {
+            let count = if positions.is_empty() {
+                solutions.len()
+            } else {
+                let projected: FxHashSet<Vec<ValueId>> = solutions
+                    .iter()
+                    .map(|s| positions.iter().map(|&p| s[p]).collect())
+                    .collect();
+                projected.len()
+            };
+            Some(Ok(Value::Int(count as i64)))
+        }
+        AggFn::Sum => {
+            let mut int_sum: i64 = 0;
+            let mut float_sum: f64 = 0.0;
+            let mut any_float = false;
+            // Sum in a fixed order so float rounding does not depend on hashing.
+            let mut values: Vec<&Value> = solutions.iter().map(|s| interner.value(s[positions[0]])).collect();
+            values.sort_by(|a, b| a.total_cmp(b));
+            for value in values {
+                match value {
+                    Value::Int(i) => match int_sum.checked_add(*i) {
+                        Some(s) => int_sum = s,
+                        None => return Some(Err(())),
+                    },
+                    Value::Float(x) => {
+                        any_float = true;
+                        float_sum += x;
+                    }
+                    _ => return Some(Err(())),
+                }
+            }
+            Some(Ok(if any_float {
+                Value::Float(float_sum + int_sum as f64)
+            } else {
+                Value::Int(int_sum)
+            }))
+        }
+        AggFn::Min | AggFn::Max => {
+            let mut values = solutions.iter().map(|s| interner.value(s[positions[0]]));
+            let first = values.next()?;
+            let best = values.fold(first, |best, v| {
+                let ordering = v.total_cmp(best);
+                let better = if function == AggFn::Min {
+                    ordering.is_lt()
+                } else {
+                    ordering.is_gt()
+                };
+                if better {
+                    v
+                } else {
+                    best
+                }
+            });
+            Some(Ok(best.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(op: BinOp, a: Value, b: Value, expected: Option<&str>) {
+        assert_eq!(apply(op, &a, &b).map(|v| v.to_string()).as_deref(), expected);
+    }
+
+    #[test]
+    fn arithmetic_has_no_value_instead_of_panicking() {
+        check(BinOp::Add, Value::Int(2), Value::Int(3), Some("5"));
+        check(BinOp::Div, Value::Int(7), Value::Int(2), Some("3"));
+        check(BinOp::Div, Value::Int(1), Value::Int(0), None);
+        check(BinOp::Add, Value::Int(i64::MAX), Value::Int(1), None);
+        check(BinOp::Div, Value::Int(i64::MIN), Value::Int(-1), None);
+        check(BinOp::Mul, Value::Int(2), Value::Float(0.25), Some("0.5"));
+        check(BinOp::Div, Value::Float(1.0), Value::Float(0.0), None);
+        check(BinOp::Add, Value::text("a"), Value::Int(1), None);
+        check(BinOp::Add, Value::text("ap"), Value::text("t40"), Some("apt40"));
+    }
+
+    #[test]
+    fn dates_shift_by_days_and_subtract_to_days() {
+        let d = Value::parse_date("2021-08-01").expect("valid date");
+        check(BinOp::Add, d.clone(), Value::Int(31), Some("2021-09-01"));
+        let later = Value::parse_date("2024-03-26").expect("valid date");
+        check(BinOp::Sub, later, d, Some("968"));
+    }
+}

@@ -1,0 +1,215 @@
+//! Evaluation: from a checked program to the model of every fact it derives, each with
+//! its confidence and (unless switched off) its best derivation.
+//!
+//! Semantics: the least fixpoint of the rules, stratum by stratum, with confidences in
+//! the max-product semiring: a derivation's confidence is the rule's strength times the
+//! product of its positive premises' confidences, and a fact keeps its best derivation.
+//! Recording derivations never changes which facts are derived or their confidences.
+
+mod expr;
+mod plan;
+mod relation;
+mod seminaive;
+
+use std::cmp::Ordering;
+
+use crate::program::{PredId, Program, RuleId};
+use crate::value::{Interner, ValueId};
+
+pub(crate) use expr::{aggregate, compare, eval_expr};
+pub(crate) use plan::literal_vars;
+use relation::{hash_row, Relation, INPUT_BIT, UNRECORDED};
+
+/// How the fixpoint is computed. Both give the same model; naive exists to test that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// Each iteration joins only with what changed in the previous one.
+    #[default]
+    SemiNaive,
+    /// Each iteration re-evaluates every rule on everything.
+    Naive,
+}
+
+/// Settings of one evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Record each fact's best derivation, for explanations (on by default).
+    pub record_derivations: bool,
+    /// Fixpoint strategy.
+    pub strategy: Strategy,
+}
+
+impl Default for EvalOptions {
+    fn default() -> EvalOptions {
+        EvalOptions {
+            record_derivations: true,
+            strategy: Strategy::SemiNaive,
+        }
+    }
+}
+
+/// A fact of the model: a relation and a row number in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FactId {
+    /// The relation.
+    pub predicate: PredId,
+    /// The row within the relation's tuples (stable for the model's lifetime).
+    pub row: u32,
+}
+
+/// How a fact of the model was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Derivation<'m> {
+    /// An input fact: its index in [`Program::facts`].
+    Input(usize),
+    /// Derived by a rule from these premises, one per positive atom of the rule body.
+    Rule {
+        /// The rule.
+        rule: RuleId,
+        /// Row of each premise, in the order of the rule's positive atoms.
+        premises: &'m [u32],
+    },
+    /// Derived, but derivations were not recorded.
+    Unrecorded,
+}
+
+/// Rule instances whose arithmetic or aggregate had no value (division by zero,
+/// overflow, mixing kinds) and so derived nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArithmeticFailure {
+    /// The rule.
+    pub rule: RuleId,
+    /// How many instances.
+    pub count: u64,
+}
+
+/// Everything derived from a program.
+#[derive(Clone, Debug)]
+pub struct Model {
+    relations: Vec<Relation>,
+    interner: Interner,
+    failures: Vec<ArithmeticFailure>,
+    iterations: usize,
+    recorded: bool,
+}
+
+/// Evaluates a checked program to its model.
+pub fn evaluate(program: &Program, options: &EvalOptions) -> Model {
+    let mut state = seminaive::State::new(program, *options);
+    state.run();
+    let mut failures: Vec<ArithmeticFailure> = state
+        .failures
+        .iter()
+        .map(|(&rule, &count)| ArithmeticFailure { rule, count })
+        .collect();
+    failures.sort_by_key(|f| f.rule);
+    Model {
+        relations: state.relations,
+        interner: state.interner,
+        failures,
+        iterations: state.iterations,
+        recorded: options.record_derivations,
+    }
+}
+
+impl Model {
+    /// All values, including those computed by arithmetic during evaluation.
+    pub fn interner(&self) -> &Interner {
+        &self.interner
+    }
+
+    /// Number of facts of a relation.
+    pub fn len(&self, predicate: PredId) -> usize {
+        self.relations[predicate.0 as usize].len()
+    }
+
+    /// Whether a relation has no facts.
+    pub fn is_empty(&self, predicate: PredId) -> bool {
+        self.len(predicate) == 0
+    }
+
+    /// Total number of facts in all relations.
+    pub fn total_facts(&self) -> usize {
+        self.relations.iter().map(Relation::len).sum()
+    }
+
+    /// The values of a fact.
+    pub fn tuple(&self, fact: FactId) -> &[ValueId] {
+        self.relations[fact.predicate.0 as usize].row(fact.row as usize)
+    }
+
+    /// The confidence of a fact.
+    pub fn confidence(&self, fact: FactId) -> f64 {
+        self.relations[fact.predicate.0 as usize].confidence[fact.row as usize]
+    }
+
+    /// The fact with exactly these values, if derived.
+    pub fn find(&self, predicate: PredId, tuple: &[ValueId]) -> Option<FactId> {
+        let relation = self.relations.get(predicate.0 as usize)?;
+        if relation.arity != tuple.len() {
+            return None;
+        }
+        relation
+            .find(tuple, hash_row(tuple))
+            .map(|row| FactId { predicate, row })
+    }
+
+    /// How a fact was obtained.
+    pub fn derivation<'m>(&'m self, program: &Program, fact: FactId) -> Derivation<'m> {
+        let relation = &self.relations[fact.predicate.0 as usize];
+        let rule = relation.rule[fact.row as usize];
+        if rule == UNRECORDED {
+            Derivation::Unrecorded
+        } else if rule & INPUT_BIT != 0 {
+            Derivation::Input((rule & !INPUT_BIT) as usize)
+        } else {
+            let id = RuleId(rule);
+            let count = program.rule(id).positive_atoms().count();
+            Derivation::Rule {
+                rule: id,
+                premises: relation.premises_of(fact.row as usize, count),
+            }
+        }
+    }
+
+    /// The facts of a relation, sorted by value (column by column), for output.
+    pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
+        let relation = &self.relations[predicate.0 as usize];
+        let mut rows: Vec<u32> = (0..relation.len() as u32).collect();
+        rows.sort_by(|&a, &b| self.compare_rows(relation, a, b));
+        rows.into_iter().map(|row| FactId { predicate, row }).collect()
+    }
+
+    fn compare_rows(&self, relation: &Relation, a: u32, b: u32) -> Ordering {
+        let (ra, rb) = (relation.row(a as usize), relation.row(b as usize));
+        for (x, y) in ra.iter().zip(rb) {
+            if x != y {
+                let ordering = self.interner.value(*x).total_cmp(self.interner.value(*y));
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+            }
+        }
+        Ordering::Equal
+    }
+
+    /// Rules whose arithmetic had no value for some instances, sorted by rule.
+    pub fn arithmetic_failures(&self) -> &[ArithmeticFailure] {
+        &self.failures
+    }
+
+    /// Number of fixpoint iterations over all strata.
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// Whether derivations were recorded.
+    pub fn recorded(&self) -> bool {
+        self.recorded
+    }
+
+    /// Approximate bytes of fact storage, indexes and derivation records.
+    pub fn heap_bytes(&self) -> usize {
+        self.relations.iter().map(Relation::heap_bytes).sum()
+    }
+}

@@ -1,0 +1,349 @@
+//! Join plans: the order in which a rule's literals are evaluated, and which version of
+//! each relation (delta, old, all) each atom reads.
+//!
+//! A plan places positive atoms greedily (the atom with bound columns first, then the
+//! smaller relation) and places every filter, negation, assignment and aggregate as soon
+//! as the variables it needs are bound. Every variable is bound before it is read: the
+//! program's safety check guarantees a placement exists.
+
+use rustc_hash::FxHashSet;
+
+use crate::program::{Atom, Expr, Literal, PredId, Program, Rule, Term, VarId};
+use crate::syntax::ast::{AggFn, CmpOp};
+
+/// Which rows of a relation an atom reads in one semi-naive iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// Rows new or improved in the last iteration.
+    Delta,
+    /// Rows that existed before the last iteration.
+    Old,
+    /// All rows at the start of this iteration.
+    All,
+}
+
+/// Read one relation, checking bound columns and binding the rest.
+#[derive(Clone, Debug)]
+pub(crate) struct Scan {
+    pub predicate: PredId,
+    pub version: Version,
+    /// Columns whose value is known before the scan (constants and bound variables).
+    pub key_columns: Vec<usize>,
+    /// The known values of `key_columns`, in the same order.
+    pub key: Vec<Term>,
+    /// Index slot on `key_columns`; filled in before execution when `key_columns` is
+    /// non-empty and the version is not `Delta`.
+    pub index: Option<usize>,
+    /// Columns that bind a variable for the first time.
+    pub binds: Vec<(usize, VarId)>,
+    /// Pairs of columns that must be equal (a variable repeated within the atom).
+    pub equal: Vec<(usize, usize)>,
+    /// Which premise of the rule this atom is (its position among positive atoms), or
+    /// `None` inside an aggregate.
+    pub slot: Option<usize>,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug)]
+pub(crate) enum Step {
+    Scan(Scan),
+    /// Succeeds when no row matches; `key_columns` may be a subset of the columns when
+    /// the atom has anonymous variables.
+    Neg {
+        predicate: PredId,
+        key_columns: Vec<usize>,
+        key: Vec<Term>,
+        index: Option<usize>,
+    },
+    Filter {
+        left: Expr,
+        op: CmpOp,
+        right: Expr,
+    },
+    Assign {
+        var: VarId,
+        expr: Expr,
+    },
+    Agg {
+        result: VarId,
+        function: AggFn,
+        targets: Vec<VarId>,
+        locals: Vec<VarId>,
+        steps: Vec<Step>,
+    },
+}
+
+/// A rule's literals in evaluation order.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Calls `f` on every step that reads an index, to fill in its slot.
+    pub fn for_each_indexed(&mut self, f: &mut impl FnMut(PredId, &[usize]) -> usize) {
+        fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize]) -> usize) {
+            for step in steps {
+                match step {
+                    Step::Scan(scan) if !scan.key_columns.is_empty() && scan.version != Version::Delta => {
+                        scan.index = Some(f(scan.predicate, &scan.key_columns));
+                    }
+                    Step::Neg {
+                        predicate,
+                        key_columns,
+                        index,
+                        ..
+                    } => *index = Some(f(*predicate, key_columns)),
+                    Step::Agg { steps, .. } => walk(steps, f),
+                    _ => {}
+                }
+            }
+        }
+        walk(&mut self.steps, f);
+    }
+}
+
+fn is_anonymous(rule: &Rule, var: VarId) -> bool {
+    rule.variables[var.0 as usize] == "_"
+}
+
+fn expr_bound(expr: &Expr, bound: &FxHashSet<VarId>) -> bool {
+    let mut ok = true;
+    expr.visit_vars(&mut |v| ok &= bound.contains(&v));
+    ok
+}
+
+/// Plans `literals` given variables already `bound`.
+///
+/// `version_of(i)` gives the version read by the `i`-th positive atom of `literals`;
+/// `size_of` estimates a relation's size for join ordering; `slots` says whether scans
+/// record premises (top level) or not (inside an aggregate).
+fn plan_literals(
+    program: &Program,
+    rule: &Rule,
+    literals: &[Literal],
+    bound: &mut FxHashSet<VarId>,
+    version_of: &dyn Fn(usize) -> Version,
+    first: Option<usize>,
+    size_of: &dyn Fn(PredId) -> usize,
+    slots: bool,
+) -> Vec<Step> {
+    let atoms: Vec<(usize, &Atom)> = literals
+        .iter()
+        .filter_map(|l| match l {
+            Literal::Pos(atom) => Some(atom),
+            _ => None,
+        })
+        .enumerate()
+        .collect();
+    let mut atom_done = vec![false; atoms.len()];
+    let mut other_done: Vec<bool> = literals.iter().map(|l| matches!(l, Literal::Pos(_))).collect();
+    let mut steps = Vec::new();
+    loop {
+        // Place every non-atom literal whose inputs are bound, in written order,
+        // repeating because an assignment can enable another literal.
+        let mut progress = true;
+        while progress {
+            progress = false;
+            for (index, literal) in literals.iter().enumerate() {
+                if other_done[index] {
+                    continue;
+                }
+                let step = match literal {
+                    Literal::Pos(_) => unreachable!("positive atoms are marked done above"),
+                    Literal::Neg(atom) => {
+                        let ready = atom.args.iter().all(|t| match t {
+                            Term::Var(v) => bound.contains(v) || is_anonymous(rule, *v),
+                            Term::Const(_) => true,
+                        });
+                        ready.then(|| {
+                            let (key_columns, key): (Vec<usize>, Vec<Term>) = atom
+                                .args
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, t)| !matches!(t, Term::Var(v) if is_anonymous(rule, *v)))
+                                .map(|(c, t)| (c, *t))
+                                .unzip();
+                            Step::Neg {
+                                predicate: atom.predicate,
+                                key_columns,
+                                key,
+                                index: None,
+                            }
+                        })
+                    }
+                    Literal::Cmp { left, op, right, .. } => (expr_bound(left, bound) && expr_bound(right, bound)).then(|| Step::Filter {
+                        left: left.clone(),
+                        op: *op,
+                        right: right.clone(),
+                    }),
+                    Literal::Assign { var, expr, .. } => expr_bound(expr, bound).then(|| Step::Assign {
+                        var: *var,
+                        expr: expr.clone(),
+                    }),
+                    Literal::Agg(agg) => {
+                        let mut inner = FxHashSet::default();
+                        for l in &agg.body {
+                            crate::eval::plan::literal_vars(l, &mut inner);
+                        }
+                        let ready = inner.iter().all(|v| bound.contains(v) || agg.locals.contains(v));
+                        ready.then(|| {
+                            let mut inner_bound = bound.clone();
+                            let steps = plan_literals(
+                                program,
+                                rule,
+                                &agg.body,
+                                &mut inner_bound,
+                                &|_| Version::All,
+                                None,
+                                size_of,
+                                false,
+                            );
+                            Step::Agg {
+                                result: agg.result,
+                                function: agg.function,
+                                targets: agg.targets.clone(),
+                                locals: agg.locals.clone(),
+                                steps,
+                            }
+                        })
+                    }
+                };
+                if let Some(step) = step {
+                    if let Step::Assign { var, .. } = &step {
+                        bound.insert(*var);
+                    }
+                    if let Step::Agg { result, .. } = &step {
+                        bound.insert(*result);
+                    }
+                    steps.push(step);
+                    other_done[index] = true;
+                    progress = true;
+                }
+            }
+        }
+        // Choose the next atom.
+        let next = match first.filter(|&f| !atom_done[f]) {
+            Some(f) => Some(f),
+            None => atoms
+                .iter()
+                .filter(|(i, _)| !atom_done[*i])
+                .map(|(i, atom)| {
+                    let bound_columns = atom
+                        .args
+                        .iter()
+                        .filter(|t| match t {
+                            Term::Const(_) => true,
+                            Term::Var(v) => bound.contains(v),
+                        })
+                        .count();
+                    (*i, bound_columns, size_of(atom.predicate))
+                })
+                // Most selective first: any bound column beats none, then the smaller
+                // relation, then more bound columns, then written order.
+                .min_by_key(|&(i, bound_columns, size)| (bound_columns == 0, size, usize::MAX - bound_columns, i))
+                .map(|(i, _, _)| i),
+        };
+        let Some(next) = next else {
+            break;
+        };
+        atom_done[next] = true;
+        let atom = atoms[next].1;
+        let mut scan = Scan {
+            predicate: atom.predicate,
+            version: version_of(next),
+            key_columns: Vec::new(),
+            key: Vec::new(),
+            index: None,
+            binds: Vec::new(),
+            equal: Vec::new(),
+            slot: slots.then_some(next),
+        };
+        let mut first_column: Vec<(VarId, usize)> = Vec::new();
+        for (column, term) in atom.args.iter().enumerate() {
+            match term {
+                Term::Const(_) => {
+                    scan.key_columns.push(column);
+                    scan.key.push(*term);
+                }
+                Term::Var(v) if bound.contains(v) => {
+                    scan.key_columns.push(column);
+                    scan.key.push(*term);
+                }
+                Term::Var(v) => match first_column.iter().find(|(w, _)| w == v) {
+                    Some(&(_, earlier)) => scan.equal.push((column, earlier)),
+                    None => {
+                        first_column.push((*v, column));
+                        if !is_anonymous(rule, *v) {
+                            scan.binds.push((column, *v));
+                        }
+                    }
+                },
+            }
+        }
+        for (v, _) in first_column {
+            bound.insert(v);
+        }
+        steps.push(Step::Scan(scan));
+    }
+    let _ = program;
+    steps
+}
+
+/// Every variable a literal mentions.
+pub(crate) fn literal_vars(literal: &Literal, out: &mut FxHashSet<VarId>) {
+    let add_atom = |atom: &Atom, out: &mut FxHashSet<VarId>| {
+        for t in &atom.args {
+            if let Term::Var(v) = t {
+                out.insert(*v);
+            }
+        }
+    };
+    match literal {
+        Literal::Pos(atom) | Literal::Neg(atom) => add_atom(atom, out),
+        Literal::Cmp { left, right, .. } => {
+            left.visit_vars(&mut |v| {
+                out.insert(v);
+            });
+            right.visit_vars(&mut |v| {
+                out.insert(v);
+            });
+        }
+        Literal::Assign { var, expr, .. } => {
+            out.insert(*var);
+            expr.visit_vars(&mut |v| {
+                out.insert(v);
+            });
+        }
+        Literal::Agg(agg) => {
+            out.insert(agg.result);
+            out.extend(agg.targets.iter().copied());
+            for l in &agg.body {
+                literal_vars(l, out);
+            }
+        }
+    }
+}
+
+/// Plans a whole rule. `delta` is the positive atom reading the delta, if any; atoms of
+/// relations in the current stratum (`recursive`) before it read `Old`, after it `All`.
+pub(crate) fn plan_rule(
+    program: &Program,
+    rule: &Rule,
+    delta: Option<usize>,
+    recursive: &dyn Fn(PredId) -> bool,
+    size_of: &dyn Fn(PredId) -> usize,
+) -> Plan {
+    let atoms: Vec<PredId> = rule.positive_atoms().map(|a| a.predicate).collect();
+    let version_of = |i: usize| match delta {
+        Some(d) if recursive(atoms[i]) => match i.cmp(&d) {
+            std::cmp::Ordering::Less => Version::Old,
+            std::cmp::Ordering::Equal => Version::Delta,
+            std::cmp::Ordering::Greater => Version::All,
+        },
+        _ => Version::All,
+    };
+    let mut bound = FxHashSet::default();
+    let steps = plan_literals(program, rule, &rule.body, &mut bound, &version_of, delta, size_of, true);
+    Plan { steps }
+}

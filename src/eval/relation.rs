@@ -1,0 +1,295 @@
+//! Tuple storage for one relation: packed rows, a deduplicating hash table, confidences,
+//! derivation records, and hash indexes keyed by bound columns.
+//!
+//! Rows are append-only and never move, so a row number is a stable [`FactId`] part and
+//! "the rows that existed at time t" is the prefix `0..len_at_t`. Each index keeps, per
+//! key, the row numbers in ascending order, so a lookup restricted to a prefix is a
+//! binary search. A row's confidence and derivation may be replaced by a strictly
+//! better one (max-product semiring); its values never change.
+
+use hashbrown::HashTable;
+
+use crate::value::ValueId;
+
+/// Marks an input fact in a derivation record; the low bits are the fact's index in
+/// [`Program::facts`](crate::program::Program::facts).
+pub(crate) const INPUT_BIT: u32 = 1 << 31;
+/// Marks a row whose derivation was not recorded (recording switched off).
+pub(crate) const UNRECORDED: u32 = u32::MAX;
+
+/// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
+#[inline]
+pub(crate) fn hash_row(row: &[ValueId]) -> u64 {
+    let mut h: u64 = row.len() as u64;
+    for v in row {
+        h = (h.rotate_left(5) ^ u64::from(v.0)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    h
+}
+
+/// A hash index over some columns: rows grouped by the values in those columns.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    /// The key columns, in key order.
+    pub columns: Vec<usize>,
+    /// Group numbers, hashed by the key of the group's first row.
+    table: HashTable<u32>,
+    /// Rows of each group, ascending.
+    groups: Vec<Vec<u32>>,
+    /// Rows `0..covered` are indexed.
+    covered: usize,
+}
+
+impl Index {
+    fn key_hash(&self, data: &[ValueId], arity: usize, row: usize) -> u64 {
+        let mut h: u64 = self.columns.len() as u64;
+        for &c in &self.columns {
+            h = (h.rotate_left(5) ^ u64::from(data[row * arity + c].0)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        h
+    }
+
+    /// Hash of a key given as values in key-column order.
+    #[inline]
+    pub fn hash_key(key: &[ValueId]) -> u64 {
+        let mut h: u64 = key.len() as u64;
+        for v in key {
+            h = (h.rotate_left(5) ^ u64::from(v.0)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        h
+    }
+
+    /// Indexes rows `covered..len`.
+    fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
+        for row in self.covered..len {
+            let hash = self.key_hash(data, arity, row);
+            let columns = &self.columns;
+            let groups = &self.groups;
+            let found = self.table.find(hash, |&g| {
+                let first = groups[g as usize][0] as usize;
+                columns
+                    .iter()
+                    .all(|&c| data[first * arity + c] == data[row * arity + c])
+            });
+            match found {
+                Some(&g) => self.groups[g as usize].push(row as u32),
+                None => {
+                    let g = self.groups.len() as u32;
+                    self.groups.push(vec![row as u32]);
+                    let columns = &self.columns;
+                    let groups = &self.groups;
+                    self.table.insert_unique(hash, g, |&g| {
+                        let first = groups[g as usize][0] as usize;
+                        let mut h: u64 = columns.len() as u64;
+                        for &c in columns {
+                            h = (h.rotate_left(5) ^ u64::from(data[first * arity + c].0))
+                                .wrapping_mul(0x517c_c1b7_2722_0a95);
+                        }
+                        h
+                    });
+                }
+            }
+        }
+        self.covered = len;
+    }
+
+    /// Rows whose key columns equal `key`, ascending.
+    #[inline]
+    pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> &[u32] {
+        let columns = &self.columns;
+        let groups = &self.groups;
+        match self.table.find(hash, |&g| {
+            let first = groups[g as usize][0] as usize;
+            columns
+                .iter()
+                .zip(key)
+                .all(|(&c, k)| data[first * arity + c] == *k)
+        }) {
+            Some(&g) => &self.groups[g as usize],
+            None => &[],
+        }
+    }
+}
+
+/// All tuples of one relation with their confidence and best derivation.
+#[derive(Clone, Debug)]
+pub(crate) struct Relation {
+    pub arity: usize,
+    /// Rows packed end to end: row `r` is `data[r*arity..(r+1)*arity]`. No duplicates.
+    pub data: Vec<ValueId>,
+    /// Confidence per row, in [0,1].
+    pub confidence: Vec<f64>,
+    /// Row numbers hashed by the whole row, for deduplication and membership.
+    dedup: HashTable<u32>,
+    /// Indexes by key columns, built on first use.
+    pub indexes: Vec<Index>,
+    /// Per row: the deriving rule's id, `INPUT_BIT | fact index`, or `UNRECORDED`.
+    pub rule: Vec<u32>,
+    /// Per row: where its premises start in `premises`.
+    pub premise_start: Vec<u32>,
+    /// Premise row numbers of all recorded derivations, one run per derivation; the
+    /// relation of each premise is given by the rule's positive atoms.
+    pub premises: Vec<u32>,
+    /// Number of rows with arity 0 (a nullary relation holds at most one row).
+    len: usize,
+}
+
+impl Relation {
+    pub fn new(arity: usize) -> Relation {
+        Relation {
+            arity,
+            data: Vec::new(),
+            confidence: Vec::new(),
+            dedup: HashTable::new(),
+            indexes: Vec::new(),
+            rule: Vec::new(),
+            premise_start: Vec::new(),
+            premises: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The values of row `r`.
+    #[inline]
+    pub fn row(&self, r: usize) -> &[ValueId] {
+        &self.data[r * self.arity..(r + 1) * self.arity]
+    }
+
+    /// The row holding exactly `tuple`, if any.
+    #[inline]
+    pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
+        let arity = self.arity;
+        let data = &self.data;
+        self.dedup
+            .find(hash, |&r| &data[r as usize * arity..(r as usize + 1) * arity] == tuple)
+            .copied()
+    }
+
+    /// Appends a new row (the caller checked it is absent) and returns its number.
+    pub fn push(&mut self, tuple: &[ValueId], hash: u64, confidence: f64, rule: u32, premises: &[u32]) -> u32 {
+        let row = self.len as u32;
+        self.data.extend_from_slice(tuple);
+        self.confidence.push(confidence);
+        self.rule.push(rule);
+        self.premise_start.push(self.premises.len() as u32);
+        self.premises.extend_from_slice(premises);
+        self.len += 1;
+        let arity = self.arity;
+        let data = &self.data;
+        self.dedup.insert_unique(hash, row, |&r| {
+            hash_row(&data[r as usize * arity..(r as usize + 1) * arity])
+        });
+        row
+    }
+
+    /// Replaces row `r`'s confidence and derivation with a better one.
+    pub fn improve(&mut self, r: u32, confidence: f64, rule: u32, premises: &[u32]) {
+        let r = r as usize;
+        self.confidence[r] = confidence;
+        self.rule[r] = rule;
+        self.premise_start[r] = self.premises.len() as u32;
+        self.premises.extend_from_slice(premises);
+    }
+
+    /// The recorded premises of row `r`, given how many the rule has.
+    pub fn premises_of(&self, r: usize, count: usize) -> &[u32] {
+        let start = self.premise_start[r] as usize;
+        &self.premises[start..start + count]
+    }
+
+    /// The slot of the index on `columns`, creating it if needed, brought up to date.
+    pub fn ensure_index(&mut self, columns: &[usize]) -> usize {
+        let slot = match self.indexes.iter().position(|i| i.columns == columns) {
+            Some(slot) => slot,
+            None => {
+                self.indexes.push(Index {
+                    columns: columns.to_vec(),
+                    ..Index::default()
+                });
+                self.indexes.len() - 1
+            }
+        };
+        let len = self.len;
+        self.indexes[slot].extend(&self.data, self.arity, len);
+        slot
+    }
+
+    /// Brings every index up to date with the rows.
+    pub fn refresh_indexes(&mut self) {
+        let len = self.len;
+        for index in &mut self.indexes {
+            index.extend(&self.data, self.arity, len);
+        }
+    }
+
+    /// Bytes held by this relation's storage (capacity, not just length).
+    pub fn heap_bytes(&self) -> usize {
+        let index_bytes: usize = self
+            .indexes
+            .iter()
+            .map(|i| {
+                i.table.capacity() * 5
+                    + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
+                    + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
+            })
+            .sum();
+        self.data.capacity() * 4
+            + self.confidence.capacity() * 8
+            + self.dedup.capacity() * 5
+            + self.rule.capacity() * 4
+            + self.premise_start.capacity() * 4
+            + self.premises.capacity() * 4
+            + index_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(values: &[u32]) -> Vec<ValueId> {
+        values.iter().map(|&v| ValueId(v)).collect()
+    }
+
+    #[test]
+    fn rows_deduplicate_and_indexes_group_by_key() {
+        let mut relation = Relation::new(2);
+        for (a, b) in [(1, 2), (1, 3), (2, 3)] {
+            let t = ids(&[a, b]);
+            let h = hash_row(&t);
+            assert!(relation.find(&t, h).is_none());
+            relation.push(&t, h, 1.0, UNRECORDED, &[]);
+        }
+        let t = ids(&[1, 3]);
+        assert_eq!(relation.find(&t, hash_row(&t)), Some(1));
+        let slot = relation.ensure_index(&[0]);
+        let key = ids(&[1]);
+        let index = &relation.indexes[slot];
+        assert_eq!(index.lookup(&relation.data, 2, &key, Index::hash_key(&key)), &[0, 1]);
+        // Rows added later are indexed on refresh, in ascending order.
+        let t = ids(&[1, 9]);
+        relation.push(&t, hash_row(&t), 0.5, UNRECORDED, &[]);
+        relation.refresh_indexes();
+        let index = &relation.indexes[slot];
+        assert_eq!(index.lookup(&relation.data, 2, &key, Index::hash_key(&key)), &[0, 1, 3]);
+        let other = ids(&[7]);
+        assert!(index.lookup(&relation.data, 2, &other, Index::hash_key(&other)).is_empty());
+    }
+
+    #[test]
+    fn improving_a_row_replaces_its_derivation() {
+        let mut relation = Relation::new(1);
+        let t = ids(&[4]);
+        let r = relation.push(&t, hash_row(&t), 0.5, 0, &[7]);
+        relation.improve(r, 0.9, 1, &[8]);
+        assert_eq!(relation.confidence[0], 0.9);
+        assert_eq!(relation.rule[0], 1);
+        assert_eq!(relation.premises_of(0, 1), &[8]);
+    }
+}

@@ -1,0 +1,449 @@
+//! The fixpoint: semi-naive evaluation of each stratum, executing join plans over the
+//! relations and merging what they derive.
+//!
+//! Lifecycle of facts within a stratum (after datafrog's `stable`/`recent`/`to_add`):
+//! plans write candidate facts to a per-relation `to_add` buffer, reading only rows that
+//! existed when the iteration began; after all plans ran, `merge` appends the new rows
+//! and replaces the confidence and derivation of rows that got a strictly better
+//! derivation. Both kinds of row form the next iteration's `recent` (the delta). A
+//! stratum ends when an iteration makes no row new or better. Because a derivation
+//! multiplies confidences no greater than 1, a better derivation never runs through the
+//! fact it derives, so recorded derivations form no cycles.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::expr::{aggregate, compare, eval_expr};
+use super::plan::{plan_rule, Plan, Step, Version};
+use super::relation::{hash_row, Index, Relation, INPUT_BIT, UNRECORDED};
+use super::{EvalOptions, Strategy};
+use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
+use crate::value::{Interner, ValueId};
+
+/// Candidate facts for one relation, waiting to be merged.
+#[derive(Default)]
+struct ToAdd {
+    tuples: Vec<ValueId>,
+    hashes: Vec<u64>,
+    confidence: Vec<f64>,
+    rules: Vec<u32>,
+    premises: Vec<u32>,
+}
+
+impl ToAdd {
+    fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+/// Where a plan's results go.
+enum Sink<'s> {
+    /// Derive the rule's head.
+    Head,
+    /// Collect distinct values of these variables (an aggregate's body).
+    Collect(&'s [VarId], &'s mut FxHashSet<Vec<ValueId>>),
+}
+
+/// Everything a plan reads and writes while it runs.
+struct Exec<'a> {
+    relations: &'a [Relation],
+    recent: &'a [Vec<u32>],
+    old_end: &'a [usize],
+    all_end: &'a [usize],
+    interner: &'a mut Interner,
+    to_add: &'a mut ToAdd,
+    head: &'a [Term],
+    head_predicate: PredId,
+    rule: u32,
+    strength: f64,
+    record: bool,
+    regs: Vec<ValueId>,
+    premises: Vec<u32>,
+    tuple: Vec<ValueId>,
+    /// Rule instances whose arithmetic had no value.
+    failures: u64,
+}
+
+impl Exec<'_> {
+    #[inline]
+    fn term(&self, term: &Term) -> ValueId {
+        match term {
+            Term::Const(v) => *v,
+            Term::Var(v) => self.regs[v.0 as usize],
+        }
+    }
+
+    fn run(&mut self, steps: &[Step], confidence: f64, sink: &mut Sink<'_>) {
+        let Some((step, rest)) = steps.split_first() else {
+            self.finish(confidence, sink);
+            return;
+        };
+        match step {
+            Step::Scan(scan) => {
+                let relations = self.relations;
+                let relation = &relations[scan.predicate.0 as usize];
+                let arity = relation.arity;
+                let mut key = [ValueId(0); 16];
+                let n_key = scan.key.len();
+                let mut key_vec;
+                let key: &[ValueId] = if n_key <= key.len() {
+                    for (slot, term) in key.iter_mut().zip(&scan.key) {
+                        *slot = self.term(term);
+                    }
+                    &key[..n_key]
+                } else {
+                    key_vec = Vec::with_capacity(n_key);
+                    for term in &scan.key {
+                        key_vec.push(self.term(term));
+                    }
+                    &key_vec
+                };
+                let p = scan.predicate.0 as usize;
+                let mut visit = |this: &mut Self, row: u32| {
+                    let values = relation.row(row as usize);
+                    if scan.equal.iter().any(|&(a, b)| values[a] != values[b]) {
+                        return;
+                    }
+                    for &(column, var) in &scan.binds {
+                        this.regs[var.0 as usize] = values[column];
+                    }
+                    if let Some(slot) = scan.slot {
+                        this.premises[slot] = row;
+                    }
+                    this.run(rest, confidence * relation.confidence[row as usize], sink);
+                };
+                match (scan.version, scan.index) {
+                    (Version::Delta, _) => {
+                        let recent = self.recent;
+                        for &row in &recent[p] {
+                            let values = relation.row(row as usize);
+                            if scan.key_columns.iter().zip(key).all(|(&c, k)| values[c] == *k) {
+                                visit(self, row);
+                            }
+                        }
+                    }
+                    (version, Some(slot)) => {
+                        let end = if version == Version::Old {
+                            self.old_end[p]
+                        } else {
+                            self.all_end[p]
+                        } as u32;
+                        let rows = relation.indexes[slot].lookup(&relation.data, arity, key, Index::hash_key(key));
+                        let cut = if rows.last().is_some_and(|&r| r < end) {
+                            rows.len()
+                        } else {
+                            rows.partition_point(|&r| r < end)
+                        };
+                        for &row in &rows[..cut] {
+                            visit(self, row);
+                        }
+                    }
+                    (version, None) => {
+                        let end = if version == Version::Old {
+                            self.old_end[p]
+                        } else {
+                            self.all_end[p]
+                        };
+                        for row in 0..end as u32 {
+                            visit(self, row);
+                        }
+                    }
+                }
+            }
+            Step::Neg {
+                predicate,
+                key_columns,
+                key,
+                index,
+            } => {
+                let relation = &self.relations[predicate.0 as usize];
+                let values: Vec<ValueId> = key.iter().map(|t| self.term(t)).collect();
+                let present = if key_columns.len() == relation.arity {
+                    relation.find(&values, hash_row(&values)).is_some()
+                } else {
+                    let slot = index.expect("plan: negation index slot filled before execution");
+                    !relation.indexes[slot]
+                        .lookup(&relation.data, relation.arity, &values, Index::hash_key(&values))
+                        .is_empty()
+                };
+                if !present {
+                    self.run(rest, confidence, sink);
+                }
+            }
+            Step::Filter { left, op, right } => {
+                let a = eval_expr(left, &self.regs, self.interner);
+                let b = eval_expr(right, &self.regs, self.interner);
+                match (a, b) {
+                    (Some(a), Some(b)) => {
+                        if compare(*op, a, b, self.interner) {
+                            self.run(rest, confidence, sink);
+                        }
+                    }
+                    _ => self.failures += 1,
+                }
+            }
+            Step::Assign { var, expr } => match eval_expr(expr, &self.regs, self.interner) {
+                Some(value) => {
+                    self.regs[var.0 as usize] = value;
+                    self.run(rest, confidence, sink);
+                }
+                None => self.failures += 1,
+            },
+            Step::Agg {
+                result,
+                function,
+                targets,
+                locals,
+                steps,
+            } => {
+                let mut solutions = FxHashSet::default();
+                self.run(steps, 1.0, &mut Sink::Collect(locals, &mut solutions));
+                let value = aggregate(*function, targets, locals, &solutions, self.interner);
+                match value {
+                    Some(Ok(value)) => {
+                        self.regs[result.0 as usize] = self.interner.intern(value);
+                        self.run(rest, confidence, sink);
+                    }
+                    Some(Err(())) => self.failures += 1,
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, confidence: f64, sink: &mut Sink<'_>) {
+        match sink {
+            Sink::Collect(vars, out) => {
+                let values: Vec<ValueId> = vars.iter().map(|v| self.regs[v.0 as usize]).collect();
+                out.insert(values);
+            }
+            Sink::Head => {
+                self.tuple.clear();
+                for i in 0..self.head.len() {
+                    let value = self.term(&self.head[i]);
+                    self.tuple.push(value);
+                }
+                let confidence = confidence * self.strength;
+                let hash = hash_row(&self.tuple);
+                let relation = &self.relations[self.head_predicate.0 as usize];
+                if let Some(row) = relation.find(&self.tuple, hash) {
+                    if relation.confidence[row as usize] >= confidence {
+                        return;
+                    }
+                }
+                let to_add = &mut *self.to_add;
+                to_add.tuples.extend_from_slice(&self.tuple);
+                to_add.hashes.push(hash);
+                to_add.confidence.push(confidence);
+                if self.record {
+                    to_add.rules.push(self.rule);
+                    to_add.premises.extend_from_slice(&self.premises);
+                } else {
+                    to_add.rules.push(UNRECORDED);
+                }
+            }
+        }
+    }
+}
+
+/// Evaluation state shared by all strata.
+pub(crate) struct State<'p> {
+    pub program: &'p Program,
+    pub relations: Vec<Relation>,
+    pub interner: Interner,
+    pub options: EvalOptions,
+    /// Rule instances whose arithmetic had no value, per rule.
+    pub failures: FxHashMap<RuleId, u64>,
+    pub iterations: usize,
+    n_premises: Vec<usize>,
+}
+
+impl<'p> State<'p> {
+    pub fn new(program: &'p Program, options: EvalOptions) -> State<'p> {
+        let mut relations: Vec<Relation> = program.predicates().iter().map(|p| Relation::new(p.arity)).collect();
+        for (index, fact) in program.facts().iter().enumerate() {
+            let relation = &mut relations[fact.predicate.0 as usize];
+            let hash = hash_row(&fact.tuple);
+            let rule = INPUT_BIT | index as u32;
+            match relation.find(&fact.tuple, hash) {
+                None => {
+                    relation.push(&fact.tuple, hash, fact.confidence, rule, &[]);
+                }
+                Some(row) if relation.confidence[row as usize] < fact.confidence => {
+                    relation.improve(row, fact.confidence, rule, &[]);
+                }
+                Some(_) => {}
+            }
+        }
+        let n_premises = program.rules().iter().map(|r| r.positive_atoms().count()).collect();
+        State {
+            program,
+            relations,
+            interner: program.interner().clone(),
+            options,
+            failures: FxHashMap::default(),
+            iterations: 0,
+            n_premises,
+        }
+    }
+
+    /// Evaluates every stratum in order.
+    pub fn run(&mut self) {
+        for stratum in self.program.strata() {
+            self.run_stratum(stratum);
+        }
+    }
+
+    fn plans(&self, stratum: &Stratum, in_stratum: &[bool], first: bool, recent: &[Vec<u32>]) -> Vec<(RuleId, Plan)> {
+        let sizes = |p: PredId| self.relations[p.0 as usize].len();
+        let recursive = |p: PredId| in_stratum[p.0 as usize];
+        let mut plans = Vec::new();
+        for &rule_id in &stratum.rules {
+            let rule = self.program.rule(rule_id);
+            if self.options.strategy == Strategy::Naive {
+                plans.push((rule_id, plan_rule(self.program, rule, None, &|_| false, &sizes)));
+                continue;
+            }
+            let recursive_atoms: Vec<usize> = rule
+                .positive_atoms()
+                .enumerate()
+                .filter(|(_, a)| recursive(a.predicate))
+                .map(|(i, _)| i)
+                .collect();
+            if recursive_atoms.is_empty() {
+                if first {
+                    plans.push((rule_id, plan_rule(self.program, rule, None, &recursive, &sizes)));
+                }
+                continue;
+            }
+            let atoms: Vec<PredId> = rule.positive_atoms().map(|a| a.predicate).collect();
+            for d in recursive_atoms {
+                if !recent[atoms[d].0 as usize].is_empty() {
+                    plans.push((rule_id, plan_rule(self.program, rule, Some(d), &recursive, &sizes)));
+                }
+            }
+        }
+        plans
+    }
+
+    fn run_stratum(&mut self, stratum: &Stratum) {
+        let n = self.relations.len();
+        let mut in_stratum = vec![false; n];
+        for p in &stratum.predicates {
+            in_stratum[p.0 as usize] = true;
+        }
+        // Rows present on entry (input facts of these relations) are the first delta.
+        let mut recent: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut old_end = vec![0usize; n];
+        for p in &stratum.predicates {
+            let len = self.relations[p.0 as usize].len();
+            recent[p.0 as usize] = (0..len as u32).collect();
+        }
+        for (i, relation) in self.relations.iter().enumerate() {
+            if !in_stratum[i] {
+                old_end[i] = relation.len();
+            }
+        }
+        let mut first = true;
+        loop {
+            self.iterations += 1;
+            let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
+            let mut plans = self.plans(stratum, &in_stratum, first, &recent);
+            for (_, plan) in &mut plans {
+                let relations = &mut self.relations;
+                plan.for_each_indexed(&mut |p, columns| relations[p.0 as usize].ensure_index(columns));
+            }
+            let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
+            for (rule_id, plan) in &plans {
+                let rule = self.program.rule(*rule_id);
+                let head = rule.head.predicate;
+                let buffer = to_add.entry(head).or_default();
+                let mut exec = Exec {
+                    relations: &self.relations,
+                    recent: &recent,
+                    old_end: &old_end,
+                    all_end: &all_end,
+                    interner: &mut self.interner,
+                    to_add: buffer,
+                    head: &rule.head.args,
+                    head_predicate: head,
+                    rule: rule_id.0,
+                    strength: rule.strength,
+                    record: self.options.record_derivations,
+                    regs: vec![ValueId(u32::MAX); rule.variables.len()],
+                    premises: vec![0; self.n_premises[rule_id.0 as usize]],
+                    tuple: Vec::with_capacity(rule.head.args.len()),
+                    failures: 0,
+                };
+                exec.run(&plan.steps, 1.0, &mut Sink::Head);
+                if exec.failures > 0 {
+                    *self.failures.entry(*rule_id).or_default() += exec.failures;
+                }
+            }
+            // Merge in predicate order so row numbers do not depend on hashing.
+            let mut heads: Vec<PredId> = to_add.keys().copied().collect();
+            heads.sort();
+            let mut changed = false;
+            for p in &heads {
+                old_end[p.0 as usize] = all_end[p.0 as usize];
+            }
+            for p in &stratum.predicates {
+                old_end[p.0 as usize] = all_end[p.0 as usize];
+                recent[p.0 as usize].clear();
+            }
+            for p in heads {
+                let buffer = &to_add[&p];
+                if buffer.is_empty() {
+                    continue;
+                }
+                let next = self.merge(p, buffer);
+                changed |= !next.is_empty();
+                recent[p.0 as usize] = next;
+            }
+            first = false;
+            if !changed || (!stratum.recursive && self.options.strategy == Strategy::SemiNaive) {
+                break;
+            }
+        }
+        for p in &stratum.predicates {
+            self.relations[p.0 as usize].refresh_indexes();
+        }
+    }
+
+    /// Merges candidates into relation `p`; returns the rows that are new or better.
+    fn merge(&mut self, p: PredId, buffer: &ToAdd) -> Vec<u32> {
+        let relation = &mut self.relations[p.0 as usize];
+        let arity = relation.arity;
+        let first_new = relation.len() as u32;
+        let mut improved = Vec::new();
+        let mut premise_at = 0usize;
+        for i in 0..buffer.hashes.len() {
+            let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+            let rule = buffer.rules[i];
+            let count = if rule == UNRECORDED {
+                0
+            } else {
+                self.n_premises[rule as usize]
+            };
+            let premises = &buffer.premises[premise_at..premise_at + count];
+            premise_at += count;
+            let confidence = buffer.confidence[i];
+            match relation.find(tuple, buffer.hashes[i]) {
+                None => {
+                    relation.push(tuple, buffer.hashes[i], confidence, rule, premises);
+                }
+                Some(row) => {
+                    if relation.confidence[row as usize] < confidence {
+                        relation.improve(row, confidence, rule, premises);
+                        if row < first_new {
+                            improved.push(row);
+                        }
+                    }
+                }
+            }
+        }
+        improved.sort_unstable();
+        improved.dedup();
+        improved.extend(first_new..relation.len() as u32);
+        improved
+    }
+}

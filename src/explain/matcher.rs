@@ -1,0 +1,246 @@
+//! Matching rule bodies against a finished model, for explanations.
+//!
+//! Evaluation records only each fact's best derivation (rule and positive premises).
+//! Everything else an explanation shows (values of assignments, the facts an aggregate
+//! ran over, every other derivation of a fact) is recomputed here on demand by a plain
+//! backtracking search over the model. It is simple rather than fast: it runs once per
+//! explanation, never during evaluation.
+
+use rustc_hash::FxHashSet;
+
+use crate::eval::{aggregate, compare, eval_expr, FactId, Model};
+use crate::program::{Aggregate, Atom, Expr, Literal, Program, Rule, Term, VarId};
+use crate::value::{Interner, ValueId};
+
+/// A partial assignment of a rule's variables.
+pub(crate) type Partial = Vec<Option<ValueId>>;
+
+/// Searches the model for instances of rule bodies.
+pub(crate) struct Matcher<'a> {
+    pub program: &'a Program,
+    pub model: &'a Model,
+    /// A copy of the model's values, extended by arithmetic done while matching.
+    pub interner: Interner,
+}
+
+fn expr_ready(expr: &Expr, bindings: &Partial) -> bool {
+    let mut ready = true;
+    expr.visit_vars(&mut |v| ready &= bindings[v.0 as usize].is_some());
+    ready
+}
+
+fn regs(bindings: &Partial) -> Vec<ValueId> {
+    bindings.iter().map(|b| b.unwrap_or(ValueId(u32::MAX))).collect()
+}
+
+impl<'a> Matcher<'a> {
+    pub fn new(program: &'a Program, model: &'a Model) -> Matcher<'a> {
+        Matcher {
+            program,
+            model,
+            interner: model.interner().clone(),
+        }
+    }
+
+    /// Binds `atom`'s variables to `tuple`; false if a constant or bound variable differs.
+    pub fn unify(atom: &Atom, tuple: &[ValueId], bindings: &mut Partial) -> bool {
+        for (term, value) in atom.args.iter().zip(tuple) {
+            match term {
+                Term::Const(c) if c != value => return false,
+                Term::Const(_) => {}
+                Term::Var(v) => match bindings[v.0 as usize] {
+                    Some(bound) if bound != *value => return false,
+                    Some(_) => {}
+                    None => bindings[v.0 as usize] = Some(*value),
+                },
+            }
+        }
+        true
+    }
+
+    fn is_anonymous(rule: &Rule, var: VarId) -> bool {
+        rule.variables[var.0 as usize] == "_"
+    }
+
+    /// Whether some fact matches `atom` under `bindings` (unbound variables match anything).
+    pub fn exists(&self, atom: &Atom, bindings: &Partial) -> bool {
+        let predicate = atom.predicate;
+        let fully_bound = atom.args.iter().all(|t| match t {
+            Term::Const(_) => true,
+            Term::Var(v) => bindings[v.0 as usize].is_some(),
+        });
+        if fully_bound {
+            let tuple: Vec<ValueId> = atom
+                .args
+                .iter()
+                .map(|t| match t {
+                    Term::Const(c) => *c,
+                    Term::Var(v) => bindings[v.0 as usize].expect("checked bound above"),
+                })
+                .collect();
+            return self.model.find(predicate, &tuple).is_some();
+        }
+        (0..self.model.len(predicate) as u32).any(|row| {
+            let mut trial = bindings.clone();
+            Self::unify(atom, self.model.tuple(FactId { predicate, row }), &mut trial)
+        })
+    }
+
+    /// Calls `found` for each instance of `literals` extending `bindings`, with the
+    /// positive premises used; stops early when `found` returns false. Positive atoms
+    /// are matched first, in written order; the other literals as soon as they can be.
+    pub fn solve(
+        &mut self,
+        rule: &Rule,
+        literals: &[&Literal],
+        bindings: &mut Partial,
+        premises: &mut Vec<FactId>,
+        found: &mut dyn FnMut(&Partial, &[FactId]) -> bool,
+    ) -> bool {
+        // Pick the next literal: a positive atom, or any other literal whose inputs are bound.
+        let ready = |literal: &Literal, bindings: &Partial| match literal {
+            Literal::Pos(_) => true,
+            Literal::Neg(atom) => atom.args.iter().all(|t| match t {
+                Term::Var(v) => bindings[v.0 as usize].is_some() || Self::is_anonymous(rule, *v),
+                Term::Const(_) => true,
+            }),
+            Literal::Cmp { left, right, .. } => expr_ready(left, bindings) && expr_ready(right, bindings),
+            Literal::Assign { expr, .. } => expr_ready(expr, bindings),
+            Literal::Agg(agg) => {
+                let mut inner = FxHashSet::default();
+                for l in &agg.body {
+                    crate::eval::literal_vars(l, &mut inner);
+                }
+                inner
+                    .iter()
+                    .all(|v| bindings[v.0 as usize].is_some() || agg.locals.contains(v))
+            }
+        };
+        let Some(position) = literals
+            .iter()
+            .position(|l| !matches!(l, Literal::Pos(_)) && ready(l, bindings))
+            .or_else(|| literals.iter().position(|l| matches!(l, Literal::Pos(_))))
+        else {
+            return match literals.first() {
+                // Nothing can be placed although literals remain: an unbound input.
+                Some(_) => true,
+                None => found(bindings, premises),
+            };
+        };
+        let literal = literals[position];
+        let rest: Vec<&Literal> = literals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != position)
+            .map(|(_, l)| *l)
+            .collect();
+        match literal {
+            Literal::Pos(atom) => {
+                let predicate = atom.predicate;
+                for row in 0..self.model.len(predicate) as u32 {
+                    let fact = FactId { predicate, row };
+                    let saved = bindings.clone();
+                    if Self::unify(atom, self.model.tuple(fact), bindings) {
+                        premises.push(fact);
+                        let go_on = self.solve(rule, &rest, bindings, premises, found);
+                        premises.pop();
+                        if !go_on {
+                            *bindings = saved;
+                            return false;
+                        }
+                    }
+                    *bindings = saved;
+                }
+                true
+            }
+            Literal::Neg(atom) => {
+                if self.exists(atom, bindings) {
+                    true
+                } else {
+                    self.solve(rule, &rest, bindings, premises, found)
+                }
+            }
+            Literal::Cmp { left, op, right, .. } => {
+                let values = regs(bindings);
+                let a = eval_expr(left, &values, &mut self.interner);
+                let b = eval_expr(right, &values, &mut self.interner);
+                match (a, b) {
+                    (Some(a), Some(b)) if compare(*op, a, b, &self.interner) => {
+                        self.solve(rule, &rest, bindings, premises, found)
+                    }
+                    _ => true,
+                }
+            }
+            Literal::Assign { var, expr, .. } => {
+                let values = regs(bindings);
+                let Some(value) = eval_expr(expr, &values, &mut self.interner) else {
+                    return true;
+                };
+                self.bind_and_continue(rule, *var, value, &rest, bindings, premises, found)
+            }
+            Literal::Agg(agg) => {
+                let solutions = self.aggregate_solutions(rule, agg, bindings);
+                let set: FxHashSet<Vec<ValueId>> = solutions.into_iter().map(|(s, _)| s).collect();
+                match aggregate(agg.function, &agg.targets, &agg.locals, &set, &self.interner) {
+                    Some(Ok(value)) => {
+                        let value = self.interner.intern(value);
+                        self.bind_and_continue(rule, agg.result, value, &rest, bindings, premises, found)
+                    }
+                    _ => true,
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind_and_continue(
+        &mut self,
+        rule: &Rule,
+        var: VarId,
+        value: ValueId,
+        rest: &[&Literal],
+        bindings: &mut Partial,
+        premises: &mut Vec<FactId>,
+        found: &mut dyn FnMut(&Partial, &[FactId]) -> bool,
+    ) -> bool {
+        match bindings[var.0 as usize] {
+            Some(bound) if bound != value => true,
+            Some(_) => self.solve(rule, rest, bindings, premises, found),
+            None => {
+                bindings[var.0 as usize] = Some(value);
+                let go_on = self.solve(rule, rest, bindings, premises, found);
+                bindings[var.0 as usize] = None;
+                go_on
+            }
+        }
+    }
+
+    /// The distinct solutions of an aggregate's body (values of its locals) under
+    /// `bindings`, each with the positive facts of one instance that produced it.
+    pub fn aggregate_solutions(
+        &mut self,
+        rule: &Rule,
+        agg: &Aggregate,
+        bindings: &Partial,
+    ) -> Vec<(Vec<ValueId>, Vec<FactId>)> {
+        let mut inner = bindings.clone();
+        for local in &agg.locals {
+            inner[local.0 as usize] = None;
+        }
+        let literals: Vec<&Literal> = agg.body.iter().collect();
+        let mut seen: FxHashSet<Vec<ValueId>> = FxHashSet::default();
+        let mut out = Vec::new();
+        let locals = agg.locals.clone();
+        self.solve(rule, &literals, &mut inner, &mut Vec::new(), &mut |b, premises| {
+            let solution: Vec<ValueId> = locals
+                .iter()
+                .map(|l| b[l.0 as usize].expect("aggregate locals are bound by its body"))
+                .collect();
+            if seen.insert(solution.clone()) {
+                out.push((solution, premises.to_vec()));
+            }
+            true
+        });
+        out
+    }
+}

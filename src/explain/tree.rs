@@ -1,0 +1,268 @@
+//! Derivation trees, built on demand from the derivations recorded during evaluation.
+//!
+//! A tree's root is the fact asked about; each derived fact's node names its rule,
+//! shows the rule as written and instantiated, and has one child per positive premise;
+//! leaves are input facts with their source. Negated premises, comparisons and
+//! aggregates appear on the rule node. A fact that occurs twice in one tree is expanded
+//! the first time (depth first, premises in rule order) and marked `shown_above` after.
+
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use super::estimative::likelihood;
+use super::matcher::{Matcher, Partial};
+use crate::eval::{Derivation, FactId, Model};
+use crate::program::{write_atom, write_literal, write_rule, Literal, Program, Rule};
+use crate::value::{Interner, Value, ValueId};
+
+/// One node of an explanation: a fact and how it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    /// The fact as written in a rule file, e.g. `conducted_by(nz_pco_2021, apt40)`.
+    pub fact: String,
+    /// Its relation.
+    pub relation: String,
+    /// Its arguments: text as JSON strings, numbers as numbers, dates as `YYYY-MM-DD`.
+    pub args: Vec<serde_json::Value>,
+    /// Confidence in [0,1].
+    pub confidence: f64,
+    /// The ICD 203 term for the confidence.
+    pub likelihood: &'static str,
+    /// How the fact holds.
+    pub via: Via,
+}
+
+/// How a fact holds.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Via {
+    /// An input fact.
+    Input {
+        /// Its `@source`, or where it was loaded from.
+        source: String,
+        /// `file:line:col`.
+        location: String,
+    },
+    /// Derived by a rule.
+    Rule {
+        /// The rule's `@name`, or `rule #n`.
+        rule: String,
+        /// The rule's strength.
+        strength: f64,
+        /// The rule as written.
+        text: String,
+        /// The rule with this derivation's values.
+        instance: String,
+        /// One node per positive premise.
+        premises: Vec<Node>,
+        /// Negated premises, instantiated: no such fact was derived.
+        absent: Vec<String>,
+        /// Comparisons and assignments, instantiated; all hold.
+        conditions: Vec<String>,
+        /// Aggregates with their value and the facts they counted.
+        aggregates: Vec<AggregateNode>,
+    },
+    /// Expanded earlier in the same tree.
+    ShownAbove,
+    /// Derived, but derivations were not recorded (`--no-explain`).
+    Unrecorded,
+}
+
+/// An aggregate premise of a derivation.
+#[derive(Clone, Debug, Serialize)]
+pub struct AggregateNode {
+    /// The aggregate literal with this derivation's values.
+    pub literal: String,
+    /// Its value.
+    pub value: String,
+    /// The facts of each distinct solution of its body (one instance per solution).
+    pub over: Vec<String>,
+}
+
+/// The explanation of one fact.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// The root node.
+    pub root: Node,
+}
+
+/// A value as JSON.
+pub(crate) fn value_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Text(s) => serde_json::Value::String(s.to_string()),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(x) => serde_json::Number::from_f64(*x)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Date(_) => serde_json::Value::String(value.to_string()),
+    }
+}
+
+/// Writes `relation(v1, ..., vn)`.
+pub(crate) fn fact_text(program: &Program, interner: &Interner, predicate: crate::program::PredId, tuple: &[ValueId]) -> String {
+    let mut out = program.predicate(predicate).name.clone();
+    out.push('(');
+    for (i, v) in tuple.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&interner.value(*v).to_string());
+    }
+    out.push(')');
+    out
+}
+
+/// Rounds a confidence for output so that printing is stable.
+pub(crate) fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub(crate) struct Builder<'a> {
+    pub matcher: Matcher<'a>,
+    shown: FxHashSet<FactId>,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(program: &'a Program, model: &'a Model) -> Builder<'a> {
+        Builder {
+            matcher: Matcher::new(program, model),
+            shown: FxHashSet::default(),
+        }
+    }
+
+    fn leaf(&self, fact: FactId, via: Via) -> Node {
+        let (program, model) = (self.matcher.program, self.matcher.model);
+        let tuple = model.tuple(fact);
+        let confidence = model.confidence(fact);
+        Node {
+            fact: fact_text(program, model.interner(), fact.predicate, tuple),
+            relation: program.predicate(fact.predicate).name.clone(),
+            args: tuple.iter().map(|v| value_json(model.interner().value(*v))).collect(),
+            confidence: round(confidence),
+            likelihood: likelihood(confidence),
+            via,
+        }
+    }
+
+    /// The tree of `fact`, iteratively deepened through recorded derivations.
+    pub fn node(&mut self, fact: FactId) -> Node {
+        let (program, model) = (self.matcher.program, self.matcher.model);
+        if !self.shown.insert(fact) {
+            return self.leaf(fact, Via::ShownAbove);
+        }
+        match model.derivation(program, fact) {
+            Derivation::Input(index) => {
+                let input = &program.facts()[index];
+                self.leaf(
+                    fact,
+                    Via::Input {
+                        source: input.source.clone(),
+                        location: input.location.clone(),
+                    },
+                )
+            }
+            Derivation::Unrecorded => self.leaf(fact, Via::Unrecorded),
+            Derivation::Rule { rule, premises } => {
+                let rule = program.rule(rule);
+                let premise_facts: Vec<FactId> = rule
+                    .positive_atoms()
+                    .zip(premises)
+                    .map(|(atom, &row)| FactId {
+                        predicate: atom.predicate,
+                        row,
+                    })
+                    .collect();
+                let via = self.rule_via(rule, fact, &premise_facts);
+                self.leaf(fact, via)
+            }
+        }
+    }
+
+    /// Bindings of one derivation: the head unified with the fact, each positive atom
+    /// with its premise, then assignments and aggregates recomputed.
+    pub fn bindings(&mut self, rule: &Rule, fact: FactId, premises: &[FactId]) -> Partial {
+        let model = self.matcher.model;
+        let mut bindings: Partial = vec![None; rule.variables.len()];
+        let unified = Matcher::unify(&rule.head, model.tuple(fact), &mut bindings)
+            && rule
+                .positive_atoms()
+                .zip(premises)
+                .all(|(atom, premise)| Matcher::unify(atom, model.tuple(*premise), &mut bindings));
+        debug_assert!(unified, "a recorded derivation matches its rule");
+        let rest: Vec<&Literal> = rule
+            .body
+            .iter()
+            .filter(|l| !matches!(l, Literal::Pos(_)))
+            .collect();
+        let mut complete = bindings.clone();
+        self.matcher
+            .solve(rule, &rest, &mut bindings, &mut Vec::new(), &mut |b, _| {
+                complete = b.clone();
+                false
+            });
+        complete
+    }
+
+    fn rule_via(&mut self, rule: &Rule, fact: FactId, premises: &[FactId]) -> Via {
+        let program = self.matcher.program;
+        let bindings = self.bindings(rule, fact, premises);
+        let mut text = String::new();
+        write_rule(&mut text, program, rule, None, &self.matcher.interner);
+        let mut instance = String::new();
+        write_rule(&mut instance, program, rule, Some(&bindings), &self.matcher.interner);
+        let mut absent = Vec::new();
+        let mut conditions = Vec::new();
+        let mut aggregates = Vec::new();
+        for literal in &rule.body {
+            match literal {
+                Literal::Pos(_) => {}
+                Literal::Neg(atom) => {
+                    let mut s = String::new();
+                    write_atom(&mut s, program, rule, atom, Some(&bindings), &self.matcher.interner);
+                    absent.push(s);
+                }
+                Literal::Cmp { .. } | Literal::Assign { .. } => {
+                    let mut s = String::new();
+                    write_literal(&mut s, program, rule, literal, Some(&bindings), &self.matcher.interner);
+                    conditions.push(s);
+                }
+                Literal::Agg(agg) => {
+                    let mut s = String::new();
+                    write_literal(&mut s, program, rule, literal, Some(&bindings), &self.matcher.interner);
+                    let value = bindings[agg.result.0 as usize]
+                        .map(|v| self.matcher.interner.value(v).to_string())
+                        .unwrap_or_default();
+                    let solutions = self.matcher.aggregate_solutions(rule, agg, &bindings);
+                    let model = self.matcher.model;
+                    let mut over: Vec<String> = solutions
+                        .iter()
+                        .map(|(_, facts)| {
+                            facts
+                                .iter()
+                                .map(|f| fact_text(program, model.interner(), f.predicate, model.tuple(*f)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .collect();
+                    over.sort();
+                    aggregates.push(AggregateNode {
+                        literal: s,
+                        value,
+                        over,
+                    });
+                }
+            }
+        }
+        let children = premises.iter().map(|p| self.node(*p)).collect();
+        Via::Rule {
+            rule: rule.label(),
+            strength: rule.strength,
+            text,
+            instance,
+            premises: children,
+            absent,
+            conditions,
+            aggregates,
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Everything that can go wrong while loading fact files, and its one conversion to a
+//! [`Diagnostic`].
+
+use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::value::Kind;
+
+/// A problem found while loading fact files; the variant docs name the code it becomes.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FactError {
+    /// `E0301`: a path cannot be read (missing, not permitted, a failing directory
+    /// listing, larger than 4 GiB).
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// `E0302`: a file's bytes are not UTF-8. Its text is registered with the invalid
+    /// bytes replaced, so the span can be shown.
+    #[error("`{path}` is not valid UTF-8")]
+    NotUtf8 {
+        /// The file.
+        path: String,
+        /// The first invalid sequence (as its replacement character).
+        span: Span,
+    },
+    /// `E0303`: a TSV or CSV file's name, without the extension, is not a relation name.
+    #[error("fact file name `{file_name}` is not a relation name")]
+    BadFileName {
+        /// The file name with its extension.
+        file_name: String,
+        /// A valid file name close to it.
+        suggestion: String,
+    },
+    /// `E0303`: a relation named in a JSON fact file is not a relation name.
+    #[error("`{name}` is not a relation name")]
+    BadRelationName {
+        /// The name as written.
+        name: String,
+        /// A valid name close to it.
+        suggestion: String,
+        /// The JSON string holding it.
+        span: Span,
+    },
+    /// `E0304`: a value does not have, or does not parse as, its column's declared kind.
+    #[error("expected {} in column {column} of `{relation}`, found {found}", expected.name())]
+    WrongKind {
+        /// The relation.
+        relation: String,
+        /// 1-based column number.
+        column: usize,
+        /// The declared kind.
+        expected: Kind,
+        /// What the value looks like ("text `abc`").
+        found: String,
+        /// Why it does not fit, shown under the value ("not an integer").
+        problem: &'static str,
+        /// More detail, when the shape was right but the value is not.
+        note: Option<&'static str>,
+        /// The value.
+        span: Span,
+    },
+    /// `E0305`: a row or fact has a different number of values than the relation's
+    /// declaration or its first row in the same file.
+    #[error("`{relation}` expects {expected} values, found {found}")]
+    WrongArity {
+        /// The relation.
+        relation: String,
+        /// Number of columns expected.
+        expected: usize,
+        /// Number of values found.
+        found: usize,
+        /// The row or fact.
+        span: Span,
+        /// The first row, when it (not a declaration) set the expected number.
+        first: Option<Span>,
+    },
+    /// `E0304` or `E0305`: a STIX relation's declaration does not match the columns the
+    /// STIX importer produces (`E0305` when the number of columns differs).
+    #[error("`{relation}` is declared as ({declared}), but STIX import produces ({produced})")]
+    StixSignature {
+        /// The relation.
+        relation: &'static str,
+        /// The declared column kinds, comma-separated.
+        declared: String,
+        /// The produced column kinds, comma-separated.
+        produced: String,
+        /// Whether the number of columns differs.
+        arity: bool,
+        /// The first fact of the relation.
+        span: Span,
+    },
+    /// `E0306`: a CSV file cannot be split into records.
+    #[error("malformed CSV: {message}")]
+    Csv {
+        /// The CSV reader's message.
+        message: String,
+        /// Where reading stopped.
+        span: Span,
+    },
+    /// `E0307`: a JSON file is not valid JSON.
+    #[error("invalid JSON: {message}")]
+    JsonSyntax {
+        /// What was expected and found.
+        message: String,
+        /// The offending bytes.
+        span: Span,
+    },
+    /// `E0308`: a JSON fact file has an unexpected shape.
+    #[error("{message}")]
+    JsonShape {
+        /// One-line summary.
+        message: String,
+        /// Shown under the value.
+        label: String,
+        /// What to write instead.
+        help: Option<String>,
+        /// The value at fault.
+        span: Span,
+    },
+    /// `E0309`: a confidence is not a number in [0, 1].
+    #[error("confidence must be a number from 0 to 1, found {found}")]
+    BadConfidence {
+        /// What was written.
+        found: String,
+        /// The value.
+        span: Span,
+    },
+    /// `E0310`: a STIX bundle has no `objects` array.
+    #[error("STIX bundle has no `objects` array")]
+    NoObjects {
+        /// The bundle, or its `objects` member.
+        span: Span,
+    },
+    /// `E0311`: a file given by name has an extension no loader handles.
+    #[error("`{path}` is not a fact file")]
+    UnsupportedFile {
+        /// The path as given.
+        path: String,
+    },
+    /// `W0301`: a STIX object is malformed.
+    #[error("malformed STIX object: {problem}")]
+    MalformedObject {
+        /// What is wrong.
+        problem: String,
+        /// What the importer does about it ("the object is skipped").
+        consequence: &'static str,
+        /// The object or property at fault.
+        span: Span,
+    },
+    /// `W0302`: a STIX relationship refers to an id that is not in the bundle.
+    #[error("STIX relationship refers to `{id}`, which is not in the bundle")]
+    UnknownRef {
+        /// The missing id.
+        id: String,
+        /// The reference.
+        span: Span,
+    },
+    /// `W0303`: revoked or deprecated STIX objects, and relationships touching them, were
+    /// skipped; one summary per file.
+    #[error("skipped {objects} revoked or deprecated STIX objects and {relationships} relationships")]
+    Revoked {
+        /// Objects skipped.
+        objects: usize,
+        /// Relationships skipped: revoked or deprecated themselves, or touching a skipped
+        /// object.
+        relationships: usize,
+        /// Counts per STIX type, such as "2 attack-pattern, 1 relationship".
+        breakdown: String,
+        /// The first skipped object.
+        span: Span,
+    },
+    /// `W0304`: two STIX objects carry the same ATT&CK id.
+    #[error("ATT&CK id `{external_id}` is used by two STIX objects")]
+    DuplicateAttackId {
+        /// The ATT&CK id.
+        external_id: String,
+        /// The later object's STIX id, which keys it instead.
+        stix_id: String,
+        /// The later object's ATT&CK id.
+        span: Span,
+        /// The earlier object's ATT&CK id.
+        first: Span,
+    },
+    /// `W0305`: a STIX property has an unusable value and is ignored.
+    #[error("STIX property `{property}` ignored: {problem}")]
+    BadProperty {
+        /// The property name.
+        property: &'static str,
+        /// What is wrong with the value.
+        problem: String,
+        /// The value.
+        span: Span,
+    },
+    /// `W0306`: a directory entry was not loaded.
+    #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
+    NotLoaded {
+        /// The entry.
+        path: String,
+        /// Whether it is a directory.
+        is_dir: bool,
+    },
+}
+
+impl FactError {
+    /// The stable diagnostic code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FactError::Unreadable { .. } => "E0301",
+            FactError::NotUtf8 { .. } => "E0302",
+            FactError::BadFileName { .. } | FactError::BadRelationName { .. } => "E0303",
+            FactError::WrongKind { .. } => "E0304",
+            FactError::StixSignature { arity: false, .. } => "E0304",
+            FactError::WrongArity { .. } | FactError::StixSignature { arity: true, .. } => "E0305",
+            FactError::Csv { .. } => "E0306",
+            FactError::JsonSyntax { .. } => "E0307",
+            FactError::JsonShape { .. } => "E0308",
+            FactError::BadConfidence { .. } => "E0309",
+            FactError::NoObjects { .. } => "E0310",
+            FactError::UnsupportedFile { .. } => "E0311",
+            FactError::MalformedObject { .. } => "W0301",
+            FactError::UnknownRef { .. } => "W0302",
+            FactError::Revoked { .. } => "W0303",
+            FactError::DuplicateAttackId { .. } => "W0304",
+            FactError::BadProperty { .. } => "W0305",
+            FactError::NotLoaded { .. } => "W0306",
+        }
+    }
+}
+
+impl From<FactError> for Diagnostic {
+    fn from(error: FactError) -> Diagnostic {
+        let code = error.code();
+        let message = error.to_string();
+        let placed = |span: Span| Diagnostic::error(code, message.clone(), span);
+        let mut diagnostic = match error {
+            FactError::Unreadable { .. } | FactError::UnsupportedFile { .. } => {
+                let help = matches!(error, FactError::UnsupportedFile { .. }).then_some(
+                    "fact files end in `.tsv`, `.csv` or `.json`; rule files in `.facts` or `.rules`",
+                );
+                let diagnostic = Diagnostic::error_unplaced(code, message);
+                match help {
+                    Some(help) => diagnostic.with_help(help),
+                    None => diagnostic,
+                }
+            }
+            FactError::NotUtf8 { span, .. } => placed(span)
+                .with_label("first invalid byte")
+                .with_help("save the file as UTF-8"),
+            FactError::BadFileName { suggestion, .. } => Diagnostic::error_unplaced(code, message)
+                .with_note(
+                    "a TSV or CSV file's name, without the extension, names the relation its \
+                     rows belong to; relation names match [a-z][A-Za-z0-9_]*",
+                )
+                .with_help(format!("rename the file to `{suggestion}`")),
+            FactError::BadRelationName {
+                suggestion, span, ..
+            } => placed(span)
+                .with_label("not a lower-case identifier")
+                .with_note("relation names match [a-z][A-Za-z0-9_]* and are not `not` or `rel`")
+                .with_help(format!("rename it, for example to `{suggestion}`")),
+            FactError::WrongKind {
+                relation,
+                expected,
+                problem,
+                note,
+                span,
+                ..
+            } => {
+                let example = match expected {
+                    Kind::Text => "write the value as text (in JSON, a string)",
+                    Kind::Int => "write a whole number such as `42`",
+                    Kind::Float => "write a number such as `0.5`",
+                    Kind::Date => "write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string)",
+                };
+                let diagnostic = placed(span).with_label(problem).with_help(format!(
+                    "{example}, or change the declaration of `{relation}`"
+                ));
+                match note {
+                    Some(note) => diagnostic.with_note(note),
+                    None => diagnostic,
+                }
+            }
+            FactError::WrongArity {
+                relation,
+                expected,
+                span,
+                first,
+                ..
+            } => match first {
+                Some(first) => placed(span)
+                    .with_label(format!("expected {expected} values, as in the first row"))
+                    .with_secondary(first, "the first row sets the number of values")
+                    .with_help(format!(
+                        "give every row of `{relation}` the same number of values"
+                    )),
+                None => placed(span)
+                    .with_label(format!("expected {expected} values"))
+                    .with_note(format!("`{relation}` is declared with {expected} columns"))
+                    .with_help("add or remove values, or change the declaration"),
+            },
+            FactError::StixSignature { relation, span, .. } => placed(span)
+                .with_label("produced from this STIX object")
+                .with_help(format!(
+                    "change the declaration of `{relation}` or declare its columns as `any`"
+                )),
+            FactError::Csv { span, .. } => placed(span).with_label("reading stopped here"),
+            FactError::JsonSyntax { span, .. } => placed(span),
+            FactError::JsonShape {
+                label, help, span, ..
+            } => {
+                let diagnostic = placed(span).with_label(label);
+                match help {
+                    Some(help) => diagnostic.with_help(help),
+                    None => diagnostic,
+                }
+            }
+            FactError::BadConfidence { span, .. } => placed(span)
+                .with_label("not in [0, 1]")
+                .with_help("write a number such as `0.95`, or leave `confidence` out for 1"),
+            FactError::NoObjects { span } => placed(span)
+                .with_label("a bundle with `\"type\": \"bundle\"` needs `\"objects\": [...]`")
+                .with_help("remove `\"type\": \"bundle\"` if this is a JSON fact file"),
+            FactError::MalformedObject {
+                consequence, span, ..
+            } => placed(span).with_label(consequence),
+            FactError::UnknownRef { span, .. } => {
+                placed(span).with_label("the relationship is skipped")
+            }
+            FactError::Revoked {
+                breakdown, span, ..
+            } => placed(span)
+                .with_label("the first one skipped")
+                .with_note(format!("skipped: {breakdown}"))
+                .with_note(
+                    "revoked and deprecated ATT&CK objects have been replaced or withdrawn; \
+                     they and relationships touching them are not loaded",
+                ),
+            FactError::DuplicateAttackId {
+                stix_id,
+                span,
+                first,
+                ..
+            } => placed(span)
+                .with_label(format!("this object is keyed by its STIX id `{stix_id}` instead"))
+                .with_secondary(first, "first used here"),
+            FactError::BadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::NotLoaded { is_dir, .. } => {
+                Diagnostic::error_unplaced(code, message).with_help(if is_dir {
+                    "loading a directory is not recursive; pass the subdirectory as its own path"
+                } else {
+                    "only `.tsv`, `.csv`, `.json`, `.facts` and `.rules` files are loaded"
+                })
+            }
+        };
+        if code.starts_with('W') {
+            diagnostic.severity = Severity::Warning;
+        }
+        diagnostic
+    }
+}

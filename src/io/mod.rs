@@ -1,0 +1,682 @@
+//! Loaders for fact files that are not in the rule language: TSV, CSV, JSON and STIX 2.1.
+//!
+//! [`load`] takes a file or a directory and returns the ground facts it holds as
+//! [`InputFact`]s (values not yet interned), the rule-language files (`.facts`, `.rules`)
+//! it found for the caller to parse, and every problem as a [`Diagnostic`]. Loading never
+//! stops at the first problem and never panics: a bad row is reported and skipped, the
+//! rest of the file still loads. Every file read is registered in [`Sources`] first, so
+//! each fact and each diagnostic points at a byte [`Span`] of its text.
+//!
+//! What a path may be:
+//!
+//! | path | loaded as |
+//! |---|---|
+//! | `<relation>.tsv` | tab-separated rows of `relation`, see [`delimited`] |
+//! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
+//! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
+//! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
+//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.` are skipped silently |
+//!
+//! Only lower-case extensions are recognised. A file's text is taken verbatim, except that
+//! a leading UTF-8 byte-order mark is ignored by the TSV and CSV readers.
+//!
+//! Values are the constants of [`crate::value`]. Where the caller's [`Schema`] declares the
+//! kinds of a relation's columns, each value must have its column's kind and each fact the
+//! declared number of arguments.
+//!
+//! # Diagnostic codes
+//!
+//! At most 100 diagnostics are listed per file; the last one listed then carries a note
+//! counting the rest.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | `E0301` | a path cannot be read (missing, not permitted, a failing directory listing, or larger than 4 GiB) |
+//! | `E0302` | a fact file is not valid UTF-8 |
+//! | `E0303` | a relation name (TSV/CSV file stem, JSON key or `"relation"`) is not a lower-case identifier |
+//! | `E0304` | a value does not have (or does not parse as) the declared kind of its column |
+//! | `E0305` | a row or fact has a different number of values than the relation's first row or declaration |
+//! | `E0306` | a CSV file cannot be split into records |
+//! | `E0307` | a JSON file is not valid JSON |
+//! | `E0308` | a JSON fact file has an unexpected shape (wrong type, missing or unknown key, unusable value) |
+//! | `E0309` | a confidence is not a number in [0, 1] |
+//! | `E0310` | a STIX bundle has no `objects` array |
+//! | `E0311` | a file given by name has an extension no loader handles |
+//! | `W0301` | a STIX object is malformed (no string `id`/`type`/`relationship_type`/refs, repeated `id`, not an object, no `name`) |
+//! | `W0302` | a STIX relationship refers to an id that is not in the bundle |
+//! | `W0303` | revoked or deprecated STIX objects, and relationships touching them, were skipped (one summary per file) |
+//! | `W0304` | two STIX objects carry the same ATT&CK id; the later one is keyed by its STIX id |
+//! | `W0305` | a STIX property has an unusable value (timestamp, confidence, alias) and is ignored |
+//! | `W0306` | a directory entry was not loaded (subdirectory, or unknown extension) |
+
+pub mod delimited;
+mod error;
+pub mod json;
+pub mod stix;
+mod tree;
+
+pub use error::FactError;
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, SourceId, Sources, Span};
+use crate::value::{Kind, Value};
+
+/// One ground fact as loaded from a file, before interning.
+#[derive(Clone, Debug)]
+pub struct InputFact {
+    /// The relation's name, a lower-case identifier.
+    pub relation: String,
+    /// The arguments, in column order.
+    pub args: Vec<Value>,
+    /// Span of each argument in the registered source text (same length as `args`).
+    pub arg_spans: Vec<Span>,
+    /// Span of the whole fact (a TSV row, a JSON object).
+    pub span: Span,
+    /// Confidence in [0,1]; `None` means 1.
+    pub confidence: Option<f64>,
+    /// Human-readable source annotation shown at explanation leaves (a STIX object's name
+    /// and id, a JSON `"source"` field); `None`: the caller shows file:line.
+    pub source: Option<String>,
+}
+
+/// What the caller knows about declared column kinds.
+pub trait Schema {
+    /// `Some(kinds)` for a declared relation, one entry per column (`None` entries mean
+    /// `any`); `None` for an undeclared relation, whose kinds are inferred per value.
+    fn columns(&self, relation: &str) -> Option<Vec<Option<Kind>>>;
+}
+
+/// A schema that declares nothing: every relation's kinds are inferred.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSchema;
+
+impl Schema for NoSchema {
+    fn columns(&self, _relation: &str) -> Option<Vec<Option<Kind>>> {
+        None
+    }
+}
+
+impl<S: BuildHasher> Schema for HashMap<String, Vec<Option<Kind>>, S> {
+    fn columns(&self, relation: &str) -> Option<Vec<Option<Kind>>> {
+        self.get(relation).cloned()
+    }
+}
+
+/// Result of loading one path.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    /// Facts in file order; files in the order they were visited.
+    pub facts: Vec<InputFact>,
+    /// Rule-language files (`.facts`, `.rules`) found in a directory (sorted) or given by
+    /// name, for the caller to parse.
+    pub rule_files: Vec<PathBuf>,
+    /// Problems found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Appends everything `other` holds; moves instead of copying when `self` is empty.
+    fn absorb(&mut self, mut other: Loaded) {
+        if self.facts.is_empty() {
+            std::mem::swap(&mut self.facts, &mut other.facts);
+        } else {
+            self.facts.append(&mut other.facts);
+        }
+        self.rule_files.append(&mut other.rule_files);
+        self.diagnostics.append(&mut other.diagnostics);
+    }
+}
+
+/// The kinds of file [`load`] recognises, by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.tsv`: rows of the relation named by the file stem.
+    Tsv,
+    /// `.csv`: rows of the relation named by the file stem.
+    Csv,
+    /// `.json`: JSON facts or a STIX 2.1 bundle.
+    Json,
+    /// `.facts` or `.rules`: the rule language, parsed by the caller.
+    Rules,
+}
+
+impl FileFormat {
+    /// The format a path's (lower-case) extension names, if any.
+    pub fn of(path: &Path) -> Option<FileFormat> {
+        match path.extension()?.to_str()? {
+            "tsv" => Some(FileFormat::Tsv),
+            "csv" => Some(FileFormat::Csv),
+            "json" => Some(FileFormat::Json),
+            "facts" | "rules" => Some(FileFormat::Rules),
+            _ => None,
+        }
+    }
+}
+
+/// Loads a file or a directory (not recursively): `<relation>.tsv`, `<relation>.csv` and
+/// `*.json` files are read, `.facts`/`.rules` paths are collected into
+/// [`Loaded::rule_files`]. Directory entries are visited in byte order of their names.
+/// Every file read is registered in `sources` so diagnostics can point into it.
+pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
+    let mut loaded = Loaded::default();
+    match std::fs::metadata(path) {
+        Err(error) => loaded.diagnostics.push(unreadable(path, &error.to_string())),
+        Ok(metadata) if metadata.is_dir() => load_dir(path, sources, schema, &mut loaded),
+        Ok(_) => match FileFormat::of(path) {
+            Some(format) => load_file(path, format, sources, schema, &mut loaded),
+            None => loaded.diagnostics.push(
+                FactError::UnsupportedFile {
+                    path: path.display().to_string(),
+                }
+                .into(),
+            ),
+        },
+    }
+    loaded
+}
+
+fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut Loaded) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            loaded.diagnostics.push(unreadable(dir, &error.to_string()));
+            return;
+        }
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => paths.push(entry.path()),
+            Err(error) => loaded.diagnostics.push(unreadable(dir, &error.to_string())),
+        }
+    }
+    paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
+        if hidden {
+            continue;
+        }
+        // `metadata` follows symbolic links, so a link to a file loads like the file.
+        let is_dir = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.is_dir(),
+            Err(error) => {
+                loaded.diagnostics.push(unreadable(&path, &error.to_string()));
+                continue;
+            }
+        };
+        let format = FileFormat::of(&path);
+        match format {
+            Some(format) if !is_dir => load_file(&path, format, sources, schema, loaded),
+            _ => loaded.diagnostics.push(
+                FactError::NotLoaded {
+                    path: path.display().to_string(),
+                    is_dir,
+                }
+                .into(),
+            ),
+        }
+    }
+}
+
+fn load_file(
+    path: &Path,
+    format: FileFormat,
+    sources: &mut Sources,
+    schema: &dyn Schema,
+    loaded: &mut Loaded,
+) {
+    match format {
+        FileFormat::Rules => loaded.rule_files.push(path.to_path_buf()),
+        FileFormat::Tsv | FileFormat::Csv => {
+            let delimiter = if format == FileFormat::Tsv {
+                delimited::Delimiter::Tab
+            } else {
+                delimited::Delimiter::Comma
+            };
+            let relation = match delimited::relation_of(path) {
+                Ok(relation) => relation,
+                Err(diagnostic) => {
+                    loaded.diagnostics.push(diagnostic);
+                    return;
+                }
+            };
+            let Some(source) = read_source(path, sources, loaded) else {
+                return;
+            };
+            let text = sources.text(source);
+            loaded.absorb(delimited::parse(
+                text, source, &relation, delimiter, schema,
+            ));
+        }
+        FileFormat::Json => {
+            let Some(source) = read_source(path, sources, loaded) else {
+                return;
+            };
+            loaded.absorb(parse_json(sources.text(source), source, schema));
+        }
+    }
+}
+
+/// Parses a JSON text as a STIX 2.1 bundle when its top-level object has
+/// `"type": "bundle"`, else as JSON facts.
+pub fn parse_json(text: &str, source: SourceId, schema: &dyn Schema) -> Loaded {
+    match tree::parse(text) {
+        Err(error) => Loaded {
+            diagnostics: vec![json::syntax_error(&error, source)],
+            ..Loaded::default()
+        },
+        Ok(document) if stix::is_bundle(&document) => stix::from_tree(&document, source, schema),
+        Ok(document) => json::from_tree(&document, source, schema),
+    }
+}
+
+/// Reads a file and registers its text; on failure reports why and returns `None`.
+fn read_source(path: &Path, sources: &mut Sources, loaded: &mut Loaded) -> Option<SourceId> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            loaded.diagnostics.push(unreadable(path, &error.to_string()));
+            return None;
+        }
+    };
+    // Spans are 32-bit byte offsets.
+    if u32::try_from(bytes.len()).is_err() {
+        loaded
+            .diagnostics
+            .push(unreadable(path, "the file is larger than 4 GiB"));
+        return None;
+    }
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(sources.add(name, text)),
+        Err(error) => {
+            let valid_up_to = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            let source = sources.add(name.clone(), text);
+            // The lossy text has U+FFFD (3 bytes) where the first invalid sequence was.
+            let span = Span::new(source, valid_up_to, valid_up_to + '\u{fffd}'.len_utf8());
+            loaded
+                .diagnostics
+                .push(FactError::NotUtf8 { path: name, span }.into());
+            None
+        }
+    }
+}
+
+fn unreadable(path: &Path, reason: &str) -> Diagnostic {
+    FactError::Unreadable {
+        path: path.display().to_string(),
+        reason: reason.to_owned(),
+    }
+    .into()
+}
+
+/// Whether `name` can name a relation: `[a-z][A-Za-z0-9_]*`, and not a keyword.
+pub fn is_relation_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !matches!(name, "not" | "rel")
+}
+
+/// A relation name close to `name`: letters lowered, other characters that cannot be in
+/// a name replaced by `_`, and `r_` in front when it still does not start with a letter.
+fn relation_name_like(name: &str) -> String {
+    let mut fixed: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !fixed.starts_with(|c: char| c.is_ascii_lowercase()) || matches!(fixed.as_str(), "not" | "rel")
+    {
+        fixed.insert_str(0, "r_");
+    }
+    fixed
+}
+
+/// Collects one file's diagnostics, listing at most [`Collector::LIMIT`] and counting the
+/// rest, so a file with a systematic problem does not bury everything else.
+struct Collector {
+    listed: Vec<Diagnostic>,
+    unlisted: usize,
+}
+
+impl Collector {
+    const LIMIT: usize = 100;
+
+    fn new() -> Collector {
+        Collector {
+            listed: Vec::new(),
+            unlisted: 0,
+        }
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic) {
+        if self.listed.len() < Collector::LIMIT {
+            self.listed.push(diagnostic);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    /// The listed diagnostics; the last carries a note counting the unlisted ones.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        if self.unlisted > 0 {
+            if let Some(last) = self.listed.last_mut() {
+                last.notes.push(format!(
+                    "{} more problems in this file are not listed",
+                    self.unlisted
+                ));
+            }
+        }
+        self.listed
+    }
+}
+
+/// Why a text does not parse as a column's declared kind.
+struct KindMismatch {
+    /// Short phrase for the underline ("not an integer").
+    label: &'static str,
+    /// Extra explanation, when the shape was right but the value is not.
+    note: Option<&'static str>,
+}
+
+/// Parses a TSV/CSV field as `kind`, or infers its kind when `None`: integer, then
+/// float, then date (`YYYY-MM-DD`), else text.
+fn parse_field(field: &str, kind: Option<Kind>) -> Result<Value, KindMismatch> {
+    match kind {
+        None => Ok(infer(field)),
+        Some(Kind::Text) => Ok(Value::text(field)),
+        Some(Kind::Int) => match field.parse::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) if is_integer_text(field) => Err(KindMismatch {
+                label: "does not fit in a 64-bit integer",
+                note: Some("integers range from -9223372036854775808 to 9223372036854775807"),
+            }),
+            Err(_) => Err(KindMismatch {
+                label: "not an integer",
+                note: None,
+            }),
+        },
+        Some(Kind::Float) => parse_float(field).ok_or(KindMismatch {
+            label: "not a number",
+            note: None,
+        }),
+        Some(Kind::Date) => Value::parse_date(field).ok_or(KindMismatch {
+            label: "not a date",
+            note: looks_like_date(field).then_some("that day does not exist"),
+        }),
+    }
+}
+
+fn infer(field: &str) -> Value {
+    if let Ok(i) = field.parse::<i64>() {
+        return Value::Int(i);
+    }
+    if let Some(float) = parse_float(field) {
+        return float;
+    }
+    if let Some(date) = Value::parse_date(field) {
+        return date;
+    }
+    Value::text(field)
+}
+
+/// A finite float written as `[+-]digits[.digits][(e|E)[+-]digits]` (a side of the point
+/// may be empty, not both); `inf` and `NaN` are text, not numbers.
+fn parse_float(field: &str) -> Option<Value> {
+    let bytes = field.as_bytes();
+    let mut i = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut n_digits = digits(&mut i);
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        n_digits += digits(&mut i);
+    }
+    if n_digits == 0 {
+        return None;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != bytes.len() {
+        return None;
+    }
+    let x: f64 = field.parse().ok()?;
+    x.is_finite().then_some(Value::Float(x))
+}
+
+fn is_integer_text(field: &str) -> bool {
+    let digits = field.strip_prefix(['+', '-']).unwrap_or(field);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn looks_like_date(field: &str) -> bool {
+    field.len() == 10
+        && field.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// What a field looks like, for "found ..." in messages.
+fn describe_field(field: &str) -> String {
+    if field.is_empty() {
+        return "an empty field".to_owned();
+    }
+    let what = match infer(field) {
+        Value::Int(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Date(_) => "a date",
+        Value::Text(_) => "text",
+    };
+    let shown: String = field.chars().take(40).collect();
+    let ellipsis = if shown.len() < field.len() { "..." } else { "" };
+    format!("{what} `{shown}{ellipsis}`")
+}
+
+/// Renders loaded facts and diagnostics one per line, for tests.
+#[cfg(test)]
+fn render(loaded: &Loaded, sources: &Sources) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for fact in &loaded.facts {
+        assert_eq!(fact.args.len(), fact.arg_spans.len(), "one span per argument");
+        let args: Vec<String> = fact.args.iter().map(|a| a.to_string()).collect();
+        let _ = write!(
+            out,
+            "{} {}({})",
+            sources.location(fact.span),
+            fact.relation,
+            args.join(", ")
+        );
+        if let Some(confidence) = fact.confidence {
+            let _ = write!(out, " @confidence({confidence})");
+        }
+        if let Some(source) = &fact.source {
+            let _ = write!(out, " @source({source:?})");
+        }
+        out.push('\n');
+    }
+    for diagnostic in &loaded.diagnostics {
+        let place = match &diagnostic.primary {
+            Some(label) => format!(" {}", sources.location(label.span)),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "{diagnostic}{place}");
+        if let Some(label) = diagnostic.primary.as_ref().filter(|l| !l.message.is_empty()) {
+            let _ = writeln!(out, "  label: {}", label.message);
+        }
+        for label in &diagnostic.secondary {
+            let _ = writeln!(out, "  see {}: {}", sources.location(label.span), label.message);
+        }
+        for note in &diagnostic.notes {
+            let _ = writeln!(out, "  note: {note}");
+        }
+        if let Some(help) = &diagnostic.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schema from `(relation, kinds)` pairs.
+    pub(super) fn schema(declared: &[(&str, &[Option<Kind>])]) -> HashMap<String, Vec<Option<Kind>>> {
+        declared
+            .iter()
+            .map(|(name, kinds)| (name.to_string(), kinds.to_vec()))
+            .collect()
+    }
+
+    fn check_infer(field: &str, expected: &str) {
+        let shown = match infer(field) {
+            Value::Text(s) => format!("text {s:?}"),
+            value => format!("{:?}", value.kind()).to_lowercase() + " " + &value.to_string(),
+        };
+        assert_eq!(shown, expected, "field {field:?}");
+    }
+
+    #[test]
+    fn inference_tries_integer_float_date_then_text() {
+        check_infer("42", "int 42");
+        check_infer("-7", "int -7");
+        check_infer("0.5", "float 0.5");
+        check_infer("1e3", "float 1000.0");
+        check_infer(".5", "float 0.5");
+        check_infer("2021-08-01", "date 2021-08-01");
+        check_infer("2021-02-30", "text \"2021-02-30\"");
+        check_infer("inf", "text \"inf\"");
+        check_infer("NaN", "text \"NaN\"");
+        check_infer("1e999", "text \"1e999\"");
+        check_infer(".", "text \".\"");
+        check_infer("", "text \"\"");
+        check_infer("apt40", "text \"apt40\"");
+        check_infer("99999999999999999999", "float 100000000000000000000.0");
+    }
+
+    fn check_name(name: &str, expected: bool, suggestion: &str) {
+        assert_eq!(is_relation_name(name), expected, "{name}");
+        assert_eq!(relation_name_like(name), suggestion, "{name}");
+    }
+
+    #[test]
+    fn relation_names_are_lower_case_identifiers() {
+        check_name("claims", true, "claims");
+        check_name("conductedBy2", true, "conductedby2");
+        check_name("Claims", false, "claims");
+        check_name("conducted-by", false, "conducted_by");
+        check_name("2nd", false, "r_2nd");
+        check_name("_x", false, "r__x");
+        check_name("not", false, "r_not");
+        check_name("é", false, "r__");
+    }
+
+    #[test]
+    fn missing_path_is_reported_not_fatal() {
+        let mut sources = Sources::default();
+        let loaded = load(Path::new("/nonexistent/ascribe/x.tsv"), &mut sources, &NoSchema);
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(loaded.diagnostics[0].code, "E0301");
+        assert!(loaded.facts.is_empty());
+    }
+
+    #[test]
+    fn directory_is_loaded_in_name_order_with_rule_files_collected() {
+        let dir = std::env::temp_dir().join(format!("ascribe-io-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested")).expect("create test directory");
+        let files: &[(&str, &[u8])] = &[
+            ("b.tsv", b"2\n"),
+            ("a.csv", b"1,x\n"),
+            ("c.json", br#"{"c": [["z"]]}"#),
+            ("z.rules", b""),
+            ("m.facts", b""),
+            ("notes.txt", b"hello"),
+            (".hidden.tsv", b"1\n"),
+            ("Bad.tsv", b"1\n"),
+            ("latin1.tsv", b"caf\xe9\n"),
+        ];
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).expect("write test file");
+        }
+        let mut sources = Sources::default();
+        let loaded = load(&dir, &mut sources, &NoSchema);
+        let rendered = render(&loaded, &sources).replace(&dir.display().to_string(), "D");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            rendered,
+            "D/a.csv:1:1 a(1, x)\nD/b.tsv:1:1 b(2)\nD/c.json:1:8 c(z)\n\
+             error[E0303]: fact file name `Bad.tsv` is not a relation name\n  \
+             note: a TSV or CSV file's name, without the extension, names the relation its rows belong to; relation names match [a-z][A-Za-z0-9_]*\n  \
+             help: rename the file to `bad.tsv`\n\
+             error[E0302]: `D/latin1.tsv` is not valid UTF-8 D/latin1.tsv:1:4\n  \
+             label: first invalid byte\n  help: save the file as UTF-8\n\
+             warning[W0306]: subdirectory `D/nested` was not loaded\n  \
+             help: loading a directory is not recursive; pass the subdirectory as its own path\n\
+             warning[W0306]: file `D/notes.txt` was not loaded\n  \
+             help: only `.tsv`, `.csv`, `.json`, `.facts` and `.rules` files are loaded\n"
+        );
+        let rule_files: Vec<_> = loaded
+            .rule_files
+            .iter()
+            .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+            .collect();
+        assert_eq!(rule_files, ["m.facts", "z.rules"]);
+    }
+
+    #[test]
+    fn unknown_extension_given_by_name_is_an_error() {
+        let mut sources = Sources::default();
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        let loaded = load(&manifest, &mut sources, &NoSchema);
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(loaded.diagnostics[0].code, "E0311");
+    }
+
+    #[test]
+    fn collector_counts_what_it_does_not_list() {
+        let mut sources = Sources::default();
+        let id = sources.add("x", "x");
+        let mut collector = Collector::new();
+        for _ in 0..Collector::LIMIT + 3 {
+            collector.push(Diagnostic::error("E0304", "bad", Span::new(id, 0, 1)));
+        }
+        let listed = collector.finish();
+        assert_eq!(listed.len(), Collector::LIMIT);
+        assert_eq!(
+            listed[Collector::LIMIT - 1].notes,
+            ["3 more problems in this file are not listed"]
+        );
+    }
+}

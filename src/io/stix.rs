@@ -1,0 +1,817 @@
+//! STIX 2.1 bundles (such as MITRE ATT&CK) mapped to facts about groups, campaigns,
+//! techniques and software.
+//!
+//! A JSON file whose top-level object has `"type": "bundle"` is read as a STIX bundle:
+//! its `objects` array (`E0310` when missing) is mapped as below; nothing else in the
+//! bundle is read.
+//!
+//! # Keys
+//!
+//! Every object is named in facts by its *key*: its ATT&CK id (`external_id` of the
+//! `external_references` entry whose `source_name` is `"mitre-attack"`, such as `G0065`,
+//! `C0049`, `T1190`, `T1059.001`, `S0001`) when it has one, else its STIX id
+//! (`intrusion-set--…`). Keys are text values; in rules write them as strings
+//! (`"G0065"`). When two objects carry the same ATT&CK id the later one is keyed by its
+//! STIX id (`W0304`). Keys do not depend on object order otherwise, so they are stable
+//! across ATT&CK releases.
+//!
+//! # Mapping
+//!
+//! | STIX | fact | notes |
+//! |---|---|---|
+//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool` |
+//! | each object above | `stix_id(Key, StixId)` | |
+//! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken |
+//! | `aliases` (intrusion sets, campaigns, STIX 2.1 software) and `x_mitre_aliases` (ATT&CK software) | `alias(Key, Alias)` | once per distinct string; ATT&CK lists the object's own name among them |
+//! | campaign `first_seen` and `last_seen` (both present) | `campaign_seen(Key, FirstSeen, LastSeen)` | dates: the UTC calendar day of each timestamp |
+//! | relationship `uses` | `uses(SourceKey, TargetKey)` | |
+//! | relationship `attributed-to` | `attributed_to(SourceKey, TargetKey)` | |
+//! | relationship `subtechnique-of` | `subtechnique_of(Key, ParentKey)` | |
+//!
+//! All arguments are text except the dates of `campaign_seen`. Each fact carries a
+//! `source` naming where it came from: `MITRE ATT&CK G0065 Leviathan
+//! (intrusion-set--…)` for objects with an ATT&CK id, `STIX <name> (<stix id>)` for
+//! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…)` (`STIX
+//! …` unless both ends have ATT&CK ids; ends without one are shown by name). A STIX
+//! `confidence` (0–100) on an object or relationship becomes the confidence of its facts
+//! divided by 100. Spans: a fact spans its JSON object; each argument spans the JSON
+//! string it came from (for relationship facts, `source_ref` and `target_ref`).
+//!
+//! # What is skipped
+//!
+//! - Objects of other types (identities, marking definitions, courses of action, data
+//!   sources, tactics, matrices, …) and relationships of other types (`mitigates`,
+//!   `detects`, `revoked-by`, …) are skipped silently, as are relationships whose ends
+//!   are of other types.
+//! - Revoked (`"revoked": true`) and deprecated (`"x_mitre_deprecated": true`) objects and
+//!   relationships, and relationships touching them, are skipped and counted in one
+//!   warning per file (`W0303`).
+//! - An object that is not an object or lacks a string `id` or `type`, a repeated `id`, or
+//!   a relationship without a string `relationship_type`, `source_ref` or `target_ref` is
+//!   skipped with a warning (`W0301`); an object without a `name` is kept and named by its
+//!   key (`W0301`). A relationship whose end is not in the bundle is skipped with a warning
+//!   (`W0302`). An unusable alias, timestamp or confidence is ignored with a warning
+//!   (`W0305`).
+//!
+//! When the caller declares one of these relations, its declaration must accept the
+//! columns above (`E0304`/`E0305`, and that relation's facts are not loaded).
+
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::tree::{self, Json, Node, Str};
+use super::{Collector, FactError, InputFact, Loaded, Schema};
+use crate::diagnostic::{SourceId, Span};
+use crate::value::{Kind, Value};
+
+/// The relations STIX import produces, with their column kinds.
+pub const RELATIONS: [(&str, &[Kind]); 8] = [
+    ("stix_object", &[Kind::Text, Kind::Text, Kind::Text]),
+    ("stix_id", &[Kind::Text, Kind::Text]),
+    ("attack_id", &[Kind::Text, Kind::Text]),
+    ("alias", &[Kind::Text, Kind::Text]),
+    ("campaign_seen", &[Kind::Text, Kind::Date, Kind::Date]),
+    ("uses", &[Kind::Text, Kind::Text]),
+    ("attributed_to", &[Kind::Text, Kind::Text]),
+    ("subtechnique_of", &[Kind::Text, Kind::Text]),
+];
+
+/// Parses `text`, registered as `source`, as a STIX 2.1 bundle.
+pub fn parse(text: &str, source: SourceId, schema: &dyn Schema) -> Loaded {
+    match tree::parse(text) {
+        Ok(document) => from_tree(&document, source, schema),
+        Err(error) => Loaded {
+            diagnostics: vec![super::json::syntax_error(&error, source)],
+            ..Loaded::default()
+        },
+    }
+}
+
+/// Whether a parsed JSON document is a STIX bundle (`"type": "bundle"` at the top).
+pub(crate) fn is_bundle(document: &Json<'_>) -> bool {
+    document
+        .get("type")
+        .and_then(Json::as_str)
+        .is_some_and(|t| t.is("bundle"))
+}
+
+/// Maps a parsed bundle to facts.
+pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Schema) -> Loaded {
+    let mut importer = Importer {
+        source,
+        ids: FxHashMap::default(),
+        objects: Vec::new(),
+        attack_ids: FxHashMap::default(),
+        facts: Vec::new(),
+        diagnostics: Collector::new(),
+        skipped: Skipped::default(),
+    };
+    let at = document.get("objects").unwrap_or(document);
+    match at.as_array() {
+        Some(elements) => importer.import(elements),
+        None => importer.diagnostics.push(
+            FactError::NoObjects {
+                span: importer.span(at),
+            }
+            .into(),
+        ),
+    }
+    importer.report_skipped();
+    importer.check_schema(schema);
+    Loaded {
+        facts: importer.facts,
+        rule_files: Vec::new(),
+        diagnostics: importer.diagnostics.finish(),
+    }
+}
+
+/// What a STIX id refers to.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// A mapped object: index into `Importer::objects`.
+    Kept(usize),
+    /// A revoked or deprecated object.
+    Skipped,
+    /// An object of a type that is not mapped (or a relationship).
+    Ignored,
+}
+
+/// A mapped object, as relationships need it.
+struct Object {
+    key: String,
+    /// Its ATT&CK id, else its name: how a relationship's `source` names it.
+    label: String,
+    has_attack_id: bool,
+}
+
+/// Revoked or deprecated things skipped, for the `W0303` summary.
+#[derive(Default)]
+struct Skipped {
+    /// Per STIX type, in order of first appearance.
+    objects: Vec<(String, usize)>,
+    relationships: usize,
+    first: Option<Span>,
+}
+
+impl Skipped {
+    fn count(&mut self, stix_type: &str, span: Span) {
+        self.first.get_or_insert(span);
+        match self.objects.iter_mut().find(|(t, _)| t == stix_type) {
+            Some((_, n)) => *n += 1,
+            None => self.objects.push((stix_type.to_owned(), 1)),
+        }
+    }
+}
+
+struct Importer<'a> {
+    source: SourceId,
+    ids: FxHashMap<Cow<'a, str>, Entry>,
+    objects: Vec<Object>,
+    /// ATT&CK id -> span of its first use.
+    attack_ids: FxHashMap<String, Span>,
+    facts: Vec<InputFact>,
+    diagnostics: Collector,
+    skipped: Skipped,
+}
+
+/// The facts' `Type` for each mapped STIX type.
+fn mapped_type(stix_type: &str) -> Option<&'static str> {
+    match stix_type {
+        "intrusion-set" => Some("intrusion_set"),
+        "campaign" => Some("campaign"),
+        "attack-pattern" => Some("attack_pattern"),
+        "malware" => Some("malware"),
+        "tool" => Some("tool"),
+        _ => None,
+    }
+}
+
+fn revoked_or_deprecated(object: &Json<'_>) -> bool {
+    object.get("revoked").is_some_and(Json::is_true)
+        || object.get("x_mitre_deprecated").is_some_and(Json::is_true)
+}
+
+impl<'a> Importer<'a> {
+    fn span(&self, json: &Json<'_>) -> Span {
+        Span::new(self.source, json.start, json.end)
+    }
+
+    fn str_span(&self, s: &Str<'_>) -> Span {
+        let (start, end) = s.range();
+        Span::new(self.source, start, end)
+    }
+
+    fn warn(&mut self, error: FactError) {
+        self.diagnostics.push(error.into());
+    }
+
+    fn malformed(&mut self, problem: String, consequence: &'static str, span: Span) {
+        self.warn(FactError::MalformedObject {
+            problem,
+            consequence,
+            span,
+        });
+    }
+
+    fn fact(&mut self, relation: &str, args: Vec<(Value, Span)>, span: Span, meta: &Meta) {
+        let (args, arg_spans) = args.into_iter().unzip();
+        self.facts.push(InputFact {
+            relation: relation.to_owned(),
+            args,
+            arg_spans,
+            span,
+            confidence: meta.confidence,
+            source: Some(meta.source.clone()),
+        });
+    }
+
+    /// Maps all objects first, so relationships may refer to objects after them.
+    fn import(&mut self, elements: &'a [Json<'a>]) {
+        let mut relationships = Vec::new();
+        for element in elements {
+            let span = self.span(element);
+            if element.as_object().is_none() {
+                let problem = format!("found {} in `objects`", element.kind_name());
+                self.malformed(problem, "skipped", span);
+                continue;
+            }
+            let Some(id) = element.get("id").and_then(Json::as_str) else {
+                let problem = "no string `id`".to_owned();
+                self.malformed(problem, "the object is skipped", span);
+                continue;
+            };
+            let stix_id = id.decode();
+            let Some(stix_type) = element.get("type").and_then(Json::as_str) else {
+                let problem = format!("`{stix_id}` has no string `type`");
+                self.malformed(problem, "the object is skipped", self.str_span(id));
+                continue;
+            };
+            if self.ids.contains_key(&stix_id) {
+                let problem = format!("`{stix_id}` appears more than once");
+                self.malformed(problem, "this object is skipped", self.str_span(id));
+                continue;
+            }
+            let stix_type = stix_type.decode();
+            let entry = if stix_type == "relationship" {
+                relationships.push((element, id));
+                Entry::Ignored
+            } else if let Some(mapped) = mapped_type(&stix_type) {
+                if revoked_or_deprecated(element) {
+                    self.skipped.count(&stix_type, self.str_span(id));
+                    Entry::Skipped
+                } else {
+                    Entry::Kept(self.object(element, id, &stix_id, mapped))
+                }
+            } else {
+                Entry::Ignored
+            };
+            self.ids.insert(stix_id, entry);
+        }
+        for (relationship, id) in relationships {
+            self.relationship(relationship, id);
+        }
+    }
+
+    /// Maps one object and returns its index in `objects`.
+    fn object(&mut self, object: &Json<'a>, id: &Str<'a>, stix_id: &str, mapped: &'static str) -> usize {
+        let id_span = self.str_span(id);
+        let span = self.span(object);
+        let external = object
+            .get("external_references")
+            .and_then(Json::as_array)
+            .unwrap_or_default()
+            .iter()
+            .filter(|reference| {
+                reference
+                    .get("source_name")
+                    .and_then(Json::as_str)
+                    .is_some_and(|s| s.is("mitre-attack"))
+            })
+            .find_map(|reference| reference.get("external_id").and_then(Json::as_str));
+        let external = external.map(|e| (e.decode().into_owned(), self.str_span(e)));
+        let (key, key_span) = match &external {
+            Some((external_id, external_span)) => match self.attack_ids.get(external_id) {
+                None => {
+                    self.attack_ids.insert(external_id.clone(), *external_span);
+                    (external_id.clone(), *external_span)
+                }
+                Some(&first) => {
+                    self.warn(FactError::DuplicateAttackId {
+                        external_id: external_id.clone(),
+                        stix_id: stix_id.to_owned(),
+                        span: *external_span,
+                        first,
+                    });
+                    (stix_id.to_owned(), id_span)
+                }
+            },
+            None => (stix_id.to_owned(), id_span),
+        };
+        let (name, name_span) = match object.get("name").and_then(Json::as_str) {
+            Some(name) => (name.decode().into_owned(), self.str_span(name)),
+            None => {
+                let problem = format!("`{stix_id}` has no string `name`");
+                self.malformed(problem, "kept, named by its key", id_span);
+                (key.clone(), key_span)
+            }
+        };
+        let source = match &external {
+            Some((external_id, _)) => format!("MITRE ATT&CK {external_id} {name} ({stix_id})"),
+            None => format!("STIX {name} ({stix_id})"),
+        };
+        let meta = Meta {
+            source,
+            confidence: self.confidence(object),
+        };
+        let key_arg = || (Value::text(&key), key_span);
+        self.fact(
+            "stix_object",
+            vec![key_arg(), (Value::text(mapped), self.span_of(object, "type")), (Value::text(&name), name_span)],
+            span,
+            &meta,
+        );
+        self.fact(
+            "stix_id",
+            vec![key_arg(), (Value::text(stix_id), id_span)],
+            span,
+            &meta,
+        );
+        if let Some((external_id, external_span)) = &external {
+            self.fact(
+                "attack_id",
+                vec![key_arg(), (Value::text(external_id), *external_span)],
+                span,
+                &meta,
+            );
+        }
+        let mut aliases: FxHashSet<Cow<'a, str>> = FxHashSet::default();
+        for property in ["aliases", "x_mitre_aliases"] {
+            let Some(list) = object.get(property) else {
+                continue;
+            };
+            let Some(elements) = list.as_array() else {
+                self.warn(FactError::BadProperty {
+                    property,
+                    problem: format!("expected an array of strings, found {}", list.kind_name()),
+                    span: self.span(list),
+                });
+                continue;
+            };
+            for element in elements {
+                let Some(alias) = element.as_str() else {
+                    self.warn(FactError::BadProperty {
+                        property,
+                        problem: format!("expected a string alias, found {}", element.kind_name()),
+                        span: self.span(element),
+                    });
+                    continue;
+                };
+                let text = alias.decode();
+                if aliases.insert(text.clone()) {
+                    let alias_span = self.str_span(alias);
+                    self.fact(
+                        "alias",
+                        vec![key_arg(), (Value::text(&text), alias_span)],
+                        span,
+                        &meta,
+                    );
+                }
+            }
+        }
+        if mapped == "campaign" {
+            let first = self.timestamp(object, "first_seen");
+            let last = self.timestamp(object, "last_seen");
+            if let (Some(first), Some(last)) = (first, last) {
+                self.fact("campaign_seen", vec![key_arg(), first, last], span, &meta);
+            }
+        }
+        self.objects.push(Object {
+            label: external
+                .as_ref()
+                .map_or_else(|| name.clone(), |(e, _)| e.clone()),
+            has_attack_id: external.is_some(),
+            key,
+        });
+        self.objects.len() - 1
+    }
+
+    /// The span of a property's value (the object's span when absent).
+    fn span_of(&self, object: &Json<'_>, property: &str) -> Span {
+        self.span(object.get(property).unwrap_or(object))
+    }
+
+    /// The date of a timestamp property (`YYYY-MM-DDTHH:MM:SS[.s]Z`), with its span.
+    fn timestamp(&mut self, object: &Json<'_>, property: &'static str) -> Option<(Value, Span)> {
+        let value = object.get(property)?;
+        let date = value.as_str().and_then(|s| {
+            let text = s.decode();
+            let day = text.get(..10)?;
+            let rest = &text[10..];
+            (rest.is_empty() || rest.starts_with('T'))
+                .then(|| Value::parse_date(day))
+                .flatten()
+        });
+        if date.is_none() {
+            self.warn(FactError::BadProperty {
+                property,
+                problem: "expected a timestamp such as `2021-08-01T00:00:00Z`".to_owned(),
+                span: self.span(value),
+            });
+        }
+        Some((date?, self.span(value)))
+    }
+
+    /// A STIX `confidence` (0-100) as a confidence in [0, 1].
+    fn confidence(&mut self, object: &Json<'_>) -> Option<f64> {
+        let value = object.get("confidence")?;
+        let confidence = match value.node {
+            Node::Number(raw) => raw.parse::<f64>().ok().filter(|c| (0.0..=100.0).contains(c)),
+            _ => None,
+        };
+        if confidence.is_none() {
+            self.warn(FactError::BadProperty {
+                property: "confidence",
+                problem: "expected a number from 0 to 100".to_owned(),
+                span: self.span(value),
+            });
+        }
+        Some(confidence? / 100.0)
+    }
+
+    fn relationship(&mut self, relationship: &Json<'a>, id: &Str<'a>) {
+        let id_span = self.str_span(id);
+        let span = self.span(relationship);
+        let Some(kind) = relationship.get("relationship_type").and_then(Json::as_str) else {
+            let problem = format!("`{}` has no string `relationship_type`", id.decode());
+            self.malformed(problem, "the relationship is skipped", id_span);
+            return;
+        };
+        if revoked_or_deprecated(relationship) {
+            self.skipped.first.get_or_insert(id_span);
+            self.skipped.relationships += 1;
+            return;
+        }
+        let kind = kind.decode();
+        let relation = match kind.as_ref() {
+            "uses" => "uses",
+            "attributed-to" => "attributed_to",
+            "subtechnique-of" => "subtechnique_of",
+            _ => return,
+        };
+        let mut ends = Vec::with_capacity(2);
+        for property in ["source_ref", "target_ref"] {
+            let Some(reference) = relationship.get(property).and_then(Json::as_str) else {
+                let problem = format!("`{}` has no string `{property}`", id.decode());
+                self.malformed(problem, "the relationship is skipped", id_span);
+                return;
+            };
+            ends.push((reference.decode(), self.str_span(reference)));
+        }
+        let mut resolved = Vec::with_capacity(2);
+        for (reference, reference_span) in ends {
+            match self.ids.get(&reference) {
+                Some(&Entry::Kept(index)) => resolved.push((index, reference_span)),
+                Some(Entry::Skipped) => {
+                    self.skipped.first.get_or_insert(id_span);
+                    self.skipped.relationships += 1;
+                    return;
+                }
+                Some(Entry::Ignored) => return,
+                None => {
+                    self.warn(FactError::UnknownRef {
+                        id: reference.into_owned(),
+                        span: reference_span,
+                    });
+                    return;
+                }
+            }
+        }
+        let [(source, source_span), (target, target_span)] = resolved[..] else {
+            return;
+        };
+        let (source, target) = (&self.objects[source], &self.objects[target]);
+        let origin = if source.has_attack_id && target.has_attack_id {
+            "MITRE ATT&CK"
+        } else {
+            "STIX"
+        };
+        let meta = Meta {
+            source: format!(
+                "{origin} {} {kind} {} ({})",
+                source.label,
+                target.label,
+                id.decode()
+            ),
+            confidence: None,
+        };
+        let args = vec![
+            (Value::text(&source.key), source_span),
+            (Value::text(&target.key), target_span),
+        ];
+        let meta = Meta {
+            confidence: self.confidence(relationship),
+            ..meta
+        };
+        self.fact(relation, args, span, &meta);
+    }
+
+    /// The one `W0303` summary of revoked and deprecated things skipped.
+    fn report_skipped(&mut self) {
+        let Some(span) = self.skipped.first else {
+            return;
+        };
+        let objects = self.skipped.objects.iter().map(|(_, n)| n).sum();
+        let mut parts: Vec<String> = self
+            .skipped
+            .objects
+            .iter()
+            .map(|(stix_type, n)| format!("{n} {stix_type}"))
+            .collect();
+        if self.skipped.relationships > 0 {
+            parts.push(format!("{} relationship", self.skipped.relationships));
+        }
+        self.warn(FactError::Revoked {
+            objects,
+            relationships: self.skipped.relationships,
+            breakdown: parts.join(", "),
+            span,
+        });
+    }
+
+    /// Drops the facts of relations whose declaration does not fit what STIX import
+    /// produces, reporting each such relation once.
+    fn check_schema(&mut self, schema: &dyn Schema) {
+        let mut rejected = Vec::new();
+        for (relation, produced) in RELATIONS {
+            let Some(declared) = schema.columns(relation) else {
+                continue;
+            };
+            let fits = declared.len() == produced.len()
+                && declared
+                    .iter()
+                    .zip(produced)
+                    .all(|(d, p)| d.is_none_or(|d| d == *p));
+            if fits {
+                continue;
+            }
+            let Some(first) = self.facts.iter().find(|f| f.relation == relation) else {
+                continue;
+            };
+            let names = |kinds: &mut dyn Iterator<Item = Option<Kind>>| {
+                kinds
+                    .map(|k| k.map_or("any", Kind::name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let error = FactError::StixSignature {
+                relation,
+                declared: names(&mut declared.iter().copied()),
+                produced: names(&mut produced.iter().map(|&k| Some(k))),
+                arity: declared.len() != produced.len(),
+                span: first.span,
+            };
+            self.diagnostics.push(error.into());
+            rejected.push(relation);
+        }
+        if !rejected.is_empty() {
+            self.facts
+                .retain(|fact| !rejected.contains(&fact.relation.as_str()));
+        }
+    }
+}
+
+/// What every fact from one STIX object or relationship shares.
+struct Meta {
+    source: String,
+    confidence: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::schema;
+    use super::super::{parse_json, render, NoSchema};
+    use super::*;
+    use crate::diagnostic::Sources;
+
+    fn check(text: &str, declared: &[(&str, &[Option<Kind>])], expected: &str) {
+        let mut sources = Sources::default();
+        let source = sources.add("b.json", text);
+        let loaded = if declared.is_empty() {
+            parse_json(text, source, &NoSchema)
+        } else {
+            parse_json(text, source, &schema(declared))
+        };
+        assert_eq!(render(&loaded, &sources).trim_end(), expected.trim());
+    }
+
+    fn load_sample(name: &str) -> (Sources, Loaded) {
+        let path = format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Sources::default();
+        let loaded = super::super::load(std::path::Path::new(&path), &mut sources, &NoSchema);
+        (sources, loaded)
+    }
+
+    fn count(loaded: &Loaded, relation: &str) -> usize {
+        loaded.facts.iter().filter(|f| f.relation == relation).count()
+    }
+
+    /// The rendered facts of `relation` whose first argument is `key`, sorted.
+    fn facts_of(loaded: &Loaded, relation: &str, key: &str) -> Vec<String> {
+        let mut facts: Vec<String> = loaded
+            .facts
+            .iter()
+            .filter(|f| f.relation == relation && matches!(&f.args[0], Value::Text(k) if &**k == key))
+            .map(|f| f.args.iter().map(Value::to_string).collect::<Vec<_>>().join(", "))
+            .collect();
+        facts.sort();
+        facts
+    }
+
+    #[test]
+    fn apt40_sample_counts() {
+        let (sources, loaded) = load_sample("attack-apt40-G0065.stix21.json");
+        assert_eq!(loaded.diagnostics, []);
+        // Expected numbers computed from the file with Python (json module): 116 mapped
+        // objects (1 intrusion-set, 1 campaign, 97 attack-patterns, 10 malware, 7 tools),
+        // all with ATT&CK ids; 36 distinct aliases; 93 `uses`, 1 `attributed-to`, 44
+        // `subtechnique-of` relationships.
+        let counts: Vec<(&str, usize)> = RELATIONS
+            .iter()
+            .map(|(relation, _)| (*relation, count(&loaded, relation)))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("stix_object", 116),
+                ("stix_id", 116),
+                ("attack_id", 116),
+                ("alias", 36),
+                ("campaign_seen", 1),
+                ("uses", 93),
+                ("attributed_to", 1),
+                ("subtechnique_of", 44),
+            ]
+        );
+        assert_eq!(loaded.facts.len(), 523);
+        assert_eq!(facts_of(&loaded, "alias", "G0065").len(), 9);
+        assert!(facts_of(&loaded, "alias", "G0065").contains(&"\"G0065\", \"APT40\"".to_owned()));
+        assert_eq!(facts_of(&loaded, "uses", "G0065").len(), 67);
+        assert_eq!(
+            facts_of(&loaded, "stix_object", "G0065"),
+            ["\"G0065\", intrusion_set, \"Leviathan\""]
+        );
+        assert_eq!(facts_of(&loaded, "attributed_to", "C0049"), ["\"C0049\", \"G0065\""]);
+        assert_eq!(
+            facts_of(&loaded, "campaign_seen", "C0049"),
+            ["\"C0049\", 2022-04-01, 2022-09-01"]
+        );
+        assert_eq!(
+            facts_of(&loaded, "subtechnique_of", "T1059.001"),
+            ["\"T1059.001\", \"T1059\""]
+        );
+        let group = loaded
+            .facts
+            .iter()
+            .find(|f| f.relation == "stix_object" && f.args[0].to_string() == "\"G0065\"")
+            .expect("G0065 is in the sample");
+        assert_eq!(
+            group.source.as_deref(),
+            Some("MITRE ATT&CK G0065 Leviathan (intrusion-set--fe8796a4-2a02-41a0-9d27-7aa1e995feb6)")
+        );
+        assert_eq!(sources.snippet(group.arg_spans[0]), "\"G0065\"");
+        assert_eq!(sources.snippet(group.arg_spans[1]), "\"intrusion-set\"");
+        assert_eq!(sources.snippet(group.arg_spans[2]), "\"Leviathan\"");
+        assert!(sources.snippet(group.span).starts_with('{'));
+        let attributed = loaded
+            .facts
+            .iter()
+            .find(|f| f.relation == "attributed_to")
+            .expect("C0049 is attributed to G0065");
+        assert!(attributed
+            .source
+            .as_deref()
+            .is_some_and(|s| s.starts_with("MITRE ATT&CK C0049 attributed-to G0065 (relationship--")));
+        assert!(sources.snippet(attributed.arg_spans[0]).starts_with("\"campaign--"));
+    }
+
+    #[test]
+    fn full_enterprise_bundle_counts() {
+        let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json");
+        assert_eq!(loaded.diagnostics, []);
+        // From the data README and Python: 1,699 mapped objects, 1,671 distinct aliases,
+        // 52 campaigns with both dates, 17,270 `uses`, 25 `attributed-to`, 475
+        // `subtechnique-of`.
+        let counts: Vec<usize> = RELATIONS
+            .iter()
+            .map(|(relation, _)| count(&loaded, relation))
+            .collect();
+        assert_eq!(counts, [1699, 1699, 1699, 1671, 52, 17270, 25, 475]);
+    }
+
+    const OBJECTS: &str = r#"{"type": "bundle", "id": "bundle--1", "objects": [
+{"type": "intrusion-set", "id": "intrusion-set--a", "name": "Alpha", "aliases": ["Alpha", "A1", "A1"],
+ "external_references": [{"source_name": "other", "external_id": "X1"}, {"source_name": "mitre-attack", "external_id": "G9001"}]},
+{"type": "malware", "id": "malware--m", "name": "Mal", "x_mitre_aliases": ["Mal", 7], "confidence": 80},
+{"type": "campaign", "id": "campaign--c", "name": "Camp", "first_seen": "2020-01-02T05:00:00.000Z", "last_seen": "soon"},
+{"type": "attack-pattern", "id": "attack-pattern--old", "name": "Old", "revoked": true},
+{"type": "tool", "id": "tool--dep", "name": "Dep", "x_mitre_deprecated": true},
+{"type": "identity", "id": "identity--i", "name": "MITRE"},
+{"type": "tool", "id": "tool--t", "external_references": [{"source_name": "mitre-attack", "external_id": "G9001"}]},
+{"type": "campaign", "name": "no id"},
+{"type": "relationship", "id": "relationship--1", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "malware--m"},
+{"type": "relationship", "id": "relationship--2", "relationship_type": "attributed-to", "source_ref": "campaign--c", "target_ref": "intrusion-set--a", "confidence": 50},
+{"type": "relationship", "id": "relationship--3", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "attack-pattern--old"},
+{"type": "relationship", "id": "relationship--4", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "tool--gone"},
+{"type": "relationship", "id": "relationship--5", "relationship_type": "created-by", "source_ref": "intrusion-set--a", "target_ref": "identity--i"},
+{"type": "relationship", "id": "relationship--6", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "identity--i"},
+{"type": "relationship", "id": "relationship--7", "relationship_type": "uses", "target_ref": "malware--m"},
+{"type": "relationship", "id": "relationship--8", "relationship_type": "uses", "source_ref": "campaign--c", "target_ref": "tool--t"},
+{"type": "malware", "id": "malware--m", "name": "Twin"},
+3
+]}"#;
+
+    #[test]
+    fn mapping_and_warnings_on_a_small_bundle() {
+        check(
+            OBJECTS,
+            &[],
+            r#"
+b.json:2:1 stix_object("G9001", intrusion_set, "Alpha") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 stix_id("G9001", "intrusion-set--a") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 attack_id("G9001", "G9001") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 alias("G9001", "Alpha") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 alias("G9001", "A1") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:4:1 stix_object("malware--m", malware, "Mal") @confidence(0.8) @source("STIX Mal (malware--m)")
+b.json:4:1 stix_id("malware--m", "malware--m") @confidence(0.8) @source("STIX Mal (malware--m)")
+b.json:4:1 alias("malware--m", "Mal") @confidence(0.8) @source("STIX Mal (malware--m)")
+b.json:5:1 stix_object("campaign--c", campaign, "Camp") @source("STIX Camp (campaign--c)")
+b.json:5:1 stix_id("campaign--c", "campaign--c") @source("STIX Camp (campaign--c)")
+b.json:9:1 stix_object("tool--t", tool, "tool--t") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
+b.json:9:1 stix_id("tool--t", "tool--t") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
+b.json:9:1 attack_id("tool--t", "G9001") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
+b.json:11:1 uses("G9001", "malware--m") @source("STIX G9001 uses Mal (relationship--1)")
+b.json:12:1 attributed_to("campaign--c", "G9001") @confidence(0.5) @source("STIX Camp attributed-to G9001 (relationship--2)")
+b.json:18:1 uses("campaign--c", "tool--t") @source("STIX Camp uses G9001 (relationship--8)")
+warning[W0305]: STIX property `x_mitre_aliases` ignored: expected a string alias, found a number b.json:4:84
+  label: ignored
+warning[W0305]: STIX property `last_seen` ignored: expected a timestamp such as `2021-08-01T00:00:00Z` b.json:5:107
+  label: ignored
+warning[W0304]: ATT&CK id `G9001` is used by two STIX objects b.json:9:118
+  label: this object is keyed by its STIX id `tool--t` instead
+  see b.json:3:110: first used here
+warning[W0301]: malformed STIX object: `tool--t` has no string `name` b.json:9:24
+  label: kept, named by its key
+warning[W0301]: malformed STIX object: no string `id` b.json:10:1
+  label: the object is skipped
+warning[W0301]: malformed STIX object: `malware--m` appears more than once b.json:19:27
+  label: this object is skipped
+warning[W0301]: malformed STIX object: found a number in `objects` b.json:20:1
+  label: skipped
+warning[W0302]: STIX relationship refers to `tool--gone`, which is not in the bundle b.json:14:115
+  label: the relationship is skipped
+warning[W0301]: malformed STIX object: `relationship--7` has no string `source_ref` b.json:17:24
+  label: the relationship is skipped
+warning[W0303]: skipped 2 revoked or deprecated STIX objects and 1 relationships b.json:6:35
+  label: the first one skipped
+  note: skipped: 1 attack-pattern, 1 tool, 1 relationship
+  note: revoked and deprecated ATT&CK objects have been replaced or withdrawn; they and relationships touching them are not loaded
+"#,
+        );
+    }
+
+    #[test]
+    fn bundle_without_objects_is_an_error() {
+        check(
+            r#"{"type": "bundle", "objects": {}}"#,
+            &[],
+            r#"
+error[E0310]: STIX bundle has no `objects` array b.json:1:31
+  label: a bundle with `"type": "bundle"` needs `"objects": [...]`
+  help: remove `"type": "bundle"` if this is a JSON fact file
+"#,
+        );
+    }
+
+    #[test]
+    fn declarations_must_fit_the_produced_columns() {
+        check(
+            r#"{"type": "bundle", "objects": [
+{"type": "campaign", "id": "campaign--c", "name": "C", "first_seen": "2020-01-02T00:00:00Z", "last_seen": "2020-02-03T00:00:00Z"}]}"#,
+            &[
+                ("campaign_seen", &[None, Some(Kind::Text), Some(Kind::Date)]),
+                ("stix_id", &[None]),
+                ("stix_object", &[None, Some(Kind::Text), None]),
+            ],
+            r#"
+b.json:2:1 stix_object("campaign--c", campaign, "C") @source("STIX C (campaign--c)")
+error[E0305]: `stix_id` is declared as (any), but STIX import produces (text, text) b.json:2:1
+  label: produced from this STIX object
+  help: change the declaration of `stix_id` or declare its columns as `any`
+error[E0304]: `campaign_seen` is declared as (any, text, date), but STIX import produces (text, date, date) b.json:2:1
+  label: produced from this STIX object
+  help: change the declaration of `campaign_seen` or declare its columns as `any`
+"#,
+        );
+    }
+}

@@ -1,0 +1,1095 @@
+//! Syntax trees and loaded facts to a checked [`Program`]: names resolved, arities and
+//! kinds checked, annotations read, variables numbered, rules checked for safety.
+//!
+//! Lowering collects every problem it finds instead of stopping at the first; a program
+//! is returned only when there is no error.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::stratify::stratify;
+use super::{Aggregate, Atom, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term, VarId};
+use crate::diagnostic::{suggest, Diagnostic, Sources, Span};
+use crate::io::InputFact;
+use crate::syntax::ast;
+use crate::value::{Interner, Kind, Value, ValueId};
+
+/// The confidence an Admiralty grade such as `B2` stands for: the product of the
+/// reliability weight (A 1.0, B 0.9, C 0.75, D 0.5, E 0.3, F 0.5 "cannot be judged") and
+/// the credibility weight (1 1.0, 2 0.9, 3 0.75, 4 0.5, 5 0.3, 6 0.5 "cannot be judged").
+/// `B2` is 0.81. `None` for anything that is not a grade.
+pub fn admiralty_confidence(grade: &str) -> Option<f64> {
+    let mut chars = grade.chars();
+    let reliability = match chars.next()? {
+        'A' => 1.0,
+        'B' => 0.9,
+        'C' => 0.75,
+        'D' => 0.5,
+        'E' => 0.3,
+        'F' => 0.5,
+        _ => return None,
+    };
+    let credibility = match chars.next()? {
+        '1' => 1.0,
+        '2' => 0.9,
+        '3' => 0.75,
+        '4' => 0.5,
+        '5' => 0.3,
+        '6' => 0.5,
+        _ => return None,
+    };
+    if chars.next().is_some() {
+        return None;
+    }
+    Some(reliability * credibility)
+}
+
+/// Lowers parsed modules and loaded facts into a checked program.
+///
+/// `sources` names the files spans point into (for the default `@source` of a fact,
+/// `file:line`). Returns the program only if no diagnostic is an error; warnings come
+/// back either way.
+pub fn lower(
+    modules: &[ast::Module],
+    input_facts: Vec<InputFact>,
+    sources: &Sources,
+) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut lowerer = Lowerer {
+        sources,
+        diagnostics: Vec::new(),
+        predicates: Vec::new(),
+        first_use: Vec::new(),
+        ids: FxHashMap::default(),
+        has_facts: Vec::new(),
+        heads: FxHashSet::default(),
+        interner: Interner::default(),
+    };
+    for module in modules {
+        for item in &module.items {
+            if let ast::Item::Decl(decl) = item {
+                lowerer.declare(decl);
+            }
+        }
+    }
+    // Register every use first, so arities come from declarations or first uses and
+    // "unknown predicate" sees facts loaded from any file.
+    for module in modules {
+        for item in &module.items {
+            if let ast::Item::Clause(clause) = item {
+                lowerer.register_clause(clause);
+            }
+        }
+    }
+    for fact in &input_facts {
+        let id = lowerer.register(&fact.relation, fact.args.len(), fact.span);
+        if let Some(id) = id {
+            lowerer.has_facts[id.0 as usize] = true;
+        }
+    }
+    let mut rules = Vec::new();
+    let mut facts = Vec::new();
+    let mut names: FxHashMap<String, Span> = FxHashMap::default();
+    for module in modules {
+        for item in &module.items {
+            let ast::Item::Clause(clause) = item else {
+                continue;
+            };
+            if clause.body.is_empty() && !clause.has_arrow {
+                if let Some(fact) = lowerer.lower_fact(clause) {
+                    facts.push(fact);
+                }
+            } else if let Some(mut rule) = lowerer.lower_rule(clause, RuleId(rules.len() as u32)) {
+                if let Some(name) = &rule.name {
+                    if let Some(first) = names.get(name) {
+                        lowerer.diagnostics.push(
+                            Diagnostic::error(
+                                "E0106",
+                                format!("two rules are named `{name}`"),
+                                name_span(clause).unwrap_or(clause.span),
+                            )
+                            .with_label("second rule with this name")
+                            .with_secondary(*first, "first rule with this name")
+                            .with_help("rule names identify rules in explanations; give each rule its own `@name`"),
+                        );
+                    } else {
+                        names.insert(name.clone(), name_span(clause).unwrap_or(clause.span));
+                    }
+                }
+                rule.id = RuleId(rules.len() as u32);
+                rules.push(rule);
+            }
+        }
+    }
+    for fact in input_facts {
+        if let Some(fact) = lowerer.lower_input_fact(fact) {
+            facts.push(fact);
+        }
+    }
+    for rule in &rules {
+        lowerer.predicates[rule.head.predicate.0 as usize].derived = true;
+    }
+    let Lowerer {
+        mut diagnostics,
+        predicates,
+        interner,
+        ..
+    } = lowerer;
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (None, diagnostics);
+    }
+    match stratify(&predicates, &rules) {
+        Ok(strata) => (
+            Some(Program {
+                predicates,
+                rules,
+                facts,
+                strata,
+                interner,
+            }),
+            diagnostics,
+        ),
+        Err(errors) => {
+            diagnostics.extend(errors);
+            (None, diagnostics)
+        }
+    }
+}
+
+fn name_span(clause: &ast::Clause) -> Option<Span> {
+    clause
+        .annotations
+        .iter()
+        .find(|a| a.name.text == "name")
+        .map(|a| a.span)
+}
+
+struct Lowerer<'a> {
+    sources: &'a Sources,
+    diagnostics: Vec<Diagnostic>,
+    predicates: Vec<Predicate>,
+    first_use: Vec<Span>,
+    ids: FxHashMap<String, PredId>,
+    has_facts: Vec<bool>,
+    heads: FxHashSet<String>,
+    interner: Interner,
+}
+
+/// Annotations read off one statement.
+#[derive(Default)]
+struct Annotations {
+    name: Option<String>,
+    strength: Option<f64>,
+    source: Option<String>,
+    confidence: Option<f64>,
+}
+
+fn kind_of_type(name: &str) -> Option<Option<Kind>> {
+    Some(match name {
+        "sym" | "str" => Some(Kind::Text),
+        "int" => Some(Kind::Int),
+        "float" => Some(Kind::Float),
+        "date" => Some(Kind::Date),
+        "any" => None,
+        _ => return None,
+    })
+}
+
+const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
+const RULE_ANNOTATIONS: [&str; 2] = ["name", "strength"];
+const FACT_ANNOTATIONS: [&str; 3] = ["source", "confidence", "grade"];
+
+impl Lowerer<'_> {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn declare(&mut self, decl: &ast::Decl) {
+        let name = &decl.name.text;
+        if let Some(&id) = self.ids.get(name) {
+            let previous = self.predicates[id.0 as usize].declared_at;
+            let mut d = Diagnostic::error(
+                "E0105",
+                format!("relation `{name}` is declared twice"),
+                decl.name.span,
+            )
+            .with_label("declared again here")
+            .with_help("keep one `rel` declaration per relation");
+            if let Some(previous) = previous {
+                d = d.with_secondary(previous, "first declared here");
+            }
+            self.error(d);
+            return;
+        }
+        for annotation in &decl.annotations {
+            self.error(
+                Diagnostic::error(
+                    "E0107",
+                    format!("`@{}` does not apply to declarations", annotation.name.text),
+                    annotation.span,
+                )
+                .with_help("declarations take a `///` comment for documentation; remove the annotation"),
+            );
+        }
+        let mut kinds = Vec::new();
+        let mut columns = Vec::new();
+        for column in &decl.columns {
+            match kind_of_type(&column.ty.text) {
+                Some(kind) => kinds.push(kind),
+                None => {
+                    let mut d = Diagnostic::error(
+                        "E0104",
+                        format!("unknown type `{}`", column.ty.text),
+                        column.ty.span,
+                    )
+                    .with_label("not a type");
+                    d = match suggest(&column.ty.text, TYPE_NAMES) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help("types are sym, str, int, float, date and any"),
+                    };
+                    self.error(d);
+                    kinds.push(None);
+                }
+            }
+            columns.push(column.name.as_ref().map(|n| n.text.clone()));
+        }
+        let id = PredId(self.predicates.len() as u32);
+        self.predicates.push(Predicate {
+            name: name.clone(),
+            arity: decl.columns.len(),
+            kinds,
+            columns,
+            declared_at: Some(decl.name.span),
+            doc: decl.doc.clone(),
+            derived: false,
+        });
+        self.first_use.push(decl.name.span);
+        self.has_facts.push(false);
+        self.ids.insert(name.clone(), id);
+    }
+
+    /// Records a use of a relation with `arity` arguments; reports an arity mismatch
+    /// against the declaration or first use.
+    fn register(&mut self, name: &str, arity: usize, span: Span) -> Option<PredId> {
+        if let Some(&id) = self.ids.get(name) {
+            let predicate = &self.predicates[id.0 as usize];
+            if predicate.arity != arity {
+                let (other, what) = match predicate.declared_at {
+                    Some(at) => (at, "declared"),
+                    None => (self.first_use[id.0 as usize], "first used"),
+                };
+                let expected = predicate.arity;
+                self.error(
+                    Diagnostic::error(
+                        "E0102",
+                        format!(
+                            "`{name}` takes {expected} argument{}, but {arity} {} given here",
+                            plural(expected),
+                            if arity == 1 { "is" } else { "are" }
+                        ),
+                        span,
+                    )
+                    .with_label(format!("{arity} argument{}", plural(arity)))
+                    .with_secondary(other, format!("{what} with {expected} argument{}", plural(expected)))
+                    .with_help("every use of a relation has the same number of arguments"),
+                );
+                return None;
+            }
+            return Some(id);
+        }
+        let id = PredId(self.predicates.len() as u32);
+        self.predicates.push(Predicate {
+            name: name.to_string(),
+            arity,
+            kinds: vec![None; arity],
+            columns: vec![None; arity],
+            declared_at: None,
+            doc: None,
+            derived: false,
+        });
+        self.first_use.push(span);
+        self.has_facts.push(false);
+        self.ids.insert(name.to_string(), id);
+        Some(id)
+    }
+
+    fn register_clause(&mut self, clause: &ast::Clause) {
+        let head = self.register(&clause.head.predicate.text, clause.head.args.len(), clause.head.span);
+        if let Some(id) = head {
+            if clause.body.is_empty() && !clause.has_arrow {
+                self.has_facts[id.0 as usize] = true;
+            } else {
+                self.heads.insert(clause.head.predicate.text.clone());
+            }
+        }
+        for literal in &clause.body {
+            self.register_literal(literal);
+        }
+    }
+
+    fn register_literal(&mut self, literal: &ast::Literal) {
+        match literal {
+            ast::Literal::Pos(atom) | ast::Literal::Neg(atom, _) => {
+                self.register(&atom.predicate.text, atom.args.len(), atom.span);
+            }
+            ast::Literal::Agg(agg) => {
+                for literal in &agg.body {
+                    self.register_literal(literal);
+                }
+            }
+            ast::Literal::Cmp(_) => {}
+        }
+    }
+
+    fn read_annotations(&mut self, annotations: &[ast::Annotation], is_rule: bool) -> Annotations {
+        let mut out = Annotations::default();
+        for annotation in annotations {
+            let name = annotation.name.text.as_str();
+            let allowed: &[&str] = if is_rule { &RULE_ANNOTATIONS } else { &FACT_ANNOTATIONS };
+            if !allowed.contains(&name) {
+                let other: &[&str] = if is_rule { &FACT_ANNOTATIONS } else { &RULE_ANNOTATIONS };
+                let mut d = if other.contains(&name) {
+                    Diagnostic::error(
+                        "E0107",
+                        format!(
+                            "`@{name}` applies to {}, not {}",
+                            if is_rule { "facts" } else { "rules" },
+                            if is_rule { "rules" } else { "facts" }
+                        ),
+                        annotation.span,
+                    )
+                } else {
+                    Diagnostic::error("E0107", format!("unknown annotation `@{name}`"), annotation.span)
+                };
+                let all = RULE_ANNOTATIONS.iter().chain(FACT_ANNOTATIONS.iter()).copied();
+                d = match suggest(name, all) {
+                    Some(s) if !other.contains(&name) => d.with_help(format!("did you mean `@{s}`?")),
+                    _ => d.with_help(format!(
+                        "{} take {}",
+                        if is_rule { "rules" } else { "facts" },
+                        allowed.iter().map(|a| format!("`@{a}`")).collect::<Vec<_>>().join(", ")
+                    )),
+                };
+                self.error(d);
+                continue;
+            }
+            let arg = match annotation.args.as_slice() {
+                [arg] => arg,
+                _ => {
+                    self.error(
+                        Diagnostic::error(
+                            "E0107",
+                            format!("`@{name}` takes exactly one argument"),
+                            annotation.span,
+                        )
+                        .with_help(annotation_example(name)),
+                    );
+                    continue;
+                }
+            };
+            match name {
+                "name" | "source" => match &arg.0 {
+                    Value::Text(text) => {
+                        if name == "name" {
+                            out.name = Some(text.to_string());
+                        } else {
+                            out.source = Some(text.to_string());
+                        }
+                    }
+                    _ => self.error(
+                        Diagnostic::error("E0107", format!("`@{name}` takes a string"), arg.1)
+                            .with_help(annotation_example(name)),
+                    ),
+                },
+                "strength" | "confidence" => match arg.0.as_f64() {
+                    Some(x) if (0.0..=1.0).contains(&x) => {
+                        if name == "strength" {
+                            out.strength = Some(x);
+                        } else if out.confidence.is_none() {
+                            out.confidence = Some(x);
+                        }
+                    }
+                    _ => self.error(
+                        Diagnostic::error(
+                            "E0107",
+                            format!("`@{name}` takes a number between 0 and 1"),
+                            arg.1,
+                        )
+                        .with_label(format!("found {}", arg.0))
+                        .with_help(annotation_example(name)),
+                    ),
+                },
+                _ => {
+                    let grade = match &arg.0 {
+                        Value::Text(t) => admiralty_confidence(t),
+                        _ => None,
+                    };
+                    match grade {
+                        Some(c) => {
+                            // An explicit `@confidence` wins over the grade's default.
+                            let explicit = annotations.iter().any(|a| a.name.text == "confidence");
+                            if !explicit {
+                                out.confidence = Some(c);
+                            }
+                        }
+                        None => self.error(
+                            Diagnostic::error(
+                                "E0107",
+                                format!("`{}` is not an Admiralty grade", arg.0),
+                                arg.1,
+                            )
+                            .with_help("a grade is a reliability letter A-F and a credibility digit 1-6, as in `@grade(B2)`"),
+                        ),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn constant(&mut self, value: &Value, span: Span, kind: Option<Kind>, relation: &str, column: usize) -> Option<ValueId> {
+        let value = match (kind, value) {
+            (Some(Kind::Float), Value::Int(i)) => Value::Float(*i as f64),
+            (Some(k), v) if v.kind() != k => {
+                self.error(
+                    Diagnostic::error(
+                        "E0103",
+                        format!(
+                            "`{relation}` expects {} in column {}, found {} `{v}`",
+                            article(k),
+                            column + 1,
+                            article(v.kind())
+                        ),
+                        span,
+                    )
+                    .with_label(format!("expected {}", k.name()))
+                    .with_help(kind_help(k)),
+                );
+                return None;
+            }
+            (_, v) => v.clone(),
+        };
+        Some(self.interner.intern(value))
+    }
+
+    fn lower_fact(&mut self, clause: &ast::Clause) -> Option<Fact> {
+        let annotations = self.read_annotations(&clause.annotations, false);
+        let id = *self.ids.get(&clause.head.predicate.text)?;
+        if self.predicates[id.0 as usize].arity != clause.head.args.len() {
+            return None;
+        }
+        let mut tuple = Vec::new();
+        for (column, term) in clause.head.args.iter().enumerate() {
+            match term {
+                ast::Term::Const(value, span) => {
+                    let kind = self.predicates[id.0 as usize].kinds[column];
+                    tuple.push(self.constant(value, *span, kind, &clause.head.predicate.text, column));
+                }
+                ast::Term::Var(var) => {
+                    self.error(
+                        Diagnostic::error(
+                            "E0202",
+                            format!("facts must be ground, but `{}` is a variable", var.text),
+                            var.span,
+                        )
+                        .with_label("variable in a fact")
+                        .with_help("a fact names constants; quote text that starts with an upper-case letter (\"APT40\"), or add `:-` and a body to write a rule"),
+                    );
+                    tuple.push(None);
+                }
+            }
+        }
+        let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
+        Some(Fact {
+            predicate: id,
+            tuple: tuple?,
+            confidence: annotations.confidence.unwrap_or(1.0),
+            source: annotations
+                .source
+                .unwrap_or_else(|| self.sources.location(clause.span)),
+            location: self.sources.location(clause.span),
+            span: clause.span,
+        })
+    }
+
+    fn lower_input_fact(&mut self, fact: InputFact) -> Option<Fact> {
+        let id = *self.ids.get(&fact.relation)?;
+        if self.predicates[id.0 as usize].arity != fact.args.len() {
+            return None;
+        }
+        let mut tuple = Vec::with_capacity(fact.args.len());
+        for (column, value) in fact.args.iter().enumerate() {
+            let span = fact.arg_spans.get(column).copied().unwrap_or(fact.span);
+            let kind = self.predicates[id.0 as usize].kinds[column];
+            tuple.push(self.constant(value, span, kind, &fact.relation, column)?);
+        }
+        let confidence = fact.confidence.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&confidence) {
+            self.error(
+                Diagnostic::error("E0107", format!("confidence {confidence} is outside [0, 1]"), fact.span)
+                    .with_help("confidences are numbers between 0 and 1"),
+            );
+            return None;
+        }
+        Some(Fact {
+            predicate: id,
+            tuple,
+            confidence,
+            source: fact.source.unwrap_or_else(|| self.sources.location(fact.span)),
+            location: self.sources.location(fact.span),
+            span: fact.span,
+        })
+    }
+
+    fn lower_rule(&mut self, clause: &ast::Clause, id: RuleId) -> Option<Rule> {
+        let annotations = self.read_annotations(&clause.annotations, true);
+        if clause.body.is_empty() {
+            self.error(
+                Diagnostic::error("E0205", "a rule needs at least one literal after `:-`", clause.span)
+                    .with_help("to state a fact, drop the `:-`"),
+            );
+            return None;
+        }
+        let mut scope = Scope::default();
+        let head = self.lower_atom(&clause.head, &mut scope, false);
+        let mut body = Vec::new();
+        for literal in &clause.body {
+            body.push(self.lower_literal(literal, &mut scope));
+        }
+        let head = head?;
+        let mut body: Vec<Literal> = body.into_iter().collect::<Option<_>>()?;
+        let ok = self.check_rule(&head, &mut body, &scope);
+        self.check_kinds(&head, &body, &scope);
+        for (index, spans) in scope.occurrences.iter().enumerate() {
+            let name = &scope.names[index];
+            if spans.len() == 1 && !name.starts_with('_') {
+                self.diagnostics.push(
+                    Diagnostic::warning("W0201", format!("variable `{name}` appears only once"), spans[0])
+                        .with_help(format!("if this is intended, write `_` or `_{name}`; otherwise check the spelling")),
+                );
+            }
+        }
+        ok.then(|| Rule {
+            id,
+            name: annotations.name,
+            strength: annotations.strength.unwrap_or(1.0),
+            doc: clause.doc.clone(),
+            head,
+            body,
+            variables: scope.names,
+            span: clause.span,
+        })
+    }
+
+    fn lower_atom(&mut self, atom: &ast::Atom, scope: &mut Scope, in_body: bool) -> Option<Atom> {
+        let Some(&id) = self.ids.get(&atom.predicate.text) else {
+            return None;
+        };
+        let index = id.0 as usize;
+        if self.predicates[index].arity != atom.args.len() {
+            return None;
+        }
+        if in_body
+            && self.predicates[index].declared_at.is_none()
+            && !self.has_facts[index]
+            && !self.is_head_anywhere(id)
+        {
+            let known: Vec<String> = self
+                .predicates
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| *i != index && (p.declared_at.is_some() || self.has_facts[*i]))
+                .map(|(_, p)| p.name.clone())
+                .chain(self.heads.iter().cloned())
+                .collect();
+            let mut d = Diagnostic::error(
+                "E0101",
+                format!("unknown relation `{}`", atom.predicate.text),
+                atom.predicate.span,
+            )
+            .with_label("no rule, fact or declaration for this relation");
+            d = match suggest(&atom.predicate.text, known.iter().map(String::as_str)) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!(
+                    "declare it with `rel {}(...)` if its facts come from elsewhere, or add facts or rules for it",
+                    atom.predicate.text
+                )),
+            };
+            self.error(d);
+        }
+        let mut args = Vec::new();
+        let mut ok = true;
+        for (column, term) in atom.args.iter().enumerate() {
+            match term {
+                ast::Term::Var(name) => {
+                    if !in_body && name.text == "_" {
+                        self.error(
+                            Diagnostic::error("E0201", "`_` cannot appear in a rule's head", name.span)
+                                .with_help("every head argument must be a constant or a variable bound by the body"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    args.push(Term::Var(scope.var(name)));
+                }
+                ast::Term::Const(value, span) => {
+                    let kind = self.predicates[index].kinds[column];
+                    match self.constant(value, *span, kind, &atom.predicate.text, column) {
+                        Some(v) => args.push(Term::Const(v)),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        ok.then_some(Atom {
+            predicate: id,
+            args,
+            span: atom.span,
+        })
+    }
+
+    fn lower_expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Expr {
+        match expr {
+            ast::Expr::Term(ast::Term::Var(name)) => Expr::Term(Term::Var(scope.var(name))),
+            ast::Expr::Term(ast::Term::Const(value, _)) => {
+                Expr::Term(Term::Const(self.interner.intern(value.clone())))
+            }
+            ast::Expr::Bin(left, op, right, _) => Expr::Bin(
+                Box::new(self.lower_expr(left, scope)),
+                *op,
+                Box::new(self.lower_expr(right, scope)),
+            ),
+        }
+    }
+
+    fn lower_literal(&mut self, literal: &ast::Literal, scope: &mut Scope) -> Option<Literal> {
+        Some(match literal {
+            ast::Literal::Pos(atom) => Literal::Pos(self.lower_atom(atom, scope, true)?),
+            ast::Literal::Neg(atom, _) => Literal::Neg(self.lower_atom(atom, scope, true)?),
+            ast::Literal::Cmp(cmp) => Literal::Cmp {
+                left: self.lower_expr(&cmp.left, scope),
+                op: cmp.op,
+                right: self.lower_expr(&cmp.right, scope),
+                span: cmp.span,
+            },
+            ast::Literal::Agg(agg) => {
+                let result = scope.var(&agg.result);
+                let targets: Vec<VarId> = agg.targets.iter().map(|t| scope.var(t)).collect();
+                let mut body = Vec::new();
+                for literal in &agg.body {
+                    body.push(self.lower_literal(literal, scope));
+                }
+                let body: Vec<Literal> = body.into_iter().collect::<Option<_>>()?;
+                if agg.function != ast::AggFn::Count && targets.len() != 1 {
+                    self.error(
+                        Diagnostic::error(
+                            "E0108",
+                            format!("`{}` aggregates exactly one variable", agg.function.as_str()),
+                            agg.span,
+                        )
+                        .with_help(format!(
+                            "write `{} = {}(V : ...)` with one variable V of the body",
+                            agg.result.text,
+                            agg.function.as_str()
+                        )),
+                    );
+                    return None;
+                }
+                Literal::Agg(Aggregate {
+                    result,
+                    function: agg.function,
+                    targets,
+                    body,
+                    locals: Vec::new(),
+                    span: agg.span,
+                })
+            }
+        })
+    }
+
+    fn is_head_anywhere(&self, id: PredId) -> bool {
+        self.heads.contains(&self.predicates[id.0 as usize].name)
+    }
+}
+
+/// Variables of one rule: names, ids, and where each occurs.
+#[derive(Default)]
+struct Scope {
+    names: Vec<String>,
+    ids: FxHashMap<String, VarId>,
+    occurrences: Vec<Vec<Span>>,
+}
+
+impl Scope {
+    fn var(&mut self, name: &ast::Name) -> VarId {
+        if name.text != "_" {
+            if let Some(&id) = self.ids.get(&name.text) {
+                self.occurrences[id.0 as usize].push(name.span);
+                return id;
+            }
+        }
+        let id = VarId(self.names.len() as u32);
+        self.names.push(name.text.clone());
+        self.occurrences.push(vec![name.span]);
+        if name.text != "_" {
+            self.ids.insert(name.text.clone(), id);
+        } else {
+            // Anonymous variables never trigger the single-use warning.
+            self.occurrences[id.0 as usize].push(name.span);
+        }
+        id
+    }
+
+    fn span(&self, var: VarId) -> Span {
+        self.occurrences[var.0 as usize][0]
+    }
+
+    fn name(&self, var: VarId) -> &str {
+        &self.names[var.0 as usize]
+    }
+}
+
+fn atom_vars(atom: &Atom, out: &mut FxHashSet<VarId>) {
+    for term in &atom.args {
+        if let Term::Var(v) = term {
+            out.insert(*v);
+        }
+    }
+}
+
+fn expr_vars(expr: &Expr, out: &mut FxHashSet<VarId>) {
+    expr.visit_vars(&mut |v| {
+        out.insert(v);
+    });
+}
+
+/// Every variable a literal mentions (for aggregates: the result, targets and body).
+fn literal_vars(literal: &Literal, out: &mut FxHashSet<VarId>) {
+    match literal {
+        Literal::Pos(atom) | Literal::Neg(atom) => atom_vars(atom, out),
+        Literal::Cmp { left, right, .. } => {
+            expr_vars(left, out);
+            expr_vars(right, out);
+        }
+        Literal::Assign { var, expr, .. } => {
+            out.insert(*var);
+            expr_vars(expr, out);
+        }
+        Literal::Agg(agg) => {
+            out.insert(agg.result);
+            out.extend(agg.targets.iter().copied());
+            for literal in &agg.body {
+                literal_vars(literal, out);
+            }
+        }
+    }
+}
+
+fn lone_var(expr: &Expr) -> Option<VarId> {
+    match expr {
+        Expr::Term(Term::Var(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+/// Resolves `X = expr` into assignments where `X` is bound only there, and returns the
+/// variables bound once all literals have been placed. `bound` holds the variables
+/// bound on entry.
+fn resolve_bindings(body: &mut [Literal], bound: &mut FxHashSet<VarId>) {
+    for literal in body.iter() {
+        if let Literal::Pos(atom) = literal {
+            atom_vars(atom, bound);
+        }
+    }
+    loop {
+        let mut progress = false;
+        for literal in body.iter_mut() {
+            match literal {
+                Literal::Cmp {
+                    left,
+                    op: ast::CmpOp::Eq,
+                    right,
+                    span,
+                } => {
+                    let mut right_vars = FxHashSet::default();
+                    expr_vars(right, &mut right_vars);
+                    let mut left_vars = FxHashSet::default();
+                    expr_vars(left, &mut left_vars);
+                    let assign = match (lone_var(left), lone_var(right)) {
+                        (Some(v), _) if !bound.contains(&v) && right_vars.is_subset(bound) => {
+                            Some((v, right.clone()))
+                        }
+                        (_, Some(v)) if !bound.contains(&v) && left_vars.is_subset(bound) => {
+                            Some((v, left.clone()))
+                        }
+                        _ => None,
+                    };
+                    if let Some((var, expr)) = assign {
+                        bound.insert(var);
+                        *literal = Literal::Assign {
+                            var,
+                            expr,
+                            span: *span,
+                        };
+                        progress = true;
+                    }
+                }
+                Literal::Agg(agg) if !bound.contains(&agg.result) => {
+                    // The outer variables of the aggregate are fixed when lowering the
+                    // rule; here it is enough that every non-local variable is bound.
+                    let mut inner = FxHashSet::default();
+                    for literal in &agg.body {
+                        literal_vars(literal, &mut inner);
+                    }
+                    let outer_bound = inner
+                        .iter()
+                        .all(|v| bound.contains(v) || agg.locals.contains(v));
+                    if outer_bound {
+                        bound.insert(agg.result);
+                        progress = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !progress {
+            return;
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    fn unbound(&mut self, scope: &Scope, var: VarId, context: &str) {
+        self.error(
+            Diagnostic::error(
+                "E0201",
+                format!("variable `{}` {context} is not bound", scope.name(var)),
+                scope.span(var),
+            )
+            .with_label("not bound by a positive atom")
+            .with_help(format!(
+                "`{}` must appear in a positive atom of the body (or be assigned with `{} = ...`) for the rule to have finitely many answers",
+                scope.name(var),
+                scope.name(var)
+            )),
+        );
+    }
+
+    /// Checks safety and fills in aggregate locals; returns whether the rule is safe.
+    fn check_rule(&mut self, head: &Atom, body: &mut [Literal], scope: &Scope) -> bool {
+        // Locals of each aggregate: variables of its body that occur nowhere else.
+        let mut outside_counts: Vec<FxHashSet<VarId>> = Vec::new();
+        for (index, _) in body.iter().enumerate() {
+            let mut outside = FxHashSet::default();
+            atom_vars(head, &mut outside);
+            for (other, literal) in body.iter().enumerate() {
+                if other != index {
+                    literal_vars(literal, &mut outside);
+                }
+            }
+            outside_counts.push(outside);
+        }
+        let mut ok = true;
+        for (index, literal) in body.iter_mut().enumerate() {
+            if let Literal::Agg(agg) = literal {
+                let mut inner = FxHashSet::default();
+                for literal in &agg.body {
+                    literal_vars(literal, &mut inner);
+                }
+                if inner.contains(&agg.result) {
+                    self.error(
+                        Diagnostic::error(
+                            "E0108",
+                            format!("the result `{}` of an aggregate is used inside it", scope.name(agg.result)),
+                            agg.span,
+                        )
+                        .with_help("use a fresh variable for the aggregate's result"),
+                    );
+                    ok = false;
+                }
+                let mut locals: Vec<VarId> = inner
+                    .into_iter()
+                    .filter(|v| !outside_counts[index].contains(v))
+                    .collect();
+                locals.sort();
+                for target in &agg.targets {
+                    if !locals.contains(target) {
+                        self.error(
+                            Diagnostic::error(
+                                "E0108",
+                                format!(
+                                    "aggregated variable `{}` must be bound inside the aggregate and not outside it",
+                                    scope.name(*target)
+                                ),
+                                agg.span,
+                            )
+                            .with_help("aggregate over a variable that appears in the aggregate's body only"),
+                        );
+                        ok = false;
+                    }
+                }
+                agg.locals = locals;
+            }
+        }
+        if !ok {
+            return false;
+        }
+        let mut bound = FxHashSet::default();
+        resolve_bindings(body, &mut bound);
+        let mut reported = FxHashSet::default();
+        for literal in body.iter_mut() {
+            let (vars, context) = match literal {
+                Literal::Pos(_) | Literal::Assign { .. } => continue,
+                Literal::Neg(atom) => {
+                    let mut vars = FxHashSet::default();
+                    atom_vars(atom, &mut vars);
+                    (vars, "in a negated atom")
+                }
+                Literal::Cmp { left, right, .. } => {
+                    let mut vars = FxHashSet::default();
+                    expr_vars(left, &mut vars);
+                    expr_vars(right, &mut vars);
+                    (vars, "in a comparison")
+                }
+                Literal::Agg(agg) => {
+                    let mut inner = FxHashSet::default();
+                    for literal in &agg.body {
+                        literal_vars(literal, &mut inner);
+                    }
+                    let outer: FxHashSet<VarId> =
+                        inner.into_iter().filter(|v| !agg.locals.contains(v)).collect();
+                    // Inside the aggregate, locals must be bound by its own atoms.
+                    let mut inner_bound = bound.clone();
+                    resolve_bindings(&mut agg.body, &mut inner_bound);
+                    for inner_literal in &agg.body {
+                        let mut vars = FxHashSet::default();
+                        match inner_literal {
+                            Literal::Neg(atom) => atom_vars(atom, &mut vars),
+                            Literal::Cmp { left, right, .. } => {
+                                expr_vars(left, &mut vars);
+                                expr_vars(right, &mut vars);
+                            }
+                            _ => {}
+                        }
+                        let mut vars: Vec<VarId> = vars.into_iter().collect();
+                        vars.sort();
+                        for v in vars {
+                            if !inner_bound.contains(&v) && reported.insert(v) {
+                                self.unbound(scope, v, "in an aggregate");
+                                ok = false;
+                            }
+                        }
+                    }
+                    (outer, "used by an aggregate")
+                }
+            };
+            let mut vars: Vec<VarId> = vars.into_iter().filter(|v| !bound.contains(v)).collect();
+            vars.sort();
+            for v in vars {
+                if reported.insert(v) {
+                    self.unbound(scope, v, context);
+                    ok = false;
+                }
+            }
+        }
+        for term in &head.args {
+            if let Term::Var(v) = term {
+                if !bound.contains(v) && reported.insert(*v) {
+                    self.unbound(scope, *v, "in the head");
+                    ok = false;
+                }
+            }
+        }
+        ok
+    }
+
+    /// Checks that each variable is used at columns of one declared kind, and that head
+    /// columns receive values of their declared kind.
+    fn check_kinds(&mut self, head: &Atom, body: &[Literal], scope: &Scope) {
+        let mut kinds: FxHashMap<VarId, (Kind, Span, String)> = FxHashMap::default();
+        let mut atoms: Vec<&Atom> = Vec::new();
+        fn collect<'b>(body: &'b [Literal], atoms: &mut Vec<&'b Atom>) {
+            for literal in body {
+                match literal {
+                    Literal::Pos(atom) | Literal::Neg(atom) => atoms.push(atom),
+                    Literal::Agg(agg) => collect(&agg.body, atoms),
+                    _ => {}
+                }
+            }
+        }
+        collect(body, &mut atoms);
+        let mut errors = Vec::new();
+        for atom in atoms.iter().copied().chain(std::iter::once(head)) {
+            let predicate = &self.predicates[atom.predicate.0 as usize];
+            for (column, term) in atom.args.iter().enumerate() {
+                let (Term::Var(v), Some(kind)) = (term, predicate.kinds[column]) else {
+                    continue;
+                };
+                let place = format!("`{}` column {}", predicate.name, column + 1);
+                match kinds.get(v) {
+                    None => {
+                        kinds.insert(*v, (kind, atom.span, place));
+                    }
+                    Some((first, first_span, first_place)) if *first != kind => {
+                        let compatible = matches!(
+                            (first, kind),
+                            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int)
+                        );
+                        if !compatible {
+                            let d = Diagnostic::error(
+                                "E0103",
+                                format!(
+                                    "variable `{}` is {} in {place} but {} in {first_place}",
+                                    scope.name(*v),
+                                    article(kind),
+                                    article(*first)
+                                ),
+                                atom.span,
+                            )
+                            .with_label(format!("{} expected here", kind.name()))
+                            .with_secondary(*first_span, format!("{} expected here", first.name()))
+                            .with_help("a variable holds one value, so the columns it joins must have the same type");
+                            errors.push(d);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        self.diagnostics.extend(errors);
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn article(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Int => "an int",
+        Kind::Float => "a float",
+        Kind::Date => "a date",
+    }
+}
+
+fn kind_help(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "write a symbol (apt40) or a string (\"APT 40\")",
+        Kind::Int => "write an integer such as 42",
+        Kind::Float => "write a number such as 0.5",
+        Kind::Date => "write a date as YYYY-MM-DD, e.g. 2021-08-01",
+    }
+}
+
+fn annotation_example(name: &str) -> &'static str {
+    match name {
+        "name" => "example: `@name(\"official attribution\")`",
+        "strength" => "example: `@strength(0.9)`",
+        "source" => "example: `@source(\"GCSB statement 2024-03-26\")`",
+        "confidence" => "example: `@confidence(0.95)`",
+        _ => "example: `@grade(B2)`",
+    }
+}

@@ -1,0 +1,270 @@
+//! The validated program: relations, rules and input facts with ids, ready to evaluate.
+//!
+//! A [`Program`] exists only if every check passed: all predicates are known with one
+//! arity, constants match declared kinds, every rule is safe, and negation and
+//! aggregation are stratified. Evaluation relies on these invariants and never re-checks
+//! them. Constants are interned in the program's [`Interner`].
+
+mod display;
+mod lower;
+mod stratify;
+
+pub use display::{write_atom, write_literal, write_rule, Bindings};
+pub use lower::{admiralty_confidence, lower};
+pub use stratify::Stratum;
+
+use crate::diagnostic::Span;
+use crate::syntax::ast::{AggFn, BinOp, CmpOp};
+use crate::value::{Interner, Kind, ValueId};
+
+/// Index of a relation in [`Program::predicates`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PredId(pub u32);
+
+/// Index of a rule in [`Program::rules`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId(pub u32);
+
+/// Index of a variable in its rule's [`Rule::variables`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+/// What the program knows about one relation.
+#[derive(Clone, Debug)]
+pub struct Predicate {
+    /// The relation's name.
+    pub name: String,
+    /// Number of columns.
+    pub arity: usize,
+    /// Declared kind per column; `None` for undeclared relations and `any` columns.
+    pub kinds: Vec<Option<Kind>>,
+    /// Declared column names, where given.
+    pub columns: Vec<Option<String>>,
+    /// The `rel` declaration, if any.
+    pub declared_at: Option<Span>,
+    /// The `///` documentation of the declaration.
+    pub doc: Option<String>,
+    /// Whether some rule has this relation in its head.
+    pub derived: bool,
+}
+
+/// A variable or an interned constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Term {
+    /// A rule variable.
+    Var(VarId),
+    /// A constant.
+    Const(ValueId),
+}
+
+/// `pred(t1, ..., tn)` with a known predicate and the right number of terms.
+#[derive(Clone, Debug)]
+pub struct Atom {
+    /// The relation.
+    pub predicate: PredId,
+    /// One term per column.
+    pub args: Vec<Term>,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Arithmetic over terms.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    /// A variable or constant.
+    Term(Term),
+    /// `left op right`.
+    Bin(Box<Expr>, BinOp, Box<Expr>),
+}
+
+impl Expr {
+    /// Calls `f` on every variable in the expression.
+    pub fn visit_vars(&self, f: &mut impl FnMut(VarId)) {
+        match self {
+            Expr::Term(Term::Var(v)) => f(*v),
+            Expr::Term(Term::Const(_)) => {}
+            Expr::Bin(left, _, right) => {
+                left.visit_vars(f);
+                right.visit_vars(f);
+            }
+        }
+    }
+}
+
+/// An aggregate literal: `result = function(targets : body)`.
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    /// Variable bound to the result.
+    pub result: VarId,
+    /// The function.
+    pub function: AggFn,
+    /// Variables before `:`; exactly one for `sum`, `min` and `max`.
+    pub targets: Vec<VarId>,
+    /// Literals of the aggregated body (no nested aggregates).
+    pub body: Vec<Literal>,
+    /// Variables of the body that occur nowhere else in the rule, sorted: a solution of
+    /// the body is one distinct assignment of these.
+    pub locals: Vec<VarId>,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A premise of a rule.
+#[derive(Clone, Debug)]
+pub enum Literal {
+    /// A positive atom: binds its variables.
+    Pos(Atom),
+    /// `not atom`: all variables bound by earlier premises.
+    Neg(Atom),
+    /// A comparison between bound expressions.
+    Cmp {
+        /// Left side.
+        left: Expr,
+        /// Operator.
+        op: CmpOp,
+        /// Right side.
+        right: Expr,
+        /// Where it was written.
+        span: Span,
+    },
+    /// `var = expr` where `var` is bound only here.
+    Assign {
+        /// The variable bound.
+        var: VarId,
+        /// Its value.
+        expr: Expr,
+        /// Where it was written.
+        span: Span,
+    },
+    /// An aggregate.
+    Agg(Aggregate),
+}
+
+/// A rule with resolved predicates and numbered variables.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// This rule's id.
+    pub id: RuleId,
+    /// `@name`, if given.
+    pub name: Option<String>,
+    /// `@strength`, 1 if not given.
+    pub strength: f64,
+    /// `///` documentation.
+    pub doc: Option<String>,
+    /// The conclusion.
+    pub head: Atom,
+    /// Premises in written order.
+    pub body: Vec<Literal>,
+    /// Variable names by [`VarId`]; anonymous variables are named `_`.
+    pub variables: Vec<String>,
+    /// The whole rule.
+    pub span: Span,
+}
+
+impl Rule {
+    /// The positive atoms of the body, in written order: the premises a derivation records.
+    pub fn positive_atoms(&self) -> impl Iterator<Item = &Atom> {
+        self.body.iter().filter_map(|literal| match literal {
+            Literal::Pos(atom) => Some(atom),
+            _ => None,
+        })
+    }
+
+    /// A name for messages: the `@name`, else `rule #n`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("rule #{}", self.id.0 + 1),
+        }
+    }
+}
+
+/// A ground input fact.
+#[derive(Clone, Debug)]
+pub struct Fact {
+    /// The relation.
+    pub predicate: PredId,
+    /// One value per column.
+    pub tuple: Vec<ValueId>,
+    /// Confidence in [0,1].
+    pub confidence: f64,
+    /// `@source` text, or the place it was loaded from.
+    pub source: String,
+    /// `file:line:col` where the fact was written or loaded.
+    pub location: String,
+    /// Where the fact was written.
+    pub span: Span,
+}
+
+/// A checked program.
+#[derive(Clone, Debug)]
+pub struct Program {
+    predicates: Vec<Predicate>,
+    rules: Vec<Rule>,
+    facts: Vec<Fact>,
+    strata: Vec<Stratum>,
+    interner: Interner,
+}
+
+impl Program {
+    /// Lowers parsed modules and loaded facts; the program, or every error found
+    /// (warnings are dropped: use [`lower`] to see them).
+    pub fn from_modules(
+        modules: &[crate::syntax::ast::Module],
+        facts: Vec<crate::io::InputFact>,
+        sources: &crate::diagnostic::Sources,
+    ) -> Result<Program, Vec<crate::diagnostic::Diagnostic>> {
+        match lower(modules, facts, sources) {
+            (Some(program), _) => Ok(program),
+            (None, diagnostics) => Err(diagnostics.into_iter().filter(|d| d.is_error()).collect()),
+        }
+    }
+
+    /// Relations by [`PredId`].
+    pub fn predicates(&self) -> &[Predicate] {
+        &self.predicates
+    }
+
+    /// One relation.
+    pub fn predicate(&self, id: PredId) -> &Predicate {
+        &self.predicates[id.0 as usize]
+    }
+
+    /// The id of a relation by name.
+    pub fn predicate_id(&self, name: &str) -> Option<PredId> {
+        self.predicates
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| PredId(i as u32))
+    }
+
+    /// Rules by [`RuleId`].
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// One rule.
+    pub fn rule(&self, id: RuleId) -> &Rule {
+        &self.rules[id.0 as usize]
+    }
+
+    /// Input facts, in load order.
+    pub fn facts(&self) -> &[Fact] {
+        &self.facts
+    }
+
+    /// Strata in evaluation order.
+    pub fn strata(&self) -> &[Stratum] {
+        &self.strata
+    }
+
+    /// The constants of the program.
+    pub fn interner(&self) -> &Interner {
+        &self.interner
+    }
+
+    /// Mutable access to the constants, for interning query constants.
+    pub fn interner_mut(&mut self) -> &mut Interner {
+        &mut self.interner
+    }
+}

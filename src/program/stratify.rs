@@ -1,0 +1,257 @@
+//! Strata: the predicate dependency graph, its strongly connected components, and the
+//! check that negation and aggregation never go through recursion.
+//!
+//! A stratum is one strongly connected component of the graph whose edges run from a
+//! rule's head to the relations of its body. Strata come out in evaluation order: every
+//! relation a stratum reads is complete before the stratum starts. Relations read through
+//! `not` or inside an aggregate must lie in an earlier stratum; otherwise lowering fails
+//! with a diagnostic naming the cycle.
+
+use std::collections::VecDeque;
+
+use super::{Literal, PredId, Predicate, Rule, RuleId};
+use crate::diagnostic::{Diagnostic, Span};
+
+/// One unit of evaluation: relations that depend on each other, and the rules deriving them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stratum {
+    /// The relations defined here, sorted.
+    pub predicates: Vec<PredId>,
+    /// The rules whose heads are here, in program order.
+    pub rules: Vec<RuleId>,
+    /// Whether some rule here reads a relation of this stratum (needs a fixpoint loop).
+    pub recursive: bool,
+}
+
+/// A dependency of a rule's head on a body relation.
+struct Edge {
+    to: PredId,
+    negative: bool,
+    span: Span,
+    rule: RuleId,
+}
+
+fn edges_of(rule: &Rule) -> Vec<Edge> {
+    fn walk(body: &[Literal], negative: bool, rule: RuleId, span: Option<Span>, out: &mut Vec<Edge>) {
+        for literal in body {
+            match literal {
+                Literal::Pos(atom) => out.push(Edge {
+                    to: atom.predicate,
+                    negative,
+                    span: span.unwrap_or(atom.span),
+                    rule,
+                }),
+                Literal::Neg(atom) => out.push(Edge {
+                    to: atom.predicate,
+                    negative: true,
+                    span: span.unwrap_or(atom.span),
+                    rule,
+                }),
+                Literal::Agg(agg) => walk(&agg.body, true, rule, Some(agg.span), out),
+                Literal::Cmp { .. } | Literal::Assign { .. } => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&rule.body, false, rule.id, None, &mut out);
+    out
+}
+
+/// Computes strata in evaluation order, or one diagnostic per rule literal that negates
+/// or aggregates through recursion.
+pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>, Vec<Diagnostic>> {
+    let n = predicates.len();
+    let mut graph: Vec<Vec<Edge>> = (0..n).map(|_| Vec::new()).collect();
+    for rule in rules {
+        graph[rule.head.predicate.0 as usize].extend(edges_of(rule));
+    }
+    let components = tarjan(n, &graph);
+    let mut component_of = vec![0usize; n];
+    for (index, component) in components.iter().enumerate() {
+        for p in component {
+            component_of[p.0 as usize] = index;
+        }
+    }
+    let mut errors = Vec::new();
+    for rule in rules {
+        let head = rule.head.predicate;
+        for edge in &graph[head.0 as usize] {
+            if edge.rule != rule.id || !edge.negative {
+                continue;
+            }
+            if component_of[edge.to.0 as usize] == component_of[head.0 as usize] {
+                let cycle = cycle_description(predicates, &graph, head, edge.to);
+                let aggregate = rule.body.iter().any(|l| matches!(l, Literal::Agg(a) if a.span == edge.span));
+                let (code, what) = if aggregate {
+                    ("E0204", "aggregation")
+                } else {
+                    ("E0203", "negation")
+                };
+                errors.push(
+                    Diagnostic::error(
+                        code,
+                        format!(
+                            "{what} through recursion: `{}` depends on itself through {}",
+                            predicates[head.0 as usize].name,
+                            if aggregate { "an aggregate over" } else { "`not`" }
+                        ),
+                        edge.span,
+                    )
+                    .with_label(format!("{what} of `{}` here", predicates[edge.to.0 as usize].name))
+                    .with_note(format!("the cycle is: {cycle}"))
+                    .with_help(format!(
+                        "{what} needs the relation to be complete first; break the cycle so that `{}` does not depend on `{}`",
+                        predicates[edge.to.0 as usize].name,
+                        predicates[head.0 as usize].name
+                    )),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut strata = Vec::new();
+    for component in components {
+        let mut rule_ids: Vec<RuleId> = rules
+            .iter()
+            .filter(|r| component.contains(&r.head.predicate))
+            .map(|r| r.id)
+            .collect();
+        if rule_ids.is_empty() {
+            continue;
+        }
+        rule_ids.sort();
+        let recursive = rule_ids.iter().any(|id| {
+            edges_of(&rules[id.0 as usize])
+                .iter()
+                .any(|e| component.contains(&e.to))
+        });
+        let mut predicates = component;
+        predicates.sort();
+        strata.push(Stratum {
+            predicates,
+            rules: rule_ids,
+            recursive,
+        });
+    }
+    Ok(strata)
+}
+
+/// `a` depends on `not b`, `b` depends on ..., back to `a`.
+fn cycle_description(predicates: &[Predicate], graph: &[Vec<Edge>], head: PredId, negated: PredId) -> String {
+    // Breadth-first search from `negated` back to `head` along dependency edges.
+    let mut previous: Vec<Option<(PredId, bool)>> = vec![None; predicates.len()];
+    let mut queue = VecDeque::from([negated]);
+    let mut seen = vec![false; predicates.len()];
+    seen[negated.0 as usize] = true;
+    while let Some(p) = queue.pop_front() {
+        if p == head {
+            break;
+        }
+        for edge in &graph[p.0 as usize] {
+            if !seen[edge.to.0 as usize] {
+                seen[edge.to.0 as usize] = true;
+                previous[edge.to.0 as usize] = Some((p, edge.negative));
+                queue.push_back(edge.to);
+            }
+        }
+    }
+    let mut path = vec![(head, false)];
+    let mut at = head;
+    while at != negated {
+        match previous[at.0 as usize] {
+            Some((p, negative)) => {
+                path.push((p, negative));
+                at = p;
+            }
+            None => break,
+        }
+    }
+    path.reverse();
+    // path runs negated -> ... -> head; the cycle starts at head with the negated edge.
+    let name = |p: PredId| predicates[p.0 as usize].name.as_str();
+    let mut text = format!("`{}` depends on `not {}`", name(head), name(negated));
+    for window in path.windows(2) {
+        let (from, _) = window[0];
+        let (to, _) = window[1];
+        let negative = graph[from.0 as usize].iter().any(|e| e.to == to && e.negative);
+        text.push_str(&format!(
+            ", `{}` depends on `{}{}`",
+            name(from),
+            if negative { "not " } else { "" },
+            name(to)
+        ));
+    }
+    text
+}
+
+/// Strongly connected components, each emitted after every component it depends on.
+fn tarjan(n: usize, graph: &[Vec<Edge>]) -> Vec<Vec<PredId>> {
+    struct State {
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<PredId>>,
+    }
+    let mut state = State {
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    // Iterative depth-first search, so deep dependency chains cannot overflow the stack.
+    for root in 0..n {
+        if state.index[root].is_some() {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        state.index[root] = Some(state.next);
+        state.low[root] = state.next;
+        state.next += 1;
+        state.stack.push(root);
+        state.on_stack[root] = true;
+        while let Some(&mut (v, ref mut edge_index)) = work.last_mut() {
+            if let Some(edge) = graph[v].get(*edge_index) {
+                *edge_index += 1;
+                let w = edge.to.0 as usize;
+                match state.index[w] {
+                    None => {
+                        state.index[w] = Some(state.next);
+                        state.low[w] = state.next;
+                        state.next += 1;
+                        state.stack.push(w);
+                        state.on_stack[w] = true;
+                        work.push((w, 0));
+                    }
+                    Some(wi) if state.on_stack[w] => {
+                        state.low[v] = state.low[v].min(wi);
+                    }
+                    Some(_) => {}
+                }
+            } else {
+                work.pop();
+                if let Some(&(parent, _)) = work.last() {
+                    state.low[parent] = state.low[parent].min(state.low[v]);
+                }
+                if Some(state.low[v]) == state.index[v] {
+                    let mut component = Vec::new();
+                    loop {
+                        let w = state.stack.pop().expect("tarjan: component root is on the stack");
+                        state.on_stack[w] = false;
+                        component.push(PredId(w as u32));
+                        if w == v {
+                            break;
+                        }
+                    }
+                    state.out.push(component);
+                }
+            }
+        }
+    }
+    state.out
+}

@@ -1,0 +1,13 @@
+//! Text to syntax tree: the nom grammar of rule and fact files and the tree it builds.
+//!
+//! This is the only module that knows nom. Its output, [`ast::Module`], is exactly what
+//! was written, with a byte [`Span`](crate::diagnostic::Span) on every node; nothing is
+//! checked here beyond the grammar.
+
+pub mod ast;
+mod parser;
+
+pub use parser::parse;
+
+#[cfg(test)]
+mod tests;

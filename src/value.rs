@@ -1,0 +1,362 @@
+//! Constants and their interned ids, shared by fact loading, the program and evaluation.
+//!
+//! A [`Value`] is a constant a user can write: text (symbols and strings are the same
+//! kind of value and differ only in how they are written), integers, floats and dates.
+//! Evaluation never touches `Value`s in its joins: every constant is interned once into a
+//! [`ValueId`], and tuples are rows of ids. Two values are equal exactly when their ids
+//! are equal, so joins compare `u32`s.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+
+/// A constant.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A symbol (`apt40`) or string (`"APT 40"`): the same kind, told apart only when printed.
+    Text(Box<str>),
+    /// A 64-bit signed integer.
+    Int(i64),
+    /// A 64-bit float; never NaN (arithmetic that would produce NaN yields no value).
+    Float(f64),
+    /// A calendar date, as days since 1970-01-01.
+    Date(i32),
+}
+
+/// The kinds of values, as named in `rel` declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `sym` or `str`: text.
+    Text,
+    /// `int`.
+    Int,
+    /// `float`.
+    Float,
+    /// `date`.
+    Date,
+}
+
+impl Kind {
+    /// The name used in declarations and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Int => "int",
+            Kind::Float => "float",
+            Kind::Date => "date",
+        }
+    }
+}
+
+impl Value {
+    /// The kind of this value.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Text(_) => Kind::Text,
+            Value::Int(_) => Kind::Int,
+            Value::Float(_) => Kind::Float,
+            Value::Date(_) => Kind::Date,
+        }
+    }
+
+    /// A text value.
+    pub fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// The value as a float, for numbers.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Total order used by comparisons and for sorting output: numbers (integers and
+    /// floats compared by value), then dates, then text (by bytes).
+    pub fn total_cmp(&self, other: &Value) -> Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Int(_) | Value::Float(_) => 0,
+                Value::Date(_) => 1,
+                Value::Text(_) => 2,
+            }
+        }
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(b),
+            (Value::Text(a), Value::Text(b)) => a.cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            (a, b) if rank(a) == 0 && rank(b) == 0 => {
+                let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                x.total_cmp(&y).then_with(|| {
+                    // 1 and 1.0 are different values; order the integer first.
+                    matches!(b, Value::Int(_)).cmp(&matches!(a, Value::Int(_)))
+                })
+            }
+            (a, b) => rank(a).cmp(&rank(b)),
+        }
+    }
+
+    /// Parses `YYYY-MM-DD` into a date value, checking the day exists.
+    pub fn parse_date(text: &str) -> Option<Value> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = &text[r];
+            if part.bytes().all(|b| b.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
+        };
+        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        Some(Value::Date(days_from_civil(year, month, day) as i32))
+    }
+
+    /// Whether `text` can be written as a bare symbol (`apt40`, `nz_pco_2021`).
+    pub fn is_symbol_text(text: &str) -> bool {
+        let mut chars = text.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !matches!(text, "not" | "rel")
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+impl fmt::Display for Value {
+    /// Prints the value the way it would be written in a rule file.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Text(s) if Value::is_symbol_text(s) => f.write_str(s),
+            Value::Text(s) => write_quoted(f, s),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => {
+                if x.fract() == 0.0 && x.abs() < 1e15 {
+                    write!(f, "{x:.1}")
+                } else {
+                    write!(f, "{x}")
+                }
+            }
+            Value::Date(d) => {
+                let (y, m, d) = civil_from_days(i64::from(*d));
+                write!(f, "{y:04}-{m:02}-{d:02}")
+            }
+        }
+    }
+}
+
+/// Writes `s` as a double-quoted string literal with `\"`, `\\`, `\n`, `\t` escapes.
+pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\t' => f.write_str("\\t")?,
+            '\r' => f.write_str("\\r")?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
+/// The id of an interned [`Value`]; equal ids mean equal values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+/// A hashable image of a value: floats by their bits, with `-0.0` folded into `0.0`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Text(Box<str>),
+    Int(i64),
+    Float(u64),
+    Date(i32),
+}
+
+fn key(value: &Value) -> Key {
+    match value {
+        Value::Text(s) => Key::Text(s.clone()),
+        Value::Int(i) => Key::Int(*i),
+        Value::Float(x) => Key::Float(if *x == 0.0 { 0 } else { x.to_bits() }),
+        Value::Date(d) => Key::Date(*d),
+    }
+}
+
+/// Interns values: each distinct value gets one [`ValueId`], in order of first appearance.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    values: Vec<Value>,
+    ids: FxHashMap<KeyWrap, ValueId>,
+    /// Integers are by far the most common bulk values (TSV workloads); this fast path
+    /// avoids building a `Key` per lookup.
+    ints: FxHashMap<i64, ValueId>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct KeyWrap(Key);
+
+impl fmt::Debug for KeyWrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key")
+    }
+}
+
+impl Interner {
+    /// The id of `value`, interning it if new.
+    pub fn intern(&mut self, value: Value) -> ValueId {
+        if let Value::Int(i) = value {
+            return self.intern_int(i);
+        }
+        let k = KeyWrap(key(&value));
+        if let Some(&id) = self.ids.get(&k) {
+            return id;
+        }
+        let id = ValueId(self.values.len() as u32);
+        self.values.push(value);
+        self.ids.insert(k, id);
+        id
+    }
+
+    /// The id of an integer, interning it if new.
+    pub fn intern_int(&mut self, i: i64) -> ValueId {
+        if let Some(&id) = self.ints.get(&i) {
+            return id;
+        }
+        let id = ValueId(self.values.len() as u32);
+        self.values.push(Value::Int(i));
+        self.ints.insert(i, id);
+        id
+    }
+
+    /// The id of a text value, interning it if new.
+    pub fn intern_text(&mut self, s: &str) -> ValueId {
+        self.intern(Value::text(s))
+    }
+
+    /// The id of `value` if it was interned.
+    pub fn get(&self, value: &Value) -> Option<ValueId> {
+        match value {
+            Value::Int(i) => self.ints.get(i).copied(),
+            v => self.ids.get(&KeyWrap(key(v))).copied(),
+        }
+    }
+
+    /// The value behind an id.
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.0 as usize]
+    }
+
+    /// Number of distinct values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no value was interned.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: &str) {
+        assert_eq!(
+            Value::parse_date(text).map(|d| d.to_string()).as_deref(),
+            Some(expected)
+        );
+    }
+
+    #[test]
+    fn dates_round_trip_and_reject_impossible_days() {
+        check("2021-08-01", "2021-08-01");
+        check("2024-02-29", "2024-02-29");
+        check("1970-01-01", "1970-01-01");
+        check("1900-03-01", "1900-03-01");
+        assert!(Value::parse_date("2023-02-29").is_none());
+        assert!(Value::parse_date("2021-13-01").is_none());
+        assert!(Value::parse_date("2021-8-01").is_none());
+        assert!(matches!(Value::parse_date("1970-01-02"), Some(Value::Date(1))));
+    }
+
+    #[test]
+    fn symbols_print_bare_and_strings_quoted() {
+        assert_eq!(Value::text("apt40").to_string(), "apt40");
+        assert_eq!(Value::text("APT40").to_string(), "\"APT40\"");
+        assert_eq!(Value::text("not").to_string(), "\"not\"");
+        assert_eq!(Value::text("a\"b").to_string(), "\"a\\\"b\"");
+        assert_eq!(Value::Float(2.0).to_string(), "2.0");
+        assert_eq!(Value::Float(0.25).to_string(), "0.25");
+    }
+
+    #[test]
+    fn interning_is_by_value() {
+        let mut interner = Interner::default();
+        let a = interner.intern(Value::text("x"));
+        let b = interner.intern(Value::Int(1));
+        let c = interner.intern(Value::Float(1.0));
+        assert_eq!(a, interner.intern_text("x"));
+        assert_eq!(b, interner.intern_int(1));
+        assert_ne!(b, c);
+        assert_eq!(interner.intern(Value::Float(-0.0)), interner.intern(Value::Float(0.0)));
+        assert_eq!(interner.len(), 4);
+    }
+
+    #[test]
+    fn order_is_numbers_dates_text() {
+        let one = Value::Int(1);
+        let half = Value::Float(0.5);
+        let date = Value::parse_date("2020-01-01").expect("valid date");
+        let text = Value::text("a");
+        assert_eq!(half.total_cmp(&one), Ordering::Less);
+        assert_eq!(one.total_cmp(&date), Ordering::Less);
+        assert_eq!(date.total_cmp(&text), Ordering::Less);
+    }
+}
