@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;

@@ -5,7 +5,7 @@ use crate::diagnostic::{suggest, Diagnostic, Sources};
 use crate::eval::{FactId, Model};
 use crate::program::{PredId, Program};
 use crate::syntax::{ast, parse};
-use crate::value::ValueId;
+use crate::value::{Value, ValueId};
 
 #[derive(Clone, Debug)]
 enum PatternTerm {
@@ -22,6 +22,8 @@ enum PatternTerm {
 pub struct Pattern {
     predicate: PredId,
     terms: Vec<PatternTerm>,
+    /// The constants as written, `None` for variables.
+    written: Vec<Option<Value>>,
 }
 
 impl Pattern {
@@ -88,7 +90,19 @@ impl Pattern {
                 ast::Term::Const(value, _) => PatternTerm::Const(model.interner().get(value)),
             })
             .collect();
-        Pattern { predicate, terms }
+        let written = atom
+            .args
+            .iter()
+            .map(|t| match t {
+                ast::Term::Const(value, _) => Some(value.clone()),
+                ast::Term::Var(_) => None,
+            })
+            .collect();
+        Pattern {
+            predicate,
+            terms,
+            written,
+        }
     }
 
     /// Like [`Pattern::parse`], without diagnostics.
@@ -105,6 +119,11 @@ impl Pattern {
     /// Whether the pattern has no variables.
     pub fn is_ground(&self) -> bool {
         self.terms.iter().all(|t| matches!(t, PatternTerm::Const(_)))
+    }
+
+    /// The constants of a ground pattern, as written.
+    pub fn values(&self) -> Option<Vec<Value>> {
+        self.written.iter().cloned().collect()
     }
 
     /// The fact a ground pattern names, if the model has it.

@@ -69,7 +69,7 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
     }
     let bar = if items.is_empty() { "   " } else { "│  " };
     for detail in details {
-        let _ = writeln!(out, "{rest}{bar}  {detail}");
+        let _ = writeln!(out, "{rest}{bar}{detail}");
     }
     let count = items.len();
     for (i, item) in items.into_iter().enumerate() {

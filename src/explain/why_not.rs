@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::matcher::{Matcher, Partial};
 use crate::eval::Model;
 use crate::program::{write_literal, Literal, PredId, Program};
-use crate::value::ValueId;
+use crate::value::{Value, ValueId};
 
 /// Why one rule does not derive the fact.
 #[derive(Clone, Debug, Serialize)]
@@ -33,8 +33,10 @@ pub struct WhyNot {
 }
 
 /// Explains why `predicate(tuple)` was not derived.
-pub fn why_not(program: &Program, model: &Model, predicate: PredId, tuple: &[ValueId]) -> WhyNot {
+pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Value]) -> WhyNot {
     let mut matcher = Matcher::new(program, model);
+    let tuple: Vec<ValueId> = values.iter().map(|v| matcher.interner.intern(v.clone())).collect();
+    let tuple = tuple.as_slice();
     let mut rules = Vec::new();
     for rule in program.rules() {
         if rule.head.predicate != predicate {
@@ -84,7 +86,7 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, tuple: &[Val
         }
     }
     WhyNot {
-        fact: super::fact_text(program, matcher.model.interner(), predicate, tuple),
+        fact: super::fact_text(program, &matcher.interner, predicate, tuple),
         rules,
     }
 }

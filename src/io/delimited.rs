@@ -22,7 +22,7 @@ use std::path::Path;
 
 use super::{describe_field, parse_field, relation_name_like, Collector, FactError};
 use super::{InputFact, KindMismatch, Loaded, Schema};
-use crate::diagnostic::{Diagnostic, SourceId, Span};
+use crate::diagnostic::{SourceId, Span};
 use crate::value::{Kind, Value};
 
 /// What separates fields.
@@ -36,7 +36,7 @@ pub enum Delimiter {
 
 /// The relation a TSV or CSV file holds: its name without the extension, which must be a
 /// relation name.
-pub fn relation_of(path: &Path) -> Result<String, Diagnostic> {
+pub fn relation_of(path: &Path) -> Result<String, FactError> {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     match stem {
         Some(stem) if super::is_relation_name(&stem) => Ok(stem),
@@ -51,8 +51,7 @@ pub fn relation_of(path: &Path) -> Result<String, Diagnostic> {
             Err(FactError::BadFileName {
                 file_name,
                 suggestion: format!("{}{extension}", relation_name_like(&stem)),
-            }
-            .into())
+            })
         }
     }
 }
@@ -165,7 +164,7 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             .position()
             .map_or(0, |p| p.byte() as usize)
             .min(body.len());
-        field_spans(body.as_bytes(), start, &mut spans);
+        let start = field_spans(body.as_bytes(), start, &mut spans);
         let end = spans.last().map_or(start, |&(_, end)| end);
         if spans.len() != record.len() {
             // The scan disagrees with the reader (never seen; the two follow the same
@@ -187,14 +186,25 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
     }
 }
 
-/// The byte range of each field, quotes included, of the CSV record starting at `start`.
-fn field_spans(bytes: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) {
+/// Finds the byte range of each field, quotes included, of the CSV record the reader
+/// reported at `position`, and returns where the record starts.
+fn field_spans(bytes: &[u8], position: usize, spans: &mut Vec<(usize, usize)>) -> usize {
     spans.clear();
-    let mut pos = start;
-    // The reader reports a record's position before any line ends it skipped.
-    while matches!(bytes.get(pos), Some(b'\r' | b'\n')) {
-        pos += 1;
+    let mut pos = position;
+    // The reader reports a record's position before the line ends, empty lines and
+    // comment lines it skipped to reach it.
+    loop {
+        match bytes.get(pos) {
+            Some(b'\r' | b'\n') => pos += 1,
+            Some(b'#') => {
+                while !matches!(bytes.get(pos), None | Some(b'\n')) {
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
     }
+    let start = pos;
     loop {
         let field_start = pos;
         if bytes.get(pos) == Some(&b'"') {
@@ -218,7 +228,7 @@ fn field_spans(bytes: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) {
         if bytes.get(pos) == Some(&b',') {
             pos += 1;
         } else {
-            return;
+            return start;
         }
     }
 }
@@ -324,8 +334,8 @@ mod tests {
         let mut sources = Sources::default();
         let path = Path::new(name);
         let loaded = match relation_of(path) {
-            Err(diagnostic) => Loaded {
-                diagnostics: vec![diagnostic],
+            Err(error) => Loaded {
+                diagnostics: vec![error.into()],
                 ..Loaded::default()
             },
             Ok(relation) => {
@@ -484,7 +494,8 @@ claims.csv:6:1 claims(plain, 2021-08-01)
             .map(|&s| sources.snippet(s))
             .collect();
         assert_eq!(snippets, ["a", "\"b,c\"", "\"\""]);
-        assert_eq!(sources.location(loaded.facts[0].arg_spans[1]), "r.csv:1:3");
+        // The byte-order mark is a character of line 1 as far as columns go.
+        assert_eq!(sources.location(loaded.facts[0].arg_spans[1]), "r.csv:1:4");
     }
 
     #[test]

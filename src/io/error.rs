@@ -159,7 +159,9 @@ pub enum FactError {
     },
     /// `W0303`: revoked or deprecated STIX objects, and relationships touching them, were
     /// skipped; one summary per file.
-    #[error("skipped {objects} revoked or deprecated STIX objects and {relationships} relationships")]
+    #[error(
+        "skipped {objects} revoked or deprecated STIX objects and {relationships} relationships"
+    )]
     Revoked {
         /// Objects skipped.
         objects: usize,
@@ -272,7 +274,9 @@ impl From<FactError> for Diagnostic {
                     Kind::Text => "write the value as text (in JSON, a string)",
                     Kind::Int => "write a whole number such as `42`",
                     Kind::Float => "write a number such as `0.5`",
-                    Kind::Date => "write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string)",
+                    Kind::Date => {
+                        "write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string)"
+                    }
                 };
                 let diagnostic = placed(span).with_label(problem).with_help(format!(
                     "{example}, or change the declaration of `{relation}`"
@@ -343,16 +347,17 @@ impl From<FactError> for Diagnostic {
                 first,
                 ..
             } => placed(span)
-                .with_label(format!("this object is keyed by its STIX id `{stix_id}` instead"))
+                .with_label(format!(
+                    "this object is keyed by its STIX id `{stix_id}` instead"
+                ))
                 .with_secondary(first, "first used here"),
             FactError::BadProperty { span, .. } => placed(span).with_label("ignored"),
-            FactError::NotLoaded { is_dir, .. } => {
-                Diagnostic::error_unplaced(code, message).with_help(if is_dir {
+            FactError::NotLoaded { is_dir, .. } => Diagnostic::error_unplaced(code, message)
+                .with_help(if is_dir {
                     "loading a directory is not recursive; pass the subdirectory as its own path"
                 } else {
                     "only `.tsv`, `.csv`, `.json`, `.facts` and `.rules` files are loaded"
-                })
-            }
+                }),
         };
         if code.starts_with('W') {
             diagnostic.severity = Severity::Warning;

@@ -36,7 +36,9 @@
 use rustc_hash::FxHashMap;
 
 use super::tree::{self, Json, Node, Str};
-use super::{is_relation_name, relation_name_like, Collector, FactError, InputFact, Loaded, Schema};
+use super::{
+    is_relation_name, relation_name_like, Collector, FactError, InputFact, Loaded, Schema,
+};
 use crate::diagnostic::{suggest, Diagnostic, SourceId, Span};
 use crate::value::{Kind, Value};
 
@@ -244,7 +246,8 @@ impl Reader<'_> {
                         };
                         let group = self.str_span(group_key);
                         self.diagnostics.push(
-                            Diagnostic::from(error).with_secondary(group, "the relation is named here"),
+                            Diagnostic::from(error)
+                                .with_secondary(group, "the relation is named here"),
                         );
                     }
                     (None, Some(name)) => {
@@ -434,7 +437,10 @@ impl Reader<'_> {
                 }
             }
             _ => Err(FactError::JsonShape {
-                message: format!("arguments must be strings or numbers, found {}", arg.kind_name()),
+                message: format!(
+                    "arguments must be strings or numbers, found {}",
+                    arg.kind_name()
+                ),
                 label: "not a string or number".to_owned(),
                 help: Some("write the value as a string".to_owned()),
                 span: self.span(arg),
@@ -446,10 +452,7 @@ impl Reader<'_> {
 /// A number in [0, 1].
 fn confidence(value: &Json<'_>) -> Option<f64> {
     match value.node {
-        Node::Number(raw) => raw
-            .parse::<f64>()
-            .ok()
-            .filter(|c| (0.0..=1.0).contains(c)),
+        Node::Number(raw) => raw.parse::<f64>().ok().filter(|c| (0.0..=1.0).contains(c)),
         _ => None,
     }
 }
@@ -554,7 +557,7 @@ error[E0303]: `Bad` is not a relation name f.json:1:25
   label: not a lower-case identifier
   note: relation names match [a-z][A-Za-z0-9_]* and are not `not` or `rel`
   help: rename it, for example to `bad`
-error[E0308]: arguments must be strings or numbers, found null f.json:1:73
+error[E0308]: arguments must be strings or numbers, found null f.json:1:72
   label: not a string or number
   help: write the value as a string
 error[E0308]: unknown key `confidance` in a fact f.json:2:36
@@ -573,11 +576,11 @@ error[E0305]: `ok` expects 1 values, found 2 f.json:4:16
   label: expected 1 values, as in the first row
   see f.json:4:9: the first row sets the number of values
   help: give every row of `ok` the same number of values
-error[E0303]: `r-s` is not a relation name f.json:4:28
+error[E0303]: `r-s` is not a relation name f.json:4:29
   label: not a lower-case identifier
   note: relation names match [a-z][A-Za-z0-9_]* and are not `not` or `rel`
   help: rename it, for example to `r_s`
-error[E0308]: the rows of `t` must be an array f.json:4:42
+error[E0308]: the rows of `t` must be an array f.json:4:45
   label: found an object
   help: write `"t": [[...], ...]`
 "#,
@@ -589,7 +592,7 @@ error[E0308]: the rows of `t` must be an array f.json:4:42
         check(
             "{\"facts\": [\n  {\"relation\": \"r\", \"args\": [1 2]}\n]}",
             &[],
-            "error[E0307]: invalid JSON: expected `,` or `]`, found `2` f.json:2:33",
+            "error[E0307]: invalid JSON: expected `,` or `]`, found `2` f.json:2:32",
         );
         check(
             "[1, 2]",

@@ -168,7 +168,9 @@ impl FileFormat {
 pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
     let mut loaded = Loaded::default();
     match std::fs::metadata(path) {
-        Err(error) => loaded.diagnostics.push(unreadable(path, &error.to_string())),
+        Err(error) => loaded
+            .diagnostics
+            .push(unreadable(path, &error.to_string())),
         Ok(metadata) if metadata.is_dir() => load_dir(path, sources, schema, &mut loaded),
         Ok(_) => match FileFormat::of(path) {
             Some(format) => load_file(path, format, sources, schema, &mut loaded),
@@ -210,7 +212,9 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
         let is_dir = match std::fs::metadata(&path) {
             Ok(metadata) => metadata.is_dir(),
             Err(error) => {
-                loaded.diagnostics.push(unreadable(&path, &error.to_string()));
+                loaded
+                    .diagnostics
+                    .push(unreadable(&path, &error.to_string()));
                 continue;
             }
         };
@@ -245,8 +249,8 @@ fn load_file(
             };
             let relation = match delimited::relation_of(path) {
                 Ok(relation) => relation,
-                Err(diagnostic) => {
-                    loaded.diagnostics.push(diagnostic);
+                Err(error) => {
+                    loaded.diagnostics.push(error.into());
                     return;
                 }
             };
@@ -254,9 +258,7 @@ fn load_file(
                 return;
             };
             let text = sources.text(source);
-            loaded.absorb(delimited::parse(
-                text, source, &relation, delimiter, schema,
-            ));
+            loaded.absorb(delimited::parse(text, source, &relation, delimiter, schema));
         }
         FileFormat::Json => {
             let Some(source) = read_source(path, sources, loaded) else {
@@ -285,7 +287,9 @@ fn read_source(path: &Path, sources: &mut Sources, loaded: &mut Loaded) -> Optio
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
-            loaded.diagnostics.push(unreadable(path, &error.to_string()));
+            loaded
+                .diagnostics
+                .push(unreadable(path, &error.to_string()));
             return None;
         }
     };
@@ -342,7 +346,8 @@ fn relation_name_like(name: &str) -> String {
             }
         })
         .collect();
-    if !fixed.starts_with(|c: char| c.is_ascii_lowercase()) || matches!(fixed.as_str(), "not" | "rel")
+    if !fixed.starts_with(|c: char| c.is_ascii_lowercase())
+        || matches!(fixed.as_str(), "not" | "rel")
     {
         fixed.insert_str(0, "r_");
     }
@@ -508,7 +513,11 @@ fn render(loaded: &Loaded, sources: &Sources) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     for fact in &loaded.facts {
-        assert_eq!(fact.args.len(), fact.arg_spans.len(), "one span per argument");
+        assert_eq!(
+            fact.args.len(),
+            fact.arg_spans.len(),
+            "one span per argument"
+        );
         let args: Vec<String> = fact.args.iter().map(|a| a.to_string()).collect();
         let _ = write!(
             out,
@@ -531,11 +540,20 @@ fn render(loaded: &Loaded, sources: &Sources) -> String {
             None => String::new(),
         };
         let _ = writeln!(out, "{diagnostic}{place}");
-        if let Some(label) = diagnostic.primary.as_ref().filter(|l| !l.message.is_empty()) {
+        if let Some(label) = diagnostic
+            .primary
+            .as_ref()
+            .filter(|l| !l.message.is_empty())
+        {
             let _ = writeln!(out, "  label: {}", label.message);
         }
         for label in &diagnostic.secondary {
-            let _ = writeln!(out, "  see {}: {}", sources.location(label.span), label.message);
+            let _ = writeln!(
+                out,
+                "  see {}: {}",
+                sources.location(label.span),
+                label.message
+            );
         }
         for note in &diagnostic.notes {
             let _ = writeln!(out, "  note: {note}");
@@ -552,7 +570,9 @@ mod tests {
     use super::*;
 
     /// A schema from `(relation, kinds)` pairs.
-    pub(super) fn schema(declared: &[(&str, &[Option<Kind>])]) -> HashMap<String, Vec<Option<Kind>>> {
+    pub(super) fn schema(
+        declared: &[(&str, &[Option<Kind>])],
+    ) -> HashMap<String, Vec<Option<Kind>>> {
         declared
             .iter()
             .map(|(name, kinds)| (name.to_string(), kinds.to_vec()))
@@ -582,7 +602,7 @@ mod tests {
         check_infer(".", "text \".\"");
         check_infer("", "text \"\"");
         check_infer("apt40", "text \"apt40\"");
-        check_infer("99999999999999999999", "float 100000000000000000000.0");
+        check_infer("99999999999999999999", "float 100000000000000000000");
     }
 
     fn check_name(name: &str, expected: bool, suggestion: &str) {
@@ -605,7 +625,11 @@ mod tests {
     #[test]
     fn missing_path_is_reported_not_fatal() {
         let mut sources = Sources::default();
-        let loaded = load(Path::new("/nonexistent/ascribe/x.tsv"), &mut sources, &NoSchema);
+        let loaded = load(
+            Path::new("/nonexistent/ascribe/x.tsv"),
+            &mut sources,
+            &NoSchema,
+        );
         assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(loaded.diagnostics[0].code, "E0301");
         assert!(loaded.facts.is_empty());

@@ -274,7 +274,13 @@ impl<'a> Importer<'a> {
     }
 
     /// Maps one object and returns its index in `objects`.
-    fn object(&mut self, object: &Json<'a>, id: &Str<'a>, stix_id: &str, mapped: &'static str) -> usize {
+    fn object(
+        &mut self,
+        object: &Json<'a>,
+        id: &Str<'a>,
+        stix_id: &str,
+        mapped: &'static str,
+    ) -> usize {
         let id_span = self.str_span(id);
         let span = self.span(object);
         let external = object
@@ -327,7 +333,11 @@ impl<'a> Importer<'a> {
         let key_arg = || (Value::text(&key), key_span);
         self.fact(
             "stix_object",
-            vec![key_arg(), (Value::text(mapped), self.span_of(object, "type")), (Value::text(&name), name_span)],
+            vec![
+                key_arg(),
+                (Value::text(mapped), self.span_of(object, "type")),
+                (Value::text(&name), name_span),
+            ],
             span,
             &meta,
         );
@@ -426,7 +436,10 @@ impl<'a> Importer<'a> {
     fn confidence(&mut self, object: &Json<'_>) -> Option<f64> {
         let value = object.get("confidence")?;
         let confidence = match value.node {
-            Node::Number(raw) => raw.parse::<f64>().ok().filter(|c| (0.0..=100.0).contains(c)),
+            Node::Number(raw) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|c| (0.0..=100.0).contains(c)),
             _ => None,
         };
         if confidence.is_none() {
@@ -613,7 +626,11 @@ mod tests {
     }
 
     fn count(loaded: &Loaded, relation: &str) -> usize {
-        loaded.facts.iter().filter(|f| f.relation == relation).count()
+        loaded
+            .facts
+            .iter()
+            .filter(|f| f.relation == relation)
+            .count()
     }
 
     /// The rendered facts of `relation` whose first argument is `key`, sorted.
@@ -621,8 +638,16 @@ mod tests {
         let mut facts: Vec<String> = loaded
             .facts
             .iter()
-            .filter(|f| f.relation == relation && matches!(&f.args[0], Value::Text(k) if &**k == key))
-            .map(|f| f.args.iter().map(Value::to_string).collect::<Vec<_>>().join(", "))
+            .filter(|f| {
+                f.relation == relation && matches!(&f.args[0], Value::Text(k) if &**k == key)
+            })
+            .map(|f| {
+                f.args
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .collect();
         facts.sort();
         facts
@@ -661,7 +686,10 @@ mod tests {
             facts_of(&loaded, "stix_object", "G0065"),
             ["\"G0065\", intrusion_set, \"Leviathan\""]
         );
-        assert_eq!(facts_of(&loaded, "attributed_to", "C0049"), ["\"C0049\", \"G0065\""]);
+        assert_eq!(
+            facts_of(&loaded, "attributed_to", "C0049"),
+            ["\"C0049\", \"G0065\""]
+        );
         assert_eq!(
             facts_of(&loaded, "campaign_seen", "C0049"),
             ["\"C0049\", 2022-04-01, 2022-09-01"]
@@ -677,7 +705,7 @@ mod tests {
             .expect("G0065 is in the sample");
         assert_eq!(
             group.source.as_deref(),
-            Some("MITRE ATT&CK G0065 Leviathan (intrusion-set--fe8796a4-2a02-41a0-9d27-7aa1e995feb6)")
+            Some("MITRE ATT&CK G0065 Leviathan (intrusion-set--7113eaa5-ba79-4fb3-b68a-398ee9cd698e)")
         );
         assert_eq!(sources.snippet(group.arg_spans[0]), "\"G0065\"");
         assert_eq!(sources.snippet(group.arg_spans[1]), "\"intrusion-set\"");
@@ -688,11 +716,12 @@ mod tests {
             .iter()
             .find(|f| f.relation == "attributed_to")
             .expect("C0049 is attributed to G0065");
-        assert!(attributed
-            .source
-            .as_deref()
-            .is_some_and(|s| s.starts_with("MITRE ATT&CK C0049 attributed-to G0065 (relationship--")));
-        assert!(sources.snippet(attributed.arg_spans[0]).starts_with("\"campaign--"));
+        assert!(attributed.source.as_deref().is_some_and(
+            |s| s.starts_with("MITRE ATT&CK C0049 attributed-to G0065 (relationship--")
+        ));
+        assert!(sources
+            .snippet(attributed.arg_spans[0])
+            .starts_with("\"campaign--"));
     }
 
     #[test]
@@ -753,13 +782,13 @@ b.json:9:1 attack_id("tool--t", "G9001") @source("MITRE ATT&CK G9001 tool--t (to
 b.json:11:1 uses("G9001", "malware--m") @source("STIX G9001 uses Mal (relationship--1)")
 b.json:12:1 attributed_to("campaign--c", "G9001") @confidence(0.5) @source("STIX Camp attributed-to G9001 (relationship--2)")
 b.json:18:1 uses("campaign--c", "tool--t") @source("STIX Camp uses G9001 (relationship--8)")
-warning[W0305]: STIX property `x_mitre_aliases` ignored: expected a string alias, found a number b.json:4:84
+warning[W0305]: STIX property `x_mitre_aliases` ignored: expected a string alias, found a number b.json:4:83
   label: ignored
-warning[W0305]: STIX property `last_seen` ignored: expected a timestamp such as `2021-08-01T00:00:00Z` b.json:5:107
+warning[W0305]: STIX property `last_seen` ignored: expected a timestamp such as `2021-08-01T00:00:00Z` b.json:5:114
   label: ignored
-warning[W0304]: ATT&CK id `G9001` is used by two STIX objects b.json:9:118
+warning[W0304]: ATT&CK id `G9001` is used by two STIX objects b.json:9:106
   label: this object is keyed by its STIX id `tool--t` instead
-  see b.json:3:110: first used here
+  see b.json:3:120: first used here
 warning[W0301]: malformed STIX object: `tool--t` has no string `name` b.json:9:24
   label: kept, named by its key
 warning[W0301]: malformed STIX object: no string `id` b.json:10:1
@@ -768,11 +797,11 @@ warning[W0301]: malformed STIX object: `malware--m` appears more than once b.jso
   label: this object is skipped
 warning[W0301]: malformed STIX object: found a number in `objects` b.json:20:1
   label: skipped
-warning[W0302]: STIX relationship refers to `tool--gone`, which is not in the bundle b.json:14:115
+warning[W0302]: STIX relationship refers to `tool--gone`, which is not in the bundle b.json:14:128
   label: the relationship is skipped
-warning[W0301]: malformed STIX object: `relationship--7` has no string `source_ref` b.json:17:24
+warning[W0301]: malformed STIX object: `relationship--7` has no string `source_ref` b.json:17:32
   label: the relationship is skipped
-warning[W0303]: skipped 2 revoked or deprecated STIX objects and 1 relationships b.json:6:35
+warning[W0303]: skipped 2 revoked or deprecated STIX objects and 1 relationships b.json:6:34
   label: the first one skipped
   note: skipped: 1 attack-pattern, 1 tool, 1 relationship
   note: revoked and deprecated ATT&CK objects have been replaced or withdrawn; they and relationships touching them are not loaded

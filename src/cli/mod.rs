@@ -1,0 +1,408 @@
+//! The command-line interface: reads inputs, runs the library, prints results and
+//! diagnostics, and chooses the exit code. The only module that prints.
+
+pub mod args;
+mod output;
+mod render;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Parser;
+use rustc_hash::FxHashMap;
+
+use crate::diagnostic::{Diagnostic, Sources};
+use crate::eval::{evaluate, EvalOptions, Model};
+use crate::explain::{explain, render as explain_render, why_not};
+use crate::io::{self as fact_io, Schema};
+use crate::program::{lower, Program};
+use crate::query::Pattern;
+use crate::syntax::{ast, parse};
+use crate::value::Kind;
+
+use args::{Cli, Color, Command, ExplainFormat};
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the rules or facts had errors, or the asked-for fact does not hold.
+pub const EXIT_INPUT: i32 = 1;
+/// Exit code: usage error or a file that cannot be read or written.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Where output goes; a closed pipe is not an error.
+struct Out {
+    stdout: io::StdoutLock<'static>,
+}
+
+impl Out {
+    fn write(&mut self, text: &str) -> io::Result<()> {
+        self.stdout.write_all(text.as_bytes())
+    }
+}
+
+/// Runs the command line given in `args` and returns the exit code.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = error.print();
+            return code;
+        }
+    };
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut session = Session {
+        sources: Sources::default(),
+        color,
+    };
+    let mut out = Out {
+        stdout: io::stdout().lock(),
+    };
+    let result = match cli.command {
+        Command::Run(args) => session.run(&args, &mut out),
+        Command::Check(args) => session.check(&args.rules, &args.facts, &mut out),
+        Command::Explain(args) => session.explain(&args, &mut out),
+        Command::Query(args) => session.query(&args, &mut out),
+    };
+    match result {
+        Ok(code) => {
+            let _ = out.stdout.flush();
+            code
+        }
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(error) => {
+            eprintln!("error: cannot write output: {error}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Declared column kinds, from the `rel` declarations of the rule files.
+struct Declarations(FxHashMap<String, Vec<Option<Kind>>>);
+
+impl Schema for Declarations {
+    fn columns(&self, relation: &str) -> Option<Vec<Option<Kind>>> {
+        self.0.get(relation).cloned()
+    }
+}
+
+fn declarations(modules: &[ast::Module]) -> Declarations {
+    let mut map = FxHashMap::default();
+    for module in modules {
+        for item in &module.items {
+            if let ast::Item::Decl(decl) = item {
+                let kinds = decl
+                    .columns
+                    .iter()
+                    .map(|c| match c.ty.text.as_str() {
+                        "sym" | "str" => Some(Kind::Text),
+                        "int" => Some(Kind::Int),
+                        "float" => Some(Kind::Float),
+                        "date" => Some(Kind::Date),
+                        _ => None,
+                    })
+                    .collect();
+                map.entry(decl.name.text.clone()).or_insert(kinds);
+            }
+        }
+    }
+    Declarations(map)
+}
+
+fn is_rule_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("rules" | "facts"))
+}
+
+/// Rule-language files directly inside a directory, sorted by name.
+fn rule_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && is_rule_file(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+struct Session {
+    sources: Sources,
+    color: bool,
+}
+
+/// A program ready to evaluate, or the exit code to stop with.
+type Loaded = Result<Program, i32>;
+
+impl Session {
+    fn report(&self, diagnostics: &[Diagnostic]) {
+        if diagnostics.is_empty() {
+            return;
+        }
+        let text = render::diagnostics(&self.sources, diagnostics, self.color);
+        let _ = io::stderr().write_all(text.as_bytes());
+    }
+
+    /// Parses rule files, loads fact files, lowers and checks; reports diagnostics.
+    fn load(&mut self, rules: &[PathBuf], facts: &[PathBuf]) -> Loaded {
+        let mut diagnostics = Vec::new();
+        let mut modules = Vec::new();
+        let mut unreadable = false;
+        let paths: Vec<&PathBuf> = rules.iter().chain(facts).collect();
+        if paths.is_empty() {
+            eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
+            return Err(EXIT_USAGE);
+        }
+        // Rule-language files first, so that declarations type the other fact files.
+        let mut rule_paths = Vec::new();
+        let mut other_paths = Vec::new();
+        for path in &paths {
+            if path.is_dir() {
+                match rule_files_in(path) {
+                    Ok(files) => rule_paths.extend(files),
+                    Err(error) => {
+                        diagnostics.push(
+                            Diagnostic::error_unplaced(
+                                "E0301",
+                                format!("cannot read directory {}: {error}", path.display()),
+                            )
+                            .with_help("check the path and its permissions"),
+                        );
+                        unreadable = true;
+                        continue;
+                    }
+                }
+                other_paths.push(path.to_path_buf());
+            } else if is_rule_file(path) {
+                rule_paths.push(path.to_path_buf());
+            } else {
+                other_paths.push(path.to_path_buf());
+            }
+        }
+        for path in &rule_paths {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let id = self.sources.add(path.display().to_string(), text);
+                    let (module, errors) = parse(id, self.sources.text(id));
+                    diagnostics.extend(errors);
+                    modules.push(module);
+                }
+                Err(error) => {
+                    diagnostics.push(
+                        Diagnostic::error_unplaced("E0301", format!("cannot read {}: {error}", path.display()))
+                            .with_help("check the path and its permissions"),
+                    );
+                    unreadable = true;
+                }
+            }
+        }
+        let schema = declarations(&modules);
+        let mut input_facts = Vec::new();
+        for path in &other_paths {
+            let loaded = fact_io::load(path, &mut self.sources, &schema);
+            unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
+            diagnostics.extend(loaded.diagnostics);
+            input_facts.extend(loaded.facts);
+        }
+        let syntax_errors = diagnostics.iter().any(Diagnostic::is_error);
+        let (program, more) = lower(&modules, input_facts, &self.sources);
+        diagnostics.extend(more);
+        self.report(&diagnostics);
+        if unreadable {
+            return Err(EXIT_USAGE);
+        }
+        match program {
+            Some(program) if !syntax_errors => Ok(program),
+            _ => {
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                eprintln!(
+                    "error: {errors} error{} in the input; nothing was evaluated",
+                    if errors == 1 { "" } else { "s" }
+                );
+                Err(EXIT_INPUT)
+            }
+        }
+    }
+
+    fn evaluate(&self, program: &Program, no_explain: bool) -> Model {
+        let options = EvalOptions {
+            record_derivations: !no_explain,
+            ..EvalOptions::default()
+        };
+        let model = evaluate(program, &options);
+        for failure in model.arithmetic_failures() {
+            let rule = program.rule(failure.rule);
+            let d = Diagnostic::warning(
+                "W0401",
+                format!(
+                    "rule \"{}\": {} instance{} derived nothing because arithmetic had no value",
+                    rule.label(),
+                    failure.count,
+                    if failure.count == 1 { "" } else { "s" }
+                ),
+                rule.span,
+            )
+            .with_note("division by zero, integer overflow, or arithmetic on text or mixed kinds")
+            .with_help("guard the arithmetic with a comparison, e.g. `Y != 0`");
+            self.report(&[d]);
+        }
+        model
+    }
+
+    fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
+        let start = Instant::now();
+        let program = match self.load(&args.input.rules, &args.input.facts) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let loaded = start.elapsed();
+        let model = self.evaluate(&program, args.eval.no_explain);
+        let evaluated = start.elapsed();
+        for name in &args.relations {
+            if program.predicate_id(name).is_none() {
+                let names = program.predicates().iter().map(|p| p.name.as_str());
+                let hint = crate::diagnostic::suggest(name, names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: --relation {name}: no such relation{hint}");
+                return Ok(EXIT_USAGE);
+            }
+        }
+        let selected = output::select(&program, &args.relations, args.all);
+        if let Some(dir) = &args.output {
+            if let Err(error) = output::write_dir(&program, &model, &selected, dir) {
+                eprintln!("error: cannot write to {}: {error}", dir.display());
+                return Ok(EXIT_USAGE);
+            }
+        } else {
+            let text = output::facts(&program, &model, &selected, args.format);
+            out.write(&text)?;
+        }
+        if args.stats {
+            eprintln!(
+                "{} facts ({} input) in {} relations; {} iterations; load {:.3}s, evaluate {:.3}s, output {:.3}s; {:.1} MiB of fact storage",
+                model.total_facts(),
+                program.facts().len(),
+                program.predicates().len(),
+                model.iterations(),
+                loaded.as_secs_f64(),
+                (evaluated - loaded).as_secs_f64(),
+                (start.elapsed() - evaluated).as_secs_f64(),
+                model.heap_bytes() as f64 / (1024.0 * 1024.0)
+            );
+        }
+        Ok(EXIT_OK)
+    }
+
+    fn check(&mut self, rules: &[PathBuf], facts: &[PathBuf], out: &mut Out) -> io::Result<i32> {
+        match self.load(rules, facts) {
+            Ok(program) => {
+                out.write(&format!(
+                    "ok: {} rules, {} facts, {} relations in {} strata\n",
+                    program.rules().len(),
+                    program.facts().len(),
+                    program.predicates().len(),
+                    program.strata().len()
+                ))?;
+                Ok(EXIT_OK)
+            }
+            Err(code) => Ok(code),
+        }
+    }
+
+    /// Splits `RULES... LAST` positional arguments.
+    fn split(positional: &[String]) -> (Vec<PathBuf>, &str) {
+        let (last, rules) = positional.split_last().expect("clap requires at least one positional argument");
+        (rules.iter().map(PathBuf::from).collect(), last)
+    }
+
+    fn explain(&mut self, args: &args::ExplainArgs, out: &mut Out) -> io::Result<i32> {
+        let (rules, fact) = Self::split(&args.positional);
+        let program = match self.load(&rules, &args.facts) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let model = self.evaluate(&program, false);
+        let pattern = match Pattern::parse(&program, &model, &mut self.sources, fact) {
+            Ok(p) => p,
+            Err(diagnostics) => {
+                self.report(&diagnostics);
+                return Ok(EXIT_USAGE);
+            }
+        };
+        if !pattern.is_ground() {
+            eprintln!("error: explain needs a fact without variables; to list matching facts use `ascribe query`");
+            return Ok(EXIT_USAGE);
+        }
+        match pattern.ground_fact(&model) {
+            Some(found) => {
+                let explanation = explain(&program, &model, found);
+                let text = match args.format {
+                    ExplainFormat::Text => explain_render::text(&explanation),
+                    ExplainFormat::Json => explain_render::json(&explanation) + "\n",
+                    ExplainFormat::Dot => explain_render::dot(&explanation),
+                };
+                out.write(&text)?;
+                Ok(EXIT_OK)
+            }
+            None => {
+                let values = pattern.values().expect("the pattern is ground (checked above)");
+                let answer = why_not(&program, &model, pattern.predicate(), &values);
+                let text = match args.format {
+                    ExplainFormat::Json => serde_json::to_string_pretty(&answer).expect("why-not answers serialise") + "\n",
+                    _ => answer.text(),
+                };
+                out.write(&text)?;
+                Ok(EXIT_INPUT)
+            }
+        }
+    }
+
+    fn query(&mut self, args: &args::QueryArgs, out: &mut Out) -> io::Result<i32> {
+        let (rules, text) = Self::split(&args.positional);
+        let program = match self.load(&rules, &args.facts) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let model = self.evaluate(&program, args.eval.no_explain);
+        let pattern = match Pattern::parse(&program, &model, &mut self.sources, text) {
+            Ok(p) => p,
+            Err(diagnostics) => {
+                self.report(&diagnostics);
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let facts = pattern.matches(&model);
+        let text = output::fact_list(&program, &model, pattern.predicate(), &facts, args.format);
+        out.write(&text)?;
+        Ok(EXIT_OK)
+    }
+}
+
+/// Entry point used by `main`: runs on a thread with a large stack, since explanations
+/// of long derivation chains recurse deeply.
+pub fn main_with_large_stack() -> i32 {
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(|| run(std::env::args_os()))
+        .expect("spawning the main thread");
+    handle.join().unwrap_or(EXIT_USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positional_split_takes_the_last_as_the_fact() {
+        let args = vec!["rules/".to_string(), "a.facts".to_string(), "p(x)".to_string()];
+        let (rules, fact) = Session::split(&args);
+        assert_eq!(rules, vec![PathBuf::from("rules/"), PathBuf::from("a.facts")]);
+        assert_eq!(fact, "p(x)");
+    }
+}

@@ -1,0 +1,222 @@
+//! Printing derived facts as text, JSON or TSV, and writing one TSV file per relation.
+
+use std::fmt::Write as _;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::args::FactFormat;
+use crate::eval::{FactId, Model};
+use crate::explain::{likelihood, render::confidence};
+use crate::program::{PredId, Program};
+use crate::value::{Value, ValueId};
+
+/// The relations to print: the named ones, else the derived ones (all with `all`),
+/// sorted by name.
+pub fn select(program: &Program, names: &[String], all: bool) -> Vec<PredId> {
+    let mut selected: Vec<PredId> = program
+        .predicates()
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            if names.is_empty() {
+                all || p.derived
+            } else {
+                names.contains(&p.name)
+            }
+        })
+        .map(|(i, _)| PredId(i as u32))
+        .collect();
+    selected.sort_by(|a, b| program.predicate(*a).name.cmp(&program.predicate(*b).name));
+    selected
+}
+
+/// Renders values once each: output of large relations repeats the same few values.
+struct ValueCache<'m> {
+    model: &'m Model,
+    text: Vec<Option<String>>,
+    tsv: Vec<Option<String>>,
+}
+
+impl<'m> ValueCache<'m> {
+    fn new(model: &'m Model) -> ValueCache<'m> {
+        let n = model.interner().len();
+        ValueCache {
+            model,
+            text: vec![None; n],
+            tsv: vec![None; n],
+        }
+    }
+
+    fn text(&mut self, id: ValueId) -> &str {
+        let model = self.model;
+        self.text[id.0 as usize].get_or_insert_with(|| model.interner().value(id).to_string())
+    }
+
+    /// TSV form: text raw with `\t`, `\n`, `\r` and `\\` escaped; other values as written.
+    fn tsv(&mut self, id: ValueId) -> &str {
+        let model = self.model;
+        self.tsv[id.0 as usize].get_or_insert_with(|| match model.interner().value(id) {
+            Value::Text(s) => {
+                let mut out = String::with_capacity(s.len());
+                for c in s.chars() {
+                    match c {
+                        '\t' => out.push_str("\\t"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\\' => out.push_str("\\\\"),
+                        c => out.push(c),
+                    }
+                }
+                out
+            }
+            other => other.to_string(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct JsonFact {
+    fact: String,
+    args: Vec<serde_json::Value>,
+    confidence: f64,
+    likelihood: &'static str,
+}
+
+fn fact_line(program: &Program, cache: &mut ValueCache<'_>, predicate: PredId, tuple: &[ValueId]) -> String {
+    let mut line = program.predicate(predicate).name.clone();
+    line.push('(');
+    for (i, v) in tuple.iter().enumerate() {
+        if i > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(cache.text(*v));
+    }
+    line.push(')');
+    line
+}
+
+fn json_fact(program: &Program, model: &Model, cache: &mut ValueCache<'_>, fact: FactId) -> JsonFact {
+    let tuple = model.tuple(fact);
+    let c = model.confidence(fact);
+    JsonFact {
+        fact: fact_line(program, cache, fact.predicate, tuple),
+        args: tuple
+            .iter()
+            .map(|v| crate::explain::value_json(model.interner().value(*v)))
+            .collect(),
+        confidence: crate::explain::round(c),
+        likelihood: likelihood(c),
+    }
+}
+
+/// The facts of the selected relations in `format`.
+pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: FactFormat) -> String {
+    let mut cache = ValueCache::new(model);
+    let mut out = String::new();
+    match format {
+        FactFormat::Text => {
+            for (i, &p) in selected.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                let facts = model.sorted_facts(p);
+                let n = facts.len();
+                let _ = writeln!(
+                    out,
+                    "{} ({})",
+                    program.predicate(p).name,
+                    match n {
+                        0 => "no facts".to_string(),
+                        1 => "1 fact".to_string(),
+                        n => format!("{n} facts"),
+                    }
+                );
+                for fact in facts {
+                    let c = model.confidence(fact);
+                    let line = fact_line(program, &mut cache, p, model.tuple(fact));
+                    let _ = writeln!(out, "  {line}  [{} {}]", confidence(c), likelihood(c));
+                }
+            }
+        }
+        FactFormat::Json => {
+            let mut map: IndexMap<&str, Vec<JsonFact>> = IndexMap::new();
+            for &p in selected {
+                let facts = model
+                    .sorted_facts(p)
+                    .into_iter()
+                    .map(|f| json_fact(program, model, &mut cache, f))
+                    .collect();
+                map.insert(&program.predicate(p).name, facts);
+            }
+            out = serde_json::to_string_pretty(&map).expect("fact lists serialise") + "\n";
+        }
+        FactFormat::Tsv => {
+            for &p in selected {
+                for fact in model.sorted_facts(p) {
+                    out.push_str(&program.predicate(p).name);
+                    for v in model.tuple(fact) {
+                        out.push('\t');
+                        out.push_str(cache.tsv(*v));
+                    }
+                    let _ = writeln!(out, "\t{}", confidence(model.confidence(fact)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Matching facts of one relation in `format` (text: one per line).
+pub fn fact_list(program: &Program, model: &Model, predicate: PredId, facts: &[FactId], format: FactFormat) -> String {
+    let mut cache = ValueCache::new(model);
+    match format {
+        FactFormat::Text => {
+            let mut out = String::new();
+            for &fact in facts {
+                let c = model.confidence(fact);
+                let line = fact_line(program, &mut cache, predicate, model.tuple(fact));
+                let _ = writeln!(out, "{line}  [{} {}]", confidence(c), likelihood(c));
+            }
+            if facts.is_empty() {
+                out.push_str("no matching facts\n");
+            }
+            out
+        }
+        FactFormat::Json => {
+            let list: Vec<JsonFact> = facts.iter().map(|f| json_fact(program, model, &mut cache, *f)).collect();
+            serde_json::to_string_pretty(&list).expect("fact lists serialise") + "\n"
+        }
+        FactFormat::Tsv => {
+            let mut out = String::new();
+            for &fact in facts {
+                let values: Vec<String> = model.tuple(fact).iter().map(|v| cache.tsv(*v).to_string()).collect();
+                let _ = writeln!(out, "{}\t{}", values.join("\t"), confidence(model.confidence(fact)));
+            }
+            out
+        }
+    }
+}
+
+/// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected relation.
+pub fn write_dir(program: &Program, model: &Model, selected: &[PredId], dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut cache = ValueCache::new(model);
+    for &p in selected {
+        let path = dir.join(format!("{}.tsv", program.predicate(p).name));
+        let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        for fact in model.sorted_facts(p) {
+            for (i, v) in model.tuple(fact).iter().enumerate() {
+                if i > 0 {
+                    file.write_all(b"\t")?;
+                }
+                file.write_all(cache.tsv(*v).as_bytes())?;
+            }
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+    }
+    Ok(())
+}
