@@ -560,7 +560,7 @@ impl Lowerer<'_> {
         self.check_kinds(&head, &body, &scope);
         for (index, spans) in scope.occurrences.iter().enumerate() {
             let name = &scope.names[index];
-            if spans.len() == 1 && !name.starts_with('_') {
+            if ok && spans.len() == 1 && !name.starts_with('_') {
                 self.diagnostics.push(
                     Diagnostic::warning("W0201", format!("variable `{name}` appears only once"), spans[0])
                         .with_help(format!("if this is intended, write `_` or `_{name}`; otherwise check the spelling")),

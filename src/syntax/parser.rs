@@ -697,14 +697,28 @@ fn item(input: Input<'_>) -> PResult<'_, Item> {
     }
     let (rest, more) = annotations(rest)?;
     annots.extend(more);
-    let (rest, _) = cut(expect(
-        if has_arrow {
-            "`,` or `.` after a literal"
-        } else {
-            "`:-` or `.` after the atom"
-        },
-        statement_end,
-    )(rest))?;
+    let rest = match statement_end(rest) {
+        Ok((rest, _)) => rest,
+        // Point just after the last token, where the `.` is missing, rather than at
+        // whatever follows on the next line.
+        Err(nom::Err::Error(_)) => {
+            let (next, _) = ws(rest)?;
+            let expected = if has_arrow {
+                "`,` or `.` after a literal"
+            } else {
+                "`:-` or `.` after the atom"
+            };
+            let at = if next.fragment().starts_with(|c: char| c.is_ascii_alphabetic() || c == '@')
+                && next.get_column() == 1
+            {
+                rest
+            } else {
+                next
+            };
+            return fail_hard(at, expected, None);
+        }
+        Err(e) => return Err(e),
+    };
     Ok((
         rest,
         Item::Clause(Clause {
@@ -758,6 +772,24 @@ fn resync(text: &str, from: usize) -> usize {
     bytes.len().max(from)
 }
 
+/// When a statement ends at a line break without its `.`, the next line that starts
+/// in column 1 with a letter or `@` is taken as the next statement, if it comes before
+/// the next `.`.
+fn next_statement_line(text: &str, from: usize) -> Option<usize> {
+    let dot = resync(text, from);
+    let mut offset = from;
+    for line in text[from..].split_inclusive('\n').skip(1) {
+        offset += text[offset..].find('\n')? + 1;
+        if offset >= dot {
+            return None;
+        }
+        if line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '@') {
+            return Some(offset);
+        }
+    }
+    None
+}
+
 fn describe_found(at: &Input<'_>) -> String {
     let rest = at.fragment();
     let Some(first) = rest.chars().next() else {
@@ -779,7 +811,7 @@ fn found_span(at: &Input<'_>) -> Span {
     let start = at.location_offset();
     let rest = at.fragment();
     let len = match rest.chars().next() {
-        None => 0,
+        None | Some('\n' | '\r') => 0,
         Some(c) if c.is_ascii_alphanumeric() || c == '_' => rest
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(rest.len()),
@@ -821,7 +853,12 @@ pub fn parse(source: SourceId, text: &str) -> (Module, Vec<Diagnostic>) {
                     diagnostic = diagnostic.with_help("every rule, fact and declaration ends with `.`");
                 }
                 diagnostics.push(diagnostic);
-                let next = resync(text, e.at.location_offset().max(input.location_offset()));
+                let from = e.at.location_offset().max(input.location_offset());
+                let next = if e.at.fragment().starts_with(['\n', '\r']) || e.at.fragment().is_empty() {
+                    next_statement_line(text, from).unwrap_or_else(|| resync(text, from))
+                } else {
+                    resync(text, from)
+                };
                 if next >= text.len() {
                     break;
                 }
