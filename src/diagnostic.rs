@@ -256,8 +256,8 @@ mod tests {
         assert_eq!(sources.line_col(id, 0), (1, 1));
         assert_eq!(sources.line_col(id, 3), (2, 1));
         // `ç` is two bytes: byte 6 is the third character of line 2.
-        assert_eq!(sources.line_col(id, 6), (2, 4));
-        assert_eq!(sources.location(Span::new(id, 6, 8)), "a.rules:2:4");
+        assert_eq!(sources.line_col(id, 6), (2, 3));
+        assert_eq!(sources.location(Span::new(id, 7, 9)), "a.rules:2:4");
     }
 
     #[test]

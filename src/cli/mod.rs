@@ -2,8 +2,8 @@
 //! diagnostics, and chooses the exit code. The only module that prints.
 
 pub mod args;
-mod output;
-mod render;
+pub mod output;
+pub mod render;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -131,6 +131,81 @@ fn rule_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// What [`load_inputs`] found.
+pub struct Inputs {
+    /// The checked program, if there was no error.
+    pub program: Option<Program>,
+    /// Every problem found, errors and warnings, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whether some path could not be read at all.
+    pub unreadable: bool,
+}
+
+/// Reads rule files, fact files and directories of them, then lowers and checks the
+/// whole program. Rule-language files (`.rules`, `.facts`, also those found in
+/// directories) are read first, so their declarations give the kinds of TSV, CSV and
+/// JSON columns. Prints nothing.
+pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
+    let mut diagnostics = Vec::new();
+    let mut modules = Vec::new();
+    let mut unreadable = false;
+    let mut rule_paths = Vec::new();
+    let mut other_paths = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            match rule_files_in(path) {
+                Ok(files) => rule_paths.extend(files),
+                Err(error) => {
+                    diagnostics.push(
+                        Diagnostic::error_unplaced("E0301", format!("cannot read directory {}: {error}", path.display()))
+                            .with_help("check the path and its permissions"),
+                    );
+                    unreadable = true;
+                    continue;
+                }
+            }
+            other_paths.push(path.clone());
+        } else if is_rule_file(path) {
+            rule_paths.push(path.clone());
+        } else {
+            other_paths.push(path.clone());
+        }
+    }
+    for path in &rule_paths {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let id = sources.add(path.display().to_string(), text);
+                let (module, errors) = parse(id, sources.text(id));
+                diagnostics.extend(errors);
+                modules.push(module);
+            }
+            Err(error) => {
+                diagnostics.push(
+                    Diagnostic::error_unplaced("E0301", format!("cannot read {}: {error}", path.display()))
+                        .with_help("check the path and its permissions"),
+                );
+                unreadable = true;
+            }
+        }
+    }
+    let schema = declarations(&modules);
+    let mut input_facts = Vec::new();
+    for path in &other_paths {
+        let loaded = fact_io::load(path, sources, &schema);
+        unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
+        diagnostics.extend(loaded.diagnostics);
+        input_facts.extend(loaded.facts);
+    }
+    let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let (program, more) = lower(&modules, input_facts, sources);
+    diagnostics.extend(more);
+    Inputs {
+        program: program.filter(|_| !front_end_errors),
+        diagnostics,
+        unreadable,
+    }
+}
+
 struct Session {
     sources: Sources,
     color: bool,
@@ -148,78 +223,23 @@ impl Session {
         let _ = io::stderr().write_all(text.as_bytes());
     }
 
-    /// Parses rule files, loads fact files, lowers and checks; reports diagnostics.
+    /// Loads and checks the inputs, reports diagnostics, and returns the program or the
+    /// exit code to stop with.
     fn load(&mut self, rules: &[PathBuf], facts: &[PathBuf]) -> Loaded {
-        let mut diagnostics = Vec::new();
-        let mut modules = Vec::new();
-        let mut unreadable = false;
-        let paths: Vec<&PathBuf> = rules.iter().chain(facts).collect();
+        let paths: Vec<PathBuf> = rules.iter().chain(facts).cloned().collect();
         if paths.is_empty() {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
             return Err(EXIT_USAGE);
         }
-        // Rule-language files first, so that declarations type the other fact files.
-        let mut rule_paths = Vec::new();
-        let mut other_paths = Vec::new();
-        for path in &paths {
-            if path.is_dir() {
-                match rule_files_in(path) {
-                    Ok(files) => rule_paths.extend(files),
-                    Err(error) => {
-                        diagnostics.push(
-                            Diagnostic::error_unplaced(
-                                "E0301",
-                                format!("cannot read directory {}: {error}", path.display()),
-                            )
-                            .with_help("check the path and its permissions"),
-                        );
-                        unreadable = true;
-                        continue;
-                    }
-                }
-                other_paths.push(path.to_path_buf());
-            } else if is_rule_file(path) {
-                rule_paths.push(path.to_path_buf());
-            } else {
-                other_paths.push(path.to_path_buf());
-            }
-        }
-        for path in &rule_paths {
-            match std::fs::read_to_string(path) {
-                Ok(text) => {
-                    let id = self.sources.add(path.display().to_string(), text);
-                    let (module, errors) = parse(id, self.sources.text(id));
-                    diagnostics.extend(errors);
-                    modules.push(module);
-                }
-                Err(error) => {
-                    diagnostics.push(
-                        Diagnostic::error_unplaced("E0301", format!("cannot read {}: {error}", path.display()))
-                            .with_help("check the path and its permissions"),
-                    );
-                    unreadable = true;
-                }
-            }
-        }
-        let schema = declarations(&modules);
-        let mut input_facts = Vec::new();
-        for path in &other_paths {
-            let loaded = fact_io::load(path, &mut self.sources, &schema);
-            unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
-            diagnostics.extend(loaded.diagnostics);
-            input_facts.extend(loaded.facts);
-        }
-        let syntax_errors = diagnostics.iter().any(Diagnostic::is_error);
-        let (program, more) = lower(&modules, input_facts, &self.sources);
-        diagnostics.extend(more);
-        self.report(&diagnostics);
-        if unreadable {
+        let inputs = load_inputs(&mut self.sources, &paths);
+        self.report(&inputs.diagnostics);
+        if inputs.unreadable {
             return Err(EXIT_USAGE);
         }
-        match program {
-            Some(program) if !syntax_errors => Ok(program),
-            _ => {
-                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        match inputs.program {
+            Some(program) => Ok(program),
+            None => {
+                let errors = inputs.diagnostics.iter().filter(|d| d.is_error()).count();
                 eprintln!(
                     "error: {errors} error{} in the input; nothing was evaluated",
                     if errors == 1 { "" } else { "s" }

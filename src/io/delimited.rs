@@ -172,7 +172,9 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             spans.clear();
             spans.resize(record.len(), (start, end));
         }
-        if record.len() == 1 && is_skipped(&record[0]) {
+        // The reader already skips empty and comment lines; a line of blanks is a
+        // one-field record to it. Judge the line as written, so `"#"` and `""` stay rows.
+        if record.len() == 1 && is_skipped(&body[start..end]) {
             continue;
         }
         rows.row(
@@ -476,12 +478,13 @@ error[E0305]: `edge` expects 3 values, found 2 edge.tsv:1:1
     fn csv_quoting_follows_rfc_4180_and_spans_include_quotes() {
         check(
             "claims.csv",
-            "# source,claim\ngcsb,\"conducted_by, officially\"\n\n\"multi\nline\",\"say \"\"hi\"\"\"\r\nplain,2021-08-01\n",
+            "# source,claim\ngcsb,\"conducted_by, officially\"\n\n\"multi\nline\",\"say \"\"hi\"\"\"\r\nplain,2021-08-01\n \t \n\"#\",\"\"\n",
             &[],
             r#"
 claims.csv:2:1 claims(gcsb, "conducted_by, officially")
 claims.csv:4:1 claims("multi\nline", "say \"hi\"")
 claims.csv:6:1 claims(plain, 2021-08-01)
+claims.csv:8:1 claims("#", "")
 "#,
         );
         let mut sources = Sources::default();

@@ -63,7 +63,7 @@ pub enum FactError {
     },
     /// `E0305`: a row or fact has a different number of values than the relation's
     /// declaration or its first row in the same file.
-    #[error("`{relation}` expects {expected} values, found {found}")]
+    #[error("`{relation}` expects {}, found {found}", counted(*expected, "value"))]
     WrongArity {
         /// The relation.
         relation: String,
@@ -160,7 +160,7 @@ pub enum FactError {
     /// `W0303`: revoked or deprecated STIX objects, and relationships touching them, were
     /// skipped; one summary per file.
     #[error(
-        "skipped {objects} revoked or deprecated STIX objects and {relationships} relationships"
+        "skipped revoked or deprecated STIX data: {}, {}", counted(*objects, "object"), counted(*relationships, "relationship")
     )]
     Revoked {
         /// Objects skipped.
@@ -203,6 +203,15 @@ pub enum FactError {
         /// Whether it is a directory.
         is_dir: bool,
     },
+}
+
+/// `n` and the noun, plural unless `n` is 1.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 impl FactError {
@@ -294,13 +303,16 @@ impl From<FactError> for Diagnostic {
                 ..
             } => match first {
                 Some(first) => placed(span)
-                    .with_label(format!("expected {expected} values, as in the first row"))
+                    .with_label(format!(
+                        "expected {}, as in the first row",
+                        counted(expected, "value")
+                    ))
                     .with_secondary(first, "the first row sets the number of values")
                     .with_help(format!(
                         "give every row of `{relation}` the same number of values"
                     )),
                 None => placed(span)
-                    .with_label(format!("expected {expected} values"))
+                    .with_label(format!("expected {}", counted(expected, "value")))
                     .with_note(format!("`{relation}` is declared with {expected} columns"))
                     .with_help("add or remove values, or change the declaration"),
             },

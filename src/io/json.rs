@@ -355,13 +355,14 @@ impl Reader<'_> {
             });
             return;
         }
-        let kinds: Vec<Option<Kind>> = match &info.columns {
-            Some(columns) => columns.clone(),
-            None => vec![None; args.len()],
-        };
+        let columns = self
+            .relations
+            .get(relation)
+            .and_then(|info| info.columns.as_deref());
         let mut values = Vec::with_capacity(args.len());
         let mut errors = Vec::new();
-        for (column, (arg, kind)) in args.iter().zip(kinds).enumerate() {
+        for (column, arg) in args.iter().enumerate() {
+            let kind = columns.and_then(|kinds| kinds.get(column).copied().flatten());
             match self.value(relation, column, arg, kind) {
                 Ok(value) => values.push(value),
                 Err(error) => errors.push(error),
@@ -572,8 +573,8 @@ error[E0308]: each entry of `facts` must be an object f.json:2:73
 error[E0309]: confidence must be a number from 0 to 1, found `2` f.json:3:50
   label: not in [0, 1]
   help: write a number such as `0.95`, or leave `confidence` out for 1
-error[E0305]: `ok` expects 1 values, found 2 f.json:4:16
-  label: expected 1 values, as in the first row
+error[E0305]: `ok` expects 1 value, found 2 f.json:4:16
+  label: expected 1 value, as in the first row
   see f.json:4:9: the first row sets the number of values
   help: give every row of `ok` the same number of values
 error[E0303]: `r-s` is not a relation name f.json:4:29

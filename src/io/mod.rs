@@ -4,7 +4,7 @@
 //! [`InputFact`]s (values not yet interned), the rule-language files (`.facts`, `.rules`)
 //! it found for the caller to parse, and every problem as a [`Diagnostic`]. Loading never
 //! stops at the first problem and never panics: a bad row is reported and skipped, the
-//! rest of the file still loads. Every file read is registered in [`Sources`] first, so
+//! rest of the file still loads (only a JSON syntax error ends its file). Every file read is registered in [`Sources`] first, so
 //! each fact and each diagnostic points at a byte [`Span`] of its text.
 //!
 //! What a path may be:
@@ -17,8 +17,7 @@
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
 //! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.` are skipped silently |
 //!
-//! Only lower-case extensions are recognised. A file's text is taken verbatim, except that
-//! a leading UTF-8 byte-order mark is ignored by the TSV and CSV readers.
+//! Only lower-case extensions are recognised. A leading UTF-8 byte-order mark is ignored.
 //!
 //! Values are the constants of [`crate::value`]. Where the caller's [`Schema`] declares the
 //! kinds of a relation's columns, each value must have its column's kind and each fact the
@@ -34,8 +33,8 @@
 //! | `E0301` | a path cannot be read (missing, not permitted, a failing directory listing, or larger than 4 GiB) |
 //! | `E0302` | a fact file is not valid UTF-8 |
 //! | `E0303` | a relation name (TSV/CSV file stem, JSON key or `"relation"`) is not a lower-case identifier |
-//! | `E0304` | a value does not have (or does not parse as) the declared kind of its column |
-//! | `E0305` | a row or fact has a different number of values than the relation's first row or declaration |
+//! | `E0304` | a value does not have (or does not parse as) the declared kind of its column; or a STIX relation is declared with other kinds than import produces |
+//! | `E0305` | a row or fact has a different number of values than the relation's first row or declaration; or a STIX relation is declared with another number of columns |
 //! | `E0306` | a CSV file cannot be split into records |
 //! | `E0307` | a JSON file is not valid JSON |
 //! | `E0308` | a JSON fact file has an unexpected shape (wrong type, missing or unknown key, unusable value) |
@@ -75,7 +74,7 @@ pub struct InputFact {
     pub arg_spans: Vec<Span>,
     /// Span of the whole fact (a TSV row, a JSON object).
     pub span: Span,
-    /// Confidence in [0,1]; `None` means 1.
+    /// Confidence in [0, 1]; `None` means 1.
     pub confidence: Option<f64>,
     /// Human-readable source annotation shown at explanation leaves (a STIX object's name
     /// and id, a JSON `"source"` field); `None`: the caller shows file:line.
@@ -113,7 +112,7 @@ pub struct Loaded {
     /// Rule-language files (`.facts`, `.rules`) found in a directory (sorted) or given by
     /// name, for the caller to parse.
     pub rule_files: Vec<PathBuf>,
-    /// Problems found, in file order.
+    /// Problems found, file by file in the order files were visited.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -686,6 +685,73 @@ mod tests {
         let loaded = load(&manifest, &mut sources, &NoSchema);
         assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(loaded.diagnostics[0].code, "E0311");
+    }
+
+    /// Every loader on `text`: no panic, one span per argument, spans inside the text.
+    fn check_robust(text: &str) {
+        let declared = schema(&[
+            ("r", &[Some(Kind::Int), Some(Kind::Date)]),
+            ("campaign_seen", &[None, Some(Kind::Text), None]),
+        ]);
+        let mut sources = Sources::default();
+        let source = sources.add("x", text);
+        for schema in [&NoSchema as &dyn Schema, &declared] {
+            let results = [
+                delimited::parse(text, source, "r", delimited::Delimiter::Tab, schema),
+                delimited::parse(text, source, "r", delimited::Delimiter::Comma, schema),
+                parse_json(text, source, schema),
+                stix::parse(text, source, schema),
+            ];
+            for loaded in results {
+                for fact in &loaded.facts {
+                    assert_eq!(fact.args.len(), fact.arg_spans.len());
+                    for span in fact.arg_spans.iter().chain([&fact.span]) {
+                        assert!(text.get(span.range()).is_some(), "{span:?} in {text:?}");
+                    }
+                }
+                for diagnostic in &loaded.diagnostics {
+                    if let Some(label) = &diagnostic.primary {
+                        assert!(text.get(label.span.range()).is_some(), "{diagnostic:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prefixes_and_mutations_of_valid_input_never_panic() {
+        let documents = [
+            "1\t2021-08-01\n# c\n\u{feff}x\t\"y\"\r\n\n3\t4\t5\n",
+            "1,\"2021-08-01\"\n\"a\"\"b\",\"c\nd\"\n#x\n,\n",
+            r#"{"facts": [{"relation": "r", "args": [1, "2021-08-01"], "source": "s", "confidence": 0.5}], "r": [[2, "2020-02-29"], {"args": [3, "x\u00e9\n"]}]}"#,
+            r#"{"type": "bundle", "objects": [{"type": "campaign", "id": "campaign--c", "name": "C", "first_seen": "2020-01-02T00:00:00Z", "last_seen": "2020-02-03T00:00:00Z", "aliases": ["C"], "external_references": [{"source_name": "mitre-attack", "external_id": "C1"}]}, {"type": "relationship", "id": "relationship--r", "relationship_type": "uses", "source_ref": "campaign--c", "target_ref": "campaign--c", "revoked": false}]}"#,
+        ];
+        let specials = [
+            '"', '{', '}', '[', ']', ',', ':', '\\', '\t', '\n', '#', '-', '0', 'é',
+        ];
+        // xorshift64: deterministic, no dependency.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for document in documents {
+            for end in 0..=document.len() {
+                if let Some(prefix) = document.get(..end) {
+                    check_robust(prefix);
+                }
+            }
+            for _ in 0..300 {
+                let mut chars: Vec<char> = document.chars().collect();
+                for _ in 0..1 + next() % 3 {
+                    let at = (next() % chars.len() as u64) as usize;
+                    chars[at] = specials[(next() % specials.len() as u64) as usize];
+                }
+                check_robust(&chars.into_iter().collect::<String>());
+            }
+        }
     }
 
     #[test]

@@ -187,9 +187,70 @@ fn mapped_type(stix_type: &str) -> Option<&'static str> {
     }
 }
 
-fn revoked_or_deprecated(object: &Json<'_>) -> bool {
-    object.get("revoked").is_some_and(Json::is_true)
-        || object.get("x_mitre_deprecated").is_some_and(Json::is_true)
+/// The properties the importer reads, found in one pass over an object's members; of a
+/// repeated key the first wins, as with [`Json::get`].
+#[derive(Clone, Copy, Default)]
+struct Properties<'t, 'a> {
+    id: Option<&'t Json<'a>>,
+    stix_type: Option<&'t Json<'a>>,
+    name: Option<&'t Json<'a>>,
+    revoked: Option<&'t Json<'a>>,
+    deprecated: Option<&'t Json<'a>>,
+    external_references: Option<&'t Json<'a>>,
+    aliases: Option<&'t Json<'a>>,
+    x_mitre_aliases: Option<&'t Json<'a>>,
+    confidence: Option<&'t Json<'a>>,
+    first_seen: Option<&'t Json<'a>>,
+    last_seen: Option<&'t Json<'a>>,
+    relationship_type: Option<&'t Json<'a>>,
+    source_ref: Option<&'t Json<'a>>,
+    target_ref: Option<&'t Json<'a>>,
+}
+
+impl<'t, 'a> Properties<'t, 'a> {
+    fn of(members: &'t [(Str<'a>, Json<'a>)]) -> Properties<'t, 'a> {
+        let mut properties = Properties::default();
+        for (key, value) in members {
+            let slot = match &*key.decode() {
+                "id" => &mut properties.id,
+                "type" => &mut properties.stix_type,
+                "name" => &mut properties.name,
+                "revoked" => &mut properties.revoked,
+                "x_mitre_deprecated" => &mut properties.deprecated,
+                "external_references" => &mut properties.external_references,
+                "aliases" => &mut properties.aliases,
+                "x_mitre_aliases" => &mut properties.x_mitre_aliases,
+                "confidence" => &mut properties.confidence,
+                "first_seen" => &mut properties.first_seen,
+                "last_seen" => &mut properties.last_seen,
+                "relationship_type" => &mut properties.relationship_type,
+                "source_ref" => &mut properties.source_ref,
+                "target_ref" => &mut properties.target_ref,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        properties
+    }
+
+    fn revoked_or_deprecated(&self) -> bool {
+        self.revoked.is_some_and(Json::is_true) || self.deprecated.is_some_and(Json::is_true)
+    }
+
+    /// The first ATT&CK id among the external references.
+    fn attack_id(&self) -> Option<&'t Str<'a>> {
+        self.external_references
+            .and_then(Json::as_array)
+            .unwrap_or_default()
+            .iter()
+            .filter(|reference| {
+                reference
+                    .get("source_name")
+                    .and_then(Json::as_str)
+                    .is_some_and(|s| s.is("mitre-attack"))
+            })
+            .find_map(|reference| reference.get("external_id").and_then(Json::as_str))
+    }
 }
 
 impl<'a> Importer<'a> {
@@ -228,21 +289,23 @@ impl<'a> Importer<'a> {
 
     /// Maps all objects first, so relationships may refer to objects after them.
     fn import(&mut self, elements: &'a [Json<'a>]) {
+        self.ids.reserve(elements.len());
         let mut relationships = Vec::new();
         for element in elements {
             let span = self.span(element);
-            if element.as_object().is_none() {
+            let Some(members) = element.as_object() else {
                 let problem = format!("found {} in `objects`", element.kind_name());
                 self.malformed(problem, "skipped", span);
                 continue;
-            }
-            let Some(id) = element.get("id").and_then(Json::as_str) else {
+            };
+            let properties = Properties::of(members);
+            let Some(id) = properties.id.and_then(Json::as_str) else {
                 let problem = "no string `id`".to_owned();
                 self.malformed(problem, "the object is skipped", span);
                 continue;
             };
             let stix_id = id.decode();
-            let Some(stix_type) = element.get("type").and_then(Json::as_str) else {
+            let Some(stix_type) = properties.stix_type.and_then(Json::as_str) else {
                 let problem = format!("`{stix_id}` has no string `type`");
                 self.malformed(problem, "the object is skipped", self.str_span(id));
                 continue;
@@ -254,22 +317,22 @@ impl<'a> Importer<'a> {
             }
             let stix_type = stix_type.decode();
             let entry = if stix_type == "relationship" {
-                relationships.push((element, id));
+                relationships.push((element, id, properties));
                 Entry::Ignored
             } else if let Some(mapped) = mapped_type(&stix_type) {
-                if revoked_or_deprecated(element) {
+                if properties.revoked_or_deprecated() {
                     self.skipped.count(&stix_type, self.str_span(id));
                     Entry::Skipped
                 } else {
-                    Entry::Kept(self.object(element, id, &stix_id, mapped))
+                    Entry::Kept(self.object(element, id, &stix_id, mapped, &properties))
                 }
             } else {
                 Entry::Ignored
             };
             self.ids.insert(stix_id, entry);
         }
-        for (relationship, id) in relationships {
-            self.relationship(relationship, id);
+        for (relationship, id, properties) in relationships {
+            self.relationship(relationship, id, &properties);
         }
     }
 
@@ -280,22 +343,13 @@ impl<'a> Importer<'a> {
         id: &Str<'a>,
         stix_id: &str,
         mapped: &'static str,
+        properties: &Properties<'_, 'a>,
     ) -> usize {
         let id_span = self.str_span(id);
         let span = self.span(object);
-        let external = object
-            .get("external_references")
-            .and_then(Json::as_array)
-            .unwrap_or_default()
-            .iter()
-            .filter(|reference| {
-                reference
-                    .get("source_name")
-                    .and_then(Json::as_str)
-                    .is_some_and(|s| s.is("mitre-attack"))
-            })
-            .find_map(|reference| reference.get("external_id").and_then(Json::as_str));
-        let external = external.map(|e| (e.decode().into_owned(), self.str_span(e)));
+        let external = properties
+            .attack_id()
+            .map(|e| (e.decode().into_owned(), self.str_span(e)));
         let (key, key_span) = match &external {
             Some((external_id, external_span)) => match self.attack_ids.get(external_id) {
                 None => {
@@ -314,7 +368,7 @@ impl<'a> Importer<'a> {
             },
             None => (stix_id.to_owned(), id_span),
         };
-        let (name, name_span) = match object.get("name").and_then(Json::as_str) {
+        let (name, name_span) = match properties.name.and_then(Json::as_str) {
             Some(name) => (name.decode().into_owned(), self.str_span(name)),
             None => {
                 let problem = format!("`{stix_id}` has no string `name`");
@@ -328,14 +382,15 @@ impl<'a> Importer<'a> {
         };
         let meta = Meta {
             source,
-            confidence: self.confidence(object),
+            confidence: self.confidence(properties.confidence),
         };
+        let type_span = properties.stix_type.map_or(span, |t| self.span(t));
         let key_arg = || (Value::text(&key), key_span);
         self.fact(
             "stix_object",
             vec![
                 key_arg(),
-                (Value::text(mapped), self.span_of(object, "type")),
+                (Value::text(mapped), type_span),
                 (Value::text(&name), name_span),
             ],
             span,
@@ -356,8 +411,12 @@ impl<'a> Importer<'a> {
             );
         }
         let mut aliases: FxHashSet<Cow<'a, str>> = FxHashSet::default();
-        for property in ["aliases", "x_mitre_aliases"] {
-            let Some(list) = object.get(property) else {
+        let lists = [
+            ("aliases", properties.aliases),
+            ("x_mitre_aliases", properties.x_mitre_aliases),
+        ];
+        for (property, list) in lists {
+            let Some(list) = list else {
                 continue;
             };
             let Some(elements) = list.as_array() else {
@@ -390,8 +449,8 @@ impl<'a> Importer<'a> {
             }
         }
         if mapped == "campaign" {
-            let first = self.timestamp(object, "first_seen");
-            let last = self.timestamp(object, "last_seen");
+            let first = self.timestamp(properties.first_seen, "first_seen");
+            let last = self.timestamp(properties.last_seen, "last_seen");
             if let (Some(first), Some(last)) = (first, last) {
                 self.fact("campaign_seen", vec![key_arg(), first, last], span, &meta);
             }
@@ -406,14 +465,13 @@ impl<'a> Importer<'a> {
         self.objects.len() - 1
     }
 
-    /// The span of a property's value (the object's span when absent).
-    fn span_of(&self, object: &Json<'_>, property: &str) -> Span {
-        self.span(object.get(property).unwrap_or(object))
-    }
-
     /// The date of a timestamp property (`YYYY-MM-DDTHH:MM:SS[.s]Z`), with its span.
-    fn timestamp(&mut self, object: &Json<'_>, property: &'static str) -> Option<(Value, Span)> {
-        let value = object.get(property)?;
+    fn timestamp(
+        &mut self,
+        value: Option<&Json<'_>>,
+        property: &'static str,
+    ) -> Option<(Value, Span)> {
+        let value = value?;
         let date = value.as_str().and_then(|s| {
             let text = s.decode();
             let day = text.get(..10)?;
@@ -433,8 +491,8 @@ impl<'a> Importer<'a> {
     }
 
     /// A STIX `confidence` (0-100) as a confidence in [0, 1].
-    fn confidence(&mut self, object: &Json<'_>) -> Option<f64> {
-        let value = object.get("confidence")?;
+    fn confidence(&mut self, value: Option<&Json<'_>>) -> Option<f64> {
+        let value = value?;
         let confidence = match value.node {
             Node::Number(raw) => raw
                 .parse::<f64>()
@@ -452,15 +510,20 @@ impl<'a> Importer<'a> {
         Some(confidence? / 100.0)
     }
 
-    fn relationship(&mut self, relationship: &Json<'a>, id: &Str<'a>) {
+    fn relationship(
+        &mut self,
+        relationship: &Json<'a>,
+        id: &Str<'a>,
+        properties: &Properties<'_, 'a>,
+    ) {
         let id_span = self.str_span(id);
         let span = self.span(relationship);
-        let Some(kind) = relationship.get("relationship_type").and_then(Json::as_str) else {
+        let Some(kind) = properties.relationship_type.and_then(Json::as_str) else {
             let problem = format!("`{}` has no string `relationship_type`", id.decode());
             self.malformed(problem, "the relationship is skipped", id_span);
             return;
         };
-        if revoked_or_deprecated(relationship) {
+        if properties.revoked_or_deprecated() {
             self.skipped.first.get_or_insert(id_span);
             self.skipped.relationships += 1;
             return;
@@ -473,8 +536,11 @@ impl<'a> Importer<'a> {
             _ => return,
         };
         let mut ends = Vec::with_capacity(2);
-        for property in ["source_ref", "target_ref"] {
-            let Some(reference) = relationship.get(property).and_then(Json::as_str) else {
+        for (property, reference) in [
+            ("source_ref", properties.source_ref),
+            ("target_ref", properties.target_ref),
+        ] {
+            let Some(reference) = reference.and_then(Json::as_str) else {
                 let problem = format!("`{}` has no string `{property}`", id.decode());
                 self.malformed(problem, "the relationship is skipped", id_span);
                 return;
@@ -509,22 +575,19 @@ impl<'a> Importer<'a> {
         } else {
             "STIX"
         };
-        let meta = Meta {
-            source: format!(
-                "{origin} {} {kind} {} ({})",
-                source.label,
-                target.label,
-                id.decode()
-            ),
-            confidence: None,
-        };
+        let description = format!(
+            "{origin} {} {kind} {} ({})",
+            source.label,
+            target.label,
+            id.decode()
+        );
         let args = vec![
             (Value::text(&source.key), source_span),
             (Value::text(&target.key), target_span),
         ];
         let meta = Meta {
-            confidence: self.confidence(relationship),
-            ..meta
+            source: description,
+            confidence: self.confidence(properties.confidence),
         };
         self.fact(relation, args, span, &meta);
     }
@@ -564,7 +627,7 @@ impl<'a> Importer<'a> {
                 && declared
                     .iter()
                     .zip(produced)
-                    .all(|(d, p)| d.is_none_or(|d| d == *p));
+                    .all(|(d, p)| d.map_or(true, |d| d == *p));
             if fits {
                 continue;
             }
@@ -801,7 +864,7 @@ warning[W0302]: STIX relationship refers to `tool--gone`, which is not in the bu
   label: the relationship is skipped
 warning[W0301]: malformed STIX object: `relationship--7` has no string `source_ref` b.json:17:32
   label: the relationship is skipped
-warning[W0303]: skipped 2 revoked or deprecated STIX objects and 1 relationships b.json:6:34
+warning[W0303]: skipped revoked or deprecated STIX data: 2 objects, 1 relationship b.json:6:34
   label: the first one skipped
   note: skipped: 1 attack-pattern, 1 tool, 1 relationship
   note: revoked and deprecated ATT&CK objects have been replaced or withdrawn; they and relationships touching them are not loaded

@@ -744,6 +744,10 @@ fn resync(text: &str, from: usize) -> usize {
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
+                // An unterminated string ends the broken statement at its line's end.
+                if bytes.get(i) != Some(&b'"') {
+                    return (i + 1).min(bytes.len());
+                }
                 i += 1;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
