@@ -75,9 +75,11 @@ impl Value {
         }
     }
 
-    /// Total order used by comparisons and for sorting output: numbers (integers and
-    /// floats compared by value), then dates, then text (by bytes).
-    pub fn total_cmp(&self, other: &Value) -> Ordering {
+    /// The order used by `<`, `<=`, `>`, `>=`: numbers (integers and floats compared by
+    /// value, so `2 < 2.5` and `6.0 >= 6`), then dates, then text (by bytes). It is a
+    /// total preorder: `6` and `6.0` compare equal here although they are different
+    /// values (`6 = 6.0` is false); [`Value::sort_cmp`] breaks such ties.
+    pub fn order(&self, other: &Value) -> Ordering {
         fn rank(v: &Value) -> u8 {
             match v {
                 Value::Int(_) | Value::Float(_) => 0,
@@ -91,13 +93,17 @@ impl Value {
             (Value::Date(a), Value::Date(b)) => a.cmp(b),
             (a, b) if rank(a) == 0 && rank(b) == 0 => {
                 let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
-                x.total_cmp(&y).then_with(|| {
-                    // 1 and 1.0 are different values; order the integer first.
-                    matches!(b, Value::Int(_)).cmp(&matches!(a, Value::Int(_)))
-                })
+                x.total_cmp(&y)
             }
             (a, b) => rank(a).cmp(&rank(b)),
         }
+    }
+
+    /// A total order for sorting output: [`Value::order`], with an integer before the
+    /// float of the same value.
+    pub fn sort_cmp(&self, other: &Value) -> Ordering {
+        self.order(other)
+            .then_with(|| matches!(other, Value::Int(_)).cmp(&matches!(self, Value::Int(_))))
     }
 
     /// Parses `YYYY-MM-DD` into a date value, checking the day exists.
@@ -355,8 +361,10 @@ mod tests {
         let half = Value::Float(0.5);
         let date = Value::parse_date("2020-01-01").expect("valid date");
         let text = Value::text("a");
-        assert_eq!(half.total_cmp(&one), Ordering::Less);
-        assert_eq!(one.total_cmp(&date), Ordering::Less);
-        assert_eq!(date.total_cmp(&text), Ordering::Less);
+        assert_eq!(half.order(&one), Ordering::Less);
+        assert_eq!(one.order(&date), Ordering::Less);
+        assert_eq!(date.order(&text), Ordering::Less);
+        assert_eq!(Value::Float(6.0).order(&Value::Int(6)), Ordering::Equal);
+        assert_eq!(Value::Int(6).sort_cmp(&Value::Float(6.0)), Ordering::Less);
     }
 }

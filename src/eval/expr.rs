@@ -62,14 +62,14 @@ pub(crate) fn apply(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
     })
 }
 
-/// `a op b` for interned values: equality by id, order by [`Value::total_cmp`].
+/// `a op b` for interned values: equality by id, order by [`Value::order`].
 #[inline]
 pub(crate) fn compare(op: CmpOp, a: ValueId, b: ValueId, interner: &Interner) -> bool {
     match op {
         CmpOp::Eq => a == b,
         CmpOp::Ne => a != b,
         _ => {
-            let ordering = interner.value(a).total_cmp(interner.value(b));
+            let ordering = interner.value(a).order(interner.value(b));
             match op {
                 CmpOp::Lt => ordering == Ordering::Less,
                 CmpOp::Le => ordering != Ordering::Greater,
@@ -119,7 +119,7 @@ pub(crate) fn aggregate(
             let mut any_float = false;
             // Sum in a fixed order so float rounding does not depend on hashing.
             let mut values: Vec<&Value> = solutions.iter().map(|s| interner.value(s[positions[0]])).collect();
-            values.sort_by(|a, b| a.total_cmp(b));
+            values.sort_by(|a, b| a.sort_cmp(b));
             for value in values {
                 match value {
                     Value::Int(i) => match int_sum.checked_add(*i) {
@@ -143,7 +143,7 @@ pub(crate) fn aggregate(
             let mut values = solutions.iter().map(|s| interner.value(s[positions[0]]));
             let first = values.next()?;
             let best = values.fold(first, |best, v| {
-                let ordering = v.total_cmp(best);
+                let ordering = v.sort_cmp(best);
                 let better = if function == AggFn::Min {
                     ordering.is_lt()
                 } else {

@@ -184,7 +184,7 @@ impl Model {
         let (ra, rb) = (relation.row(a as usize), relation.row(b as usize));
         for (x, y) in ra.iter().zip(rb) {
             if x != y {
-                let ordering = self.interner.value(*x).total_cmp(self.interner.value(*y));
+                let ordering = self.interner.value(*x).sort_cmp(self.interner.value(*y));
                 if ordering != Ordering::Equal {
                     return ordering;
                 }

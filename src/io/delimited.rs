@@ -480,12 +480,12 @@ error[E0305]: `edge` expects 3 values, found 2 edge.tsv:1:1
             "claims.csv",
             "# source,claim\ngcsb,\"conducted_by, officially\"\n\n\"multi\nline\",\"say \"\"hi\"\"\"\r\nplain,2021-08-01\n \t \n\"#\",\"\"\n",
             &[],
-            r#"
+            r##"
 claims.csv:2:1 claims(gcsb, "conducted_by, officially")
 claims.csv:4:1 claims("multi\nline", "say \"hi\"")
 claims.csv:6:1 claims(plain, 2021-08-01)
 claims.csv:8:1 claims("#", "")
-"#,
+"##,
         );
         let mut sources = Sources::default();
         let text = "\u{feff}a,\"b,c\",\"\"\n";

@@ -160,7 +160,9 @@ pub enum FactError {
     /// `W0303`: revoked or deprecated STIX objects, and relationships touching them, were
     /// skipped; one summary per file.
     #[error(
-        "skipped revoked or deprecated STIX data: {}, {}", counted(*objects, "object"), counted(*relationships, "relationship")
+        "skipped revoked or deprecated STIX data: {}, {}",
+        counted(*objects, "object"),
+        counted(*relationships, "relationship")
     )]
     Revoked {
         /// Objects skipped.
@@ -248,7 +250,8 @@ impl From<FactError> for Diagnostic {
         let mut diagnostic = match error {
             FactError::Unreadable { .. } | FactError::UnsupportedFile { .. } => {
                 let help = matches!(error, FactError::UnsupportedFile { .. }).then_some(
-                    "fact files end in `.tsv`, `.csv` or `.json`; rule files in `.facts` or `.rules`",
+                    "fact files end in `.tsv`, `.csv` or `.json`; \
+                     rule files in `.facts` or `.rules`",
                 );
                 let diagnostic = Diagnostic::error_unplaced(code, message);
                 match help {

@@ -81,7 +81,10 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
         None => reader.shape(
             "a JSON fact file must be an object",
             format!("found {}", document.kind_name()),
-            Some("write `{\"facts\": [{\"relation\": ..., \"args\": [...]}]}` or `{\"<relation>\": [[...], ...]}`"),
+            Some(
+                "write `{\"facts\": [{\"relation\": ..., \"args\": [...]}]}` \
+                 or `{\"<relation>\": [[...], ...]}`",
+            ),
             document,
         ),
     }
@@ -239,9 +242,13 @@ impl Reader<'_> {
                     (Some((name, group_key)), _) => {
                         ok = false;
                         let error = FactError::JsonShape {
-                            message: "`relation` is not allowed in a row under a relation's key".to_owned(),
+                            message: "`relation` is not allowed in a row under a relation's key"
+                                .to_owned(),
                             label: "not allowed here".to_owned(),
-                            help: Some(format!("the row belongs to `{name}`; remove `relation` or move the fact to `facts`")),
+                            help: Some(format!(
+                                "the row belongs to `{name}`; \
+                                 remove `relation` or move the fact to `facts`"
+                            )),
                             span: self.str_span(key),
                         };
                         let group = self.str_span(group_key);

@@ -4,8 +4,9 @@
 //! [`InputFact`]s (values not yet interned), the rule-language files (`.facts`, `.rules`)
 //! it found for the caller to parse, and every problem as a [`Diagnostic`]. Loading never
 //! stops at the first problem and never panics: a bad row is reported and skipped, the
-//! rest of the file still loads (only a JSON syntax error ends its file). Every file read is registered in [`Sources`] first, so
-//! each fact and each diagnostic points at a byte [`Span`] of its text.
+//! rest of the file still loads (only a JSON syntax error ends its file). Every file read
+//! is registered in [`Sources`] first, so each fact and each diagnostic points at a byte
+//! [`Span`] of its text.
 //!
 //! What a path may be:
 //!

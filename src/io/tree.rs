@@ -504,10 +504,13 @@ mod tests {
     fn check_agrees(text: &str) {
         let ours = parse(text);
         let theirs = serde_json::from_str::<serde_json::Value>(text);
-        match (&ours, &theirs) {
-            (Ok(ours), Ok(theirs)) => assert_eq!(&to_serde(ours), theirs, "{text:?}"),
-            (Err(_), Err(_)) => {}
-            _ => panic!("parsers disagree on {text:?}: {ours:?} vs {theirs:?}"),
+        assert_eq!(
+            ours.is_ok(),
+            theirs.is_ok(),
+            "{text:?}: {ours:?} vs {theirs:?}"
+        );
+        if let (Ok(ours), Ok(theirs)) = (&ours, &theirs) {
+            assert_eq!(&to_serde(ours), theirs, "{text:?}");
         }
     }
 

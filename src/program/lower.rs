@@ -738,8 +738,14 @@ impl Scope {
         id
     }
 
-    fn span(&self, var: VarId) -> Span {
-        self.occurrences[var.0 as usize][0]
+    /// Where `var` occurs inside `within`, else its first occurrence.
+    fn span(&self, var: VarId, within: Span) -> Span {
+        let spans = &self.occurrences[var.0 as usize];
+        spans
+            .iter()
+            .copied()
+            .find(|s| s.source == within.source && s.start >= within.start && s.end <= within.end)
+            .unwrap_or(spans[0])
     }
 
     fn name(&self, var: VarId) -> &str {
@@ -857,12 +863,12 @@ fn resolve_bindings(body: &mut [Literal], bound: &mut FxHashSet<VarId>) {
 }
 
 impl Lowerer<'_> {
-    fn unbound(&mut self, scope: &Scope, var: VarId, context: &str) {
+    fn unbound(&mut self, scope: &Scope, var: VarId, context: &str, within: Span) {
         self.error(
             Diagnostic::error(
                 "E0201",
                 format!("variable `{}` {context} is not bound", scope.name(var)),
-                scope.span(var),
+                scope.span(var, within),
             )
             .with_label("not bound by a positive atom")
             .with_help(format!(
@@ -936,11 +942,18 @@ impl Lowerer<'_> {
         resolve_bindings(body, &mut bound);
         let mut reported = FxHashSet::default();
         for literal in body.iter_mut() {
+            let within = match literal {
+                Literal::Pos(atom) | Literal::Neg(atom) => atom.span,
+                Literal::Cmp { span, .. } | Literal::Assign { span, .. } => *span,
+                Literal::Agg(agg) => agg.span,
+            };
             let (vars, context) = match literal {
                 Literal::Pos(_) | Literal::Assign { .. } => continue,
                 Literal::Neg(atom) => {
+                    // `_` in a negated atom stands for "any value": nothing to bind.
                     let mut vars = FxHashSet::default();
                     atom_vars(atom, &mut vars);
+                    vars.retain(|v| scope.name(*v) != "_");
                     (vars, "in a negated atom")
                 }
                 Literal::Cmp { left, right, .. } => {
@@ -962,7 +975,10 @@ impl Lowerer<'_> {
                     for inner_literal in &agg.body {
                         let mut vars = FxHashSet::default();
                         match inner_literal {
-                            Literal::Neg(atom) => atom_vars(atom, &mut vars),
+                            Literal::Neg(atom) => {
+                                atom_vars(atom, &mut vars);
+                                vars.retain(|v| scope.name(*v) != "_");
+                            }
                             Literal::Cmp { left, right, .. } => {
                                 expr_vars(left, &mut vars);
                                 expr_vars(right, &mut vars);
@@ -973,7 +989,7 @@ impl Lowerer<'_> {
                         vars.sort();
                         for v in vars {
                             if !inner_bound.contains(&v) && reported.insert(v) {
-                                self.unbound(scope, v, "in an aggregate");
+                                self.unbound(scope, v, "in an aggregate", within);
                                 ok = false;
                             }
                         }
@@ -985,7 +1001,7 @@ impl Lowerer<'_> {
             vars.sort();
             for v in vars {
                 if reported.insert(v) {
-                    self.unbound(scope, v, context);
+                    self.unbound(scope, v, context, within);
                     ok = false;
                 }
             }
@@ -993,7 +1009,7 @@ impl Lowerer<'_> {
         for term in &head.args {
             if let Term::Var(v) = term {
                 if !bound.contains(v) && reported.insert(*v) {
-                    self.unbound(scope, *v, "in the head");
+                    self.unbound(scope, *v, "in the head", head.span);
                     ok = false;
                 }
             }

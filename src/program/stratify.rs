@@ -27,23 +27,27 @@ pub struct Stratum {
 struct Edge {
     to: PredId,
     negative: bool,
+    /// Whether the dependency is through an aggregate (else through `not`, if negative).
+    aggregate: bool,
     span: Span,
     rule: RuleId,
 }
 
 fn edges_of(rule: &Rule) -> Vec<Edge> {
-    fn walk(body: &[Literal], negative: bool, rule: RuleId, span: Option<Span>, out: &mut Vec<Edge>) {
+    fn walk(body: &[Literal], in_aggregate: bool, rule: RuleId, span: Option<Span>, out: &mut Vec<Edge>) {
         for literal in body {
             match literal {
                 Literal::Pos(atom) => out.push(Edge {
                     to: atom.predicate,
-                    negative,
+                    negative: in_aggregate,
+                    aggregate: in_aggregate,
                     span: span.unwrap_or(atom.span),
                     rule,
                 }),
                 Literal::Neg(atom) => out.push(Edge {
                     to: atom.predicate,
                     negative: true,
+                    aggregate: in_aggregate,
                     span: span.unwrap_or(atom.span),
                     rule,
                 }),
@@ -80,8 +84,8 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
                 continue;
             }
             if component_of[edge.to.0 as usize] == component_of[head.0 as usize] {
-                let cycle = cycle_description(predicates, &graph, head, edge.to);
-                let aggregate = rule.body.iter().any(|l| matches!(l, Literal::Agg(a) if a.span == edge.span));
+                let cycle = cycle_description(predicates, &graph, head, edge);
+                let aggregate = edge.aggregate;
                 let (code, what) = if aggregate {
                     ("E0204", "aggregation")
                 } else {
@@ -93,7 +97,7 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
                         format!(
                             "{what} through recursion: `{}` depends on itself through {}",
                             predicates[head.0 as usize].name,
-                            if aggregate { "an aggregate over" } else { "`not`" }
+                            if aggregate { "an aggregate" } else { "`not`" }
                         ),
                         edge.span,
                     )
@@ -139,7 +143,8 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
 }
 
 /// `a` depends on `not b`, `b` depends on ..., back to `a`.
-fn cycle_description(predicates: &[Predicate], graph: &[Vec<Edge>], head: PredId, negated: PredId) -> String {
+fn cycle_description(predicates: &[Predicate], graph: &[Vec<Edge>], head: PredId, first: &Edge) -> String {
+    let negated = first.to;
     // Breadth-first search from `negated` back to `head` along dependency edges.
     let mut previous: Vec<Option<(PredId, bool)>> = vec![None; predicates.len()];
     let mut queue = VecDeque::from([negated]);
@@ -171,17 +176,25 @@ fn cycle_description(predicates: &[Predicate], graph: &[Vec<Edge>], head: PredId
     path.reverse();
     // path runs negated -> ... -> head; the cycle starts at head with the negated edge.
     let name = |p: PredId| predicates[p.0 as usize].name.as_str();
-    let mut text = format!("`{}` depends on `not {}`", name(head), name(negated));
+    let step = |edge: &Edge, from: PredId| {
+        if edge.aggregate {
+            format!("`{}` aggregates over `{}`", name(from), name(edge.to))
+        } else if edge.negative {
+            format!("`{}` depends on `not {}`", name(from), name(edge.to))
+        } else {
+            format!("`{}` depends on `{}`", name(from), name(edge.to))
+        }
+    };
+    let mut text = step(first, head);
     for window in path.windows(2) {
         let (from, _) = window[0];
         let (to, _) = window[1];
-        let negative = graph[from.0 as usize].iter().any(|e| e.to == to && e.negative);
-        text.push_str(&format!(
-            ", `{}` depends on `{}{}`",
-            name(from),
-            if negative { "not " } else { "" },
-            name(to)
-        ));
+        let edge = graph[from.0 as usize]
+            .iter()
+            .find(|e| e.to == to)
+            .expect("the path follows graph edges");
+        text.push_str(", ");
+        text.push_str(&step(edge, from));
     }
     text
 }

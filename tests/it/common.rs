@@ -1,0 +1,148 @@
+//! Helpers shared by the integration tests: loading inputs, printing models, and the
+//! independent checker of explanation trees.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use ascribe::cli::{load_inputs, output, render};
+use ascribe::diagnostic::Sources;
+use ascribe::eval::{evaluate, EvalOptions, Model, Strategy};
+use ascribe::explain::{Node, Via};
+use ascribe::Program;
+
+/// `path` relative to the package root, so snapshots do not depend on the checkout.
+pub fn relative(path: &Path) -> PathBuf {
+    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Loads rule and fact paths; panics with the rendered diagnostics on error.
+pub fn load(paths: &[PathBuf]) -> (Program, Sources) {
+    let mut sources = Sources::default();
+    let inputs = load_inputs(&mut sources, paths);
+    match inputs.program {
+        Some(program) => (program, sources),
+        None => panic!(
+            "{paths:?} did not load:\n{}",
+            render::diagnostics(&sources, &inputs.diagnostics, false)
+        ),
+    }
+}
+
+/// Every relation with its facts, as the CLI prints them (`run --all`).
+pub fn render_all(program: &Program, model: &Model) -> String {
+    let selected = output::select(program, &[], true);
+    output::facts(program, model, &selected, ascribe::cli::args::FactFormat::Text)
+}
+
+/// Derived relations only (`run`).
+pub fn render_derived(program: &Program, model: &Model) -> String {
+    let selected = output::select(program, &[], false);
+    output::facts(program, model, &selected, ascribe::cli::args::FactFormat::Text)
+}
+
+/// Every fact with its exact confidence, for comparing two models of one program.
+pub fn dump(program: &Program, model: &Model) -> String {
+    let mut out = String::new();
+    for (index, predicate) in program.predicates().iter().enumerate() {
+        let id = ascribe::program::PredId(index as u32);
+        for fact in model.sorted_facts(id) {
+            let values: Vec<String> = model
+                .tuple(fact)
+                .iter()
+                .map(|v| model.interner().value(*v).to_string())
+                .collect();
+            let _ = writeln!(out, "{}({}) {:?}", predicate.name, values.join(", "), model.confidence(fact));
+        }
+    }
+    out
+}
+
+/// Evaluates semi-naively with derivations, and checks that naive evaluation and
+/// evaluation without recording give exactly the same facts and confidences.
+pub fn evaluate_checked(program: &Program) -> Model {
+    let model = evaluate(program, &EvalOptions::default());
+    let expected = dump(program, &model);
+    let naive = evaluate(
+        program,
+        &EvalOptions {
+            strategy: Strategy::Naive,
+            ..EvalOptions::default()
+        },
+    );
+    assert_eq!(dump(program, &naive), expected, "naive evaluation differs from semi-naive");
+    let unrecorded = evaluate(
+        program,
+        &EvalOptions {
+            record_derivations: false,
+            ..EvalOptions::default()
+        },
+    );
+    assert_eq!(dump(program, &unrecorded), expected, "recording derivations changed the result");
+    model
+}
+
+/// Re-checks an explanation tree without trusting the engine: every rule node's
+/// confidence is its strength times its premises' confidences, its instance starts
+/// with the node's fact, input leaves carry a source, and every node's fact and
+/// confidence agree with the model. Returns the number of nodes checked.
+pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usize {
+    let recorded = model_confidence(&node.fact).unwrap_or_else(|| panic!("{} is not in the model", node.fact));
+    assert!((recorded - node.confidence).abs() < 1e-6, "{}: confidence differs from the model", node.fact);
+    match &node.via {
+        Via::Input { source, location } => {
+            assert!(!source.is_empty() && !location.is_empty(), "{}: input without a source", node.fact);
+            1
+        }
+        Via::ShownAbove => 1,
+        Via::Unrecorded => panic!("{}: derivation not recorded", node.fact),
+        Via::Rule {
+            strength,
+            premises,
+            instance,
+            ..
+        } => {
+            assert!(instance.starts_with(&format!("{} :- ", node.fact)), "{}: instance {instance}", node.fact);
+            let product: f64 = premises.iter().map(|p| p.confidence).product();
+            assert!(
+                (strength * product - node.confidence).abs() < 1e-5,
+                "{}: {} x {} != {}",
+                node.fact,
+                strength,
+                product,
+                node.confidence
+            );
+            for premise in premises {
+                assert!(instance.contains(&premise.fact), "{}: premise {} not in {instance}", node.fact, premise.fact);
+            }
+            1 + premises.iter().map(|p| check_tree(p, model_confidence)).sum::<usize>()
+        }
+    }
+}
+
+/// Checks the explanation of every fact of the model; returns the number of nodes.
+pub fn check_all_explanations(program: &Program, model: &Model) -> usize {
+    let mut by_text = std::collections::HashMap::new();
+    for (index, predicate) in program.predicates().iter().enumerate() {
+        let id = ascribe::program::PredId(index as u32);
+        for fact in model.sorted_facts(id) {
+            let values: Vec<String> = model
+                .tuple(fact)
+                .iter()
+                .map(|v| model.interner().value(*v).to_string())
+                .collect();
+            by_text.insert(format!("{}({})", predicate.name, values.join(", ")), model.confidence(fact));
+        }
+    }
+    let lookup = |fact: &str| by_text.get(fact).copied();
+    let mut nodes = 0;
+    for index in 0..program.predicates().len() {
+        let id = ascribe::program::PredId(index as u32);
+        for fact in model.sorted_facts(id) {
+            let explanation = ascribe::explain(program, model, fact);
+            nodes += check_tree(&explanation.root, &lookup);
+        }
+    }
+    nodes
+}

@@ -1,0 +1,49 @@
+//! Explanation fixtures: each `// explain: fact` line of a fixture is explained, and the
+//! text and JSON trees are snapshotted; `// why-not: fact` lines snapshot the answer for
+//! facts that do not hold.
+
+use std::fmt::Write as _;
+
+use ascribe::explain::{render, why_not};
+use ascribe::query::Pattern;
+
+use crate::common::{evaluate_checked, load, relative};
+
+#[test]
+fn fixtures() {
+    insta::glob!("../fixtures/explain", "*.rules", |path| {
+        let (program, mut sources) = load(&[relative(path)]);
+        let model = evaluate_checked(&program);
+        let text = std::fs::read_to_string(path).expect("fixture is readable");
+        let mut out = String::new();
+        for line in text.lines() {
+            if let Some(fact) = line.strip_prefix("// explain: ") {
+                let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let found = pattern
+                    .ground_fact(&model)
+                    .unwrap_or_else(|| panic!("{fact} was not derived"));
+                let explanation = ascribe::explain(&program, &model, found);
+                let _ = writeln!(out, "== explain {fact}\n{}", render::text(&explanation));
+                let _ = writeln!(out, "== json\n{}\n", render::json(&explanation));
+            } else if let Some(fact) = line.strip_prefix("// why-not: ") {
+                let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                assert!(pattern.ground_fact(&model).is_none(), "{fact} holds");
+                let values = pattern.values().expect("ground");
+                let answer = why_not(&program, &model, pattern.predicate(), &values);
+                let _ = writeln!(out, "== why-not {fact}\n{}", answer.text());
+            }
+        }
+        assert!(!out.is_empty(), "fixture has no `// explain:` line");
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn dot_output_names_every_fact_once() {
+    let (program, mut sources) = load(&[relative(std::path::Path::new("tests/fixtures/explain/diamond.rules"))]);
+    let model = evaluate_checked(&program);
+    let pattern = Pattern::parse(&program, &model, &mut sources, "top(a)").expect("valid fact");
+    let fact = pattern.ground_fact(&model).expect("top(a) derived");
+    let dot = render::dot(&ascribe::explain(&program, &model, fact));
+    insta::assert_snapshot!(dot);
+}

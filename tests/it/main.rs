@@ -1,0 +1,9 @@
+//! The integration test binary: fixtures, examples, diagnostics, the CLI and hygiene.
+
+mod cli;
+mod common;
+mod diagnostics;
+mod eval;
+mod examples;
+mod explain;
+mod tidy;
