@@ -30,7 +30,12 @@ impl Pattern {
     /// Parses `text` (one atom, with or without a final `.`) as a pattern over the
     /// program's relations. `text` is registered in `sources` as `<query>` so that
     /// diagnostics can point into it.
-    pub fn parse(program: &Program, model: &Model, sources: &mut Sources, text: &str) -> Result<Pattern, Vec<Diagnostic>> {
+    pub fn parse(
+        program: &Program,
+        model: &Model,
+        sources: &mut Sources,
+        text: &str,
+    ) -> Result<Pattern, Vec<Diagnostic>> {
         let trimmed = text.trim_end();
         let statement = if trimmed.ends_with('.') {
             trimmed.to_string()
@@ -44,10 +49,18 @@ impl Pattern {
         }
         let whole = crate::diagnostic::Span::new(id, 0, statement.len());
         let atom = match module.items.as_slice() {
-            [ast::Item::Clause(clause)] if clause.body.is_empty() && !clause.has_arrow => &clause.head,
+            [ast::Item::Clause(clause)] if clause.body.is_empty() && !clause.has_arrow => {
+                &clause.head
+            }
             _ => {
-                return Err(vec![Diagnostic::error("E0401", "expected exactly one atom", whole)
-                    .with_help("write one atom, e.g. 'state_sponsored(nz_pco_2021, State)'")])
+                return Err(vec![Diagnostic::error(
+                    "E0401",
+                    "expected exactly one atom",
+                    whole,
+                )
+                .with_help(
+                    "write one atom, e.g. 'state_sponsored(nz_pco_2021, State)'",
+                )])
             }
         };
         let Some(predicate) = program.predicate_id(&atom.predicate.text) else {
@@ -118,7 +131,9 @@ impl Pattern {
 
     /// Whether the pattern has no variables.
     pub fn is_ground(&self) -> bool {
-        self.terms.iter().all(|t| matches!(t, PatternTerm::Const(_)))
+        self.terms
+            .iter()
+            .all(|t| matches!(t, PatternTerm::Const(_)))
     }
 
     /// The constants of a ground pattern, as written.
@@ -141,7 +156,11 @@ impl Pattern {
 
     /// The facts matching the pattern, sorted by value.
     pub fn matches(&self, model: &Model) -> Vec<FactId> {
-        if self.terms.iter().any(|t| matches!(t, PatternTerm::Const(None))) {
+        if self
+            .terms
+            .iter()
+            .any(|t| matches!(t, PatternTerm::Const(None)))
+        {
             return Vec::new();
         }
         model
@@ -150,17 +169,20 @@ impl Pattern {
             .filter(|&fact| {
                 let tuple = model.tuple(fact);
                 let mut seen: Vec<(&str, ValueId)> = Vec::new();
-                self.terms.iter().zip(tuple).all(|(term, value)| match term {
-                    PatternTerm::Const(c) => *c == Some(*value),
-                    PatternTerm::Any => true,
-                    PatternTerm::Var(name) => match seen.iter().find(|(n, _)| n == name) {
-                        Some((_, bound)) => bound == value,
-                        None => {
-                            seen.push((name, *value));
-                            true
-                        }
-                    },
-                })
+                self.terms
+                    .iter()
+                    .zip(tuple)
+                    .all(|(term, value)| match term {
+                        PatternTerm::Const(c) => *c == Some(*value),
+                        PatternTerm::Any => true,
+                        PatternTerm::Var(name) => match seen.iter().find(|(n, _)| n == name) {
+                            Some((_, bound)) => bound == value,
+                            None => {
+                                seen.push((name, *value));
+                                true
+                            }
+                        },
+                    })
             })
             .collect()
     }

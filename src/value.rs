@@ -329,7 +329,10 @@ mod tests {
         assert!(Value::parse_date("2023-02-29").is_none());
         assert!(Value::parse_date("2021-13-01").is_none());
         assert!(Value::parse_date("2021-8-01").is_none());
-        assert!(matches!(Value::parse_date("1970-01-02"), Some(Value::Date(1))));
+        assert!(matches!(
+            Value::parse_date("1970-01-02"),
+            Some(Value::Date(1))
+        ));
     }
 
     #[test]
@@ -351,7 +354,10 @@ mod tests {
         assert_eq!(a, interner.intern_text("x"));
         assert_eq!(b, interner.intern_int(1));
         assert_ne!(b, c);
-        assert_eq!(interner.intern(Value::Float(-0.0)), interner.intern(Value::Float(0.0)));
+        assert_eq!(
+            interner.intern(Value::Float(-0.0)),
+            interner.intern(Value::Float(0.0))
+        );
         assert_eq!(interner.len(), 4);
     }
 

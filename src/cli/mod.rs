@@ -46,7 +46,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let code = if error.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
             let _ = error.print();
             return code;
         }
@@ -54,7 +58,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     let mut session = Session {
         sources: Sources::default(),
@@ -115,7 +122,10 @@ fn declarations(modules: &[ast::Module]) -> Declarations {
 }
 
 fn is_rule_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("rules" | "facts"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("rules" | "facts")
+    )
 }
 
 /// Rule-language files directly inside a directory, sorted by name.
@@ -157,8 +167,11 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
                 Ok(files) => rule_paths.extend(files),
                 Err(error) => {
                     diagnostics.push(
-                        Diagnostic::error_unplaced("E0301", format!("cannot read directory {}: {error}", path.display()))
-                            .with_help("check the path and its permissions"),
+                        Diagnostic::error_unplaced(
+                            "E0301",
+                            format!("cannot read directory {}: {error}", path.display()),
+                        )
+                        .with_help("check the path and its permissions"),
                     );
                     unreadable = true;
                     continue;
@@ -181,8 +194,11 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
             }
             Err(error) => {
                 diagnostics.push(
-                    Diagnostic::error_unplaced("E0301", format!("cannot read {}: {error}", path.display()))
-                        .with_help("check the path and its permissions"),
+                    Diagnostic::error_unplaced(
+                        "E0301",
+                        format!("cannot read {}: {error}", path.display()),
+                    )
+                    .with_help("check the path and its permissions"),
                 );
                 unreadable = true;
             }
@@ -337,7 +353,9 @@ impl Session {
 
     /// Splits `RULES... LAST` positional arguments.
     fn split(positional: &[String]) -> (Vec<PathBuf>, &str) {
-        let (last, rules) = positional.split_last().expect("clap requires at least one positional argument");
+        let (last, rules) = positional
+            .split_last()
+            .expect("clap requires at least one positional argument");
         (rules.iter().map(PathBuf::from).collect(), last)
     }
 
@@ -371,10 +389,15 @@ impl Session {
                 Ok(EXIT_OK)
             }
             None => {
-                let values = pattern.values().expect("the pattern is ground (checked above)");
+                let values = pattern
+                    .values()
+                    .expect("the pattern is ground (checked above)");
                 let answer = why_not(&program, &model, pattern.predicate(), &values);
                 let text = match args.format {
-                    ExplainFormat::Json => serde_json::to_string_pretty(&answer).expect("why-not answers serialise") + "\n",
+                    ExplainFormat::Json => {
+                        serde_json::to_string_pretty(&answer).expect("why-not answers serialise")
+                            + "\n"
+                    }
                     _ => answer.text(),
                 };
                 out.write(&text)?;
@@ -420,9 +443,16 @@ mod tests {
 
     #[test]
     fn positional_split_takes_the_last_as_the_fact() {
-        let args = vec!["rules/".to_string(), "a.facts".to_string(), "p(x)".to_string()];
+        let args = vec![
+            "rules/".to_string(),
+            "a.facts".to_string(),
+            "p(x)".to_string(),
+        ];
         let (rules, fact) = Session::split(&args);
-        assert_eq!(rules, vec![PathBuf::from("rules/"), PathBuf::from("a.facts")]);
+        assert_eq!(
+            rules,
+            vec![PathBuf::from("rules/"), PathBuf::from("a.facts")]
+        );
         assert_eq!(fact, "p(x)");
     }
 }

@@ -85,7 +85,12 @@ struct JsonFact {
     likelihood: &'static str,
 }
 
-fn fact_line(program: &Program, cache: &mut ValueCache<'_>, predicate: PredId, tuple: &[ValueId]) -> String {
+fn fact_line(
+    program: &Program,
+    cache: &mut ValueCache<'_>,
+    predicate: PredId,
+    tuple: &[ValueId],
+) -> String {
     let mut line = program.predicate(predicate).name.clone();
     line.push('(');
     for (i, v) in tuple.iter().enumerate() {
@@ -98,7 +103,12 @@ fn fact_line(program: &Program, cache: &mut ValueCache<'_>, predicate: PredId, t
     line
 }
 
-fn json_fact(program: &Program, model: &Model, cache: &mut ValueCache<'_>, fact: FactId) -> JsonFact {
+fn json_fact(
+    program: &Program,
+    model: &Model,
+    cache: &mut ValueCache<'_>,
+    fact: FactId,
+) -> JsonFact {
     let tuple = model.tuple(fact);
     let c = model.confidence(fact);
     JsonFact {
@@ -170,7 +180,13 @@ pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: Fact
 }
 
 /// Matching facts of one relation in `format` (text: one per line).
-pub fn fact_list(program: &Program, model: &Model, predicate: PredId, facts: &[FactId], format: FactFormat) -> String {
+pub fn fact_list(
+    program: &Program,
+    model: &Model,
+    predicate: PredId,
+    facts: &[FactId],
+    format: FactFormat,
+) -> String {
     let mut cache = ValueCache::new(model);
     match format {
         FactFormat::Text => {
@@ -186,14 +202,26 @@ pub fn fact_list(program: &Program, model: &Model, predicate: PredId, facts: &[F
             out
         }
         FactFormat::Json => {
-            let list: Vec<JsonFact> = facts.iter().map(|f| json_fact(program, model, &mut cache, *f)).collect();
+            let list: Vec<JsonFact> = facts
+                .iter()
+                .map(|f| json_fact(program, model, &mut cache, *f))
+                .collect();
             serde_json::to_string_pretty(&list).expect("fact lists serialise") + "\n"
         }
         FactFormat::Tsv => {
             let mut out = String::new();
             for &fact in facts {
-                let values: Vec<String> = model.tuple(fact).iter().map(|v| cache.tsv(*v).to_string()).collect();
-                let _ = writeln!(out, "{}\t{}", values.join("\t"), confidence(model.confidence(fact)));
+                let values: Vec<String> = model
+                    .tuple(fact)
+                    .iter()
+                    .map(|v| cache.tsv(*v).to_string())
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{}\t{}",
+                    values.join("\t"),
+                    confidence(model.confidence(fact))
+                );
             }
             out
         }
@@ -201,7 +229,12 @@ pub fn fact_list(program: &Program, model: &Model, predicate: PredId, facts: &[F
 }
 
 /// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected relation.
-pub fn write_dir(program: &Program, model: &Model, selected: &[PredId], dir: &Path) -> io::Result<()> {
+pub fn write_dir(
+    program: &Program,
+    model: &Model,
+    selected: &[PredId],
+    dir: &Path,
+) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut cache = ValueCache::new(model);
     for &p in selected {

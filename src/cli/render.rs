@@ -1,7 +1,9 @@
 //! Rendering diagnostics for the terminal: `file:line:col`, the source line with the
 //! problem underlined, the stable code, notes and help.
 
-use codespan_reporting::diagnostic::{Diagnostic as Report, Label, LabelStyle, Severity as ReportSeverity};
+use codespan_reporting::diagnostic::{
+    Diagnostic as Report, Label, LabelStyle, Severity as ReportSeverity,
+};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::termcolor::{Ansi, NoColor};
 use codespan_reporting::term::{self, Config};
@@ -26,18 +28,30 @@ pub fn diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -
         let mut labels = Vec::new();
         if let Some(primary) = &diagnostic.primary {
             labels.push(
-                Label::new(LabelStyle::Primary, primary.span.source.0 as usize, primary.span.range())
-                    .with_message(&primary.message),
+                Label::new(
+                    LabelStyle::Primary,
+                    primary.span.source.0 as usize,
+                    primary.span.range(),
+                )
+                .with_message(&primary.message),
             );
         }
         for secondary in &diagnostic.secondary {
             labels.push(
-                Label::new(LabelStyle::Secondary, secondary.span.source.0 as usize, secondary.span.range())
-                    .with_message(&secondary.message),
+                Label::new(
+                    LabelStyle::Secondary,
+                    secondary.span.source.0 as usize,
+                    secondary.span.range(),
+                )
+                .with_message(&secondary.message),
             );
         }
         report = report.with_labels(labels);
-        let mut notes: Vec<String> = diagnostic.notes.iter().map(|n| format!("note: {n}")).collect();
+        let mut notes: Vec<String> = diagnostic
+            .notes
+            .iter()
+            .map(|n| format!("note: {n}"))
+            .collect();
         if let Some(help) = &diagnostic.help {
             notes.push(format!("help: {help}"));
         }

@@ -118,7 +118,10 @@ pub(crate) fn aggregate(
             let mut float_sum: f64 = 0.0;
             let mut any_float = false;
             // Sum in a fixed order so float rounding does not depend on hashing.
-            let mut values: Vec<&Value> = solutions.iter().map(|s| interner.value(s[positions[0]])).collect();
+            let mut values: Vec<&Value> = solutions
+                .iter()
+                .map(|s| interner.value(s[positions[0]]))
+                .collect();
             values.sort_by(|a, b| a.sort_cmp(b));
             for value in values {
                 match value {
@@ -165,7 +168,10 @@ mod tests {
     use super::*;
 
     fn check(op: BinOp, a: Value, b: Value, expected: Option<&str>) {
-        assert_eq!(apply(op, &a, &b).map(|v| v.to_string()).as_deref(), expected);
+        assert_eq!(
+            apply(op, &a, &b).map(|v| v.to_string()).as_deref(),
+            expected
+        );
     }
 
     #[test]
@@ -178,7 +184,12 @@ mod tests {
         check(BinOp::Mul, Value::Int(2), Value::Float(0.25), Some("0.5"));
         check(BinOp::Div, Value::Float(1.0), Value::Float(0.0), None);
         check(BinOp::Add, Value::text("a"), Value::Int(1), None);
-        check(BinOp::Add, Value::text("ap"), Value::text("t40"), Some("apt40"));
+        check(
+            BinOp::Add,
+            Value::text("ap"),
+            Value::text("t40"),
+            Some("apt40"),
+        );
     }
 
     #[test]

@@ -177,7 +177,9 @@ impl Model {
         let relation = &self.relations[predicate.0 as usize];
         let mut rows: Vec<u32> = (0..relation.len() as u32).collect();
         rows.sort_by(|&a, &b| self.compare_rows(relation, a, b));
-        rows.into_iter().map(|row| FactId { predicate, row }).collect()
+        rows.into_iter()
+            .map(|row| FactId { predicate, row })
+            .collect()
     }
 
     fn compare_rows(&self, relation: &Relation, a: u32, b: u32) -> Ordering {

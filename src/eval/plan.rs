@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashSet;
 
-use crate::program::{Atom, Expr, Literal, PredId, Program, Rule, Term, VarId};
+use crate::program::{Atom, Expr, Literal, PredId, Rule, Term, VarId};
 use crate::syntax::ast::{AggFn, CmpOp};
 
 /// Which rows of a relation an atom reads in one semi-naive iteration.
@@ -85,7 +85,9 @@ impl Plan {
         fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize]) -> usize) {
             for step in steps {
                 match step {
-                    Step::Scan(scan) if !scan.key_columns.is_empty() && scan.version != Version::Delta => {
+                    Step::Scan(scan)
+                        if !scan.key_columns.is_empty() && scan.version != Version::Delta =>
+                    {
                         scan.index = Some(f(scan.predicate, &scan.key_columns));
                     }
                     Step::Neg {
@@ -116,18 +118,25 @@ fn expr_bound(expr: &Expr, bound: &FxHashSet<VarId>) -> bool {
 /// Plans `literals` given variables already `bound`.
 ///
 /// `version_of(i)` gives the version read by the `i`-th positive atom of `literals`;
-/// `size_of` estimates a relation's size for join ordering; `slots` says whether scans
+/// `slots` says whether scans
 /// record premises (top level) or not (inside an aggregate).
+/// What a plan needs to know besides the literals.
+struct Context<'c> {
+    rule: &'c Rule,
+    /// Estimated size of a relation, for join ordering.
+    size_of: &'c dyn Fn(PredId) -> usize,
+}
+
 fn plan_literals(
-    program: &Program,
-    rule: &Rule,
+    context: &Context<'_>,
     literals: &[Literal],
     bound: &mut FxHashSet<VarId>,
     version_of: &dyn Fn(usize) -> Version,
     first: Option<usize>,
-    size_of: &dyn Fn(PredId) -> usize,
     slots: bool,
 ) -> Vec<Step> {
+    let rule = context.rule;
+    let size_of = context.size_of;
     let atoms: Vec<(usize, &Atom)> = literals
         .iter()
         .filter_map(|l| match l {
@@ -137,7 +146,10 @@ fn plan_literals(
         .enumerate()
         .collect();
     let mut atom_done = vec![false; atoms.len()];
-    let mut other_done: Vec<bool> = literals.iter().map(|l| matches!(l, Literal::Pos(_))).collect();
+    let mut other_done: Vec<bool> = literals
+        .iter()
+        .map(|l| matches!(l, Literal::Pos(_)))
+        .collect();
     let mut steps = Vec::new();
     loop {
         // Place every non-atom literal whose inputs are bound, in written order,
@@ -161,7 +173,9 @@ fn plan_literals(
                                 .args
                                 .iter()
                                 .enumerate()
-                                .filter(|(_, t)| !matches!(t, Term::Var(v) if is_anonymous(rule, *v)))
+                                .filter(
+                                    |(_, t)| !matches!(t, Term::Var(v) if is_anonymous(rule, *v)),
+                                )
                                 .map(|(c, t)| (c, *t))
                                 .unzip();
                             Step::Neg {
@@ -172,31 +186,37 @@ fn plan_literals(
                             }
                         })
                     }
-                    Literal::Cmp { left, op, right, .. } => (expr_bound(left, bound) && expr_bound(right, bound)).then(|| Step::Filter {
-                        left: left.clone(),
-                        op: *op,
-                        right: right.clone(),
+                    Literal::Cmp {
+                        left, op, right, ..
+                    } => (expr_bound(left, bound) && expr_bound(right, bound)).then(|| {
+                        Step::Filter {
+                            left: left.clone(),
+                            op: *op,
+                            right: right.clone(),
+                        }
                     }),
-                    Literal::Assign { var, expr, .. } => expr_bound(expr, bound).then(|| Step::Assign {
-                        var: *var,
-                        expr: expr.clone(),
-                    }),
+                    Literal::Assign { var, expr, .. } => {
+                        expr_bound(expr, bound).then(|| Step::Assign {
+                            var: *var,
+                            expr: expr.clone(),
+                        })
+                    }
                     Literal::Agg(agg) => {
                         let mut inner = FxHashSet::default();
                         for l in &agg.body {
                             crate::eval::plan::literal_vars(l, &mut inner);
                         }
-                        let ready = inner.iter().all(|v| bound.contains(v) || agg.locals.contains(v));
+                        let ready = inner
+                            .iter()
+                            .all(|v| bound.contains(v) || agg.locals.contains(v));
                         ready.then(|| {
                             let mut inner_bound = bound.clone();
                             let steps = plan_literals(
-                                program,
-                                rule,
+                                context,
                                 &agg.body,
                                 &mut inner_bound,
                                 &|_| Version::All,
                                 None,
-                                size_of,
                                 false,
                             );
                             Step::Agg {
@@ -241,7 +261,9 @@ fn plan_literals(
                 })
                 // Most selective first: any bound column beats none, then the smaller
                 // relation, then more bound columns, then written order.
-                .min_by_key(|&(i, bound_columns, size)| (bound_columns == 0, size, usize::MAX - bound_columns, i))
+                .min_by_key(|&(i, bound_columns, size)| {
+                    (bound_columns == 0, size, usize::MAX - bound_columns, i)
+                })
                 .map(|(i, _, _)| i),
         };
         let Some(next) = next else {
@@ -286,7 +308,6 @@ fn plan_literals(
         }
         steps.push(Step::Scan(scan));
     }
-    let _ = program;
     steps
 }
 
@@ -328,7 +349,6 @@ pub(crate) fn literal_vars(literal: &Literal, out: &mut FxHashSet<VarId>) {
 /// Plans a whole rule. `delta` is the positive atom reading the delta, if any; atoms of
 /// relations in the current stratum (`recursive`) before it read `Old`, after it `All`.
 pub(crate) fn plan_rule(
-    program: &Program,
     rule: &Rule,
     delta: Option<usize>,
     recursive: &dyn Fn(PredId) -> bool,
@@ -344,6 +364,7 @@ pub(crate) fn plan_rule(
         _ => Version::All,
     };
     let mut bound = FxHashSet::default();
-    let steps = plan_literals(program, rule, &rule.body, &mut bound, &version_of, delta, size_of, true);
+    let context = Context { rule, size_of };
+    let steps = plan_literals(&context, &rule.body, &mut bound, &version_of, delta, true);
     Plan { steps }
 }

@@ -44,7 +44,8 @@ impl Index {
     fn key_hash(&self, data: &[ValueId], arity: usize, row: usize) -> u64 {
         let mut h: u64 = self.columns.len() as u64;
         for &c in &self.columns {
-            h = (h.rotate_left(5) ^ u64::from(data[row * arity + c].0)).wrapping_mul(0x517c_c1b7_2722_0a95);
+            h = (h.rotate_left(5) ^ u64::from(data[row * arity + c].0))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
         }
         h
     }
@@ -167,12 +168,21 @@ impl Relation {
         let arity = self.arity;
         let data = &self.data;
         self.dedup
-            .find(hash, |&r| &data[r as usize * arity..(r as usize + 1) * arity] == tuple)
+            .find(hash, |&r| {
+                &data[r as usize * arity..(r as usize + 1) * arity] == tuple
+            })
             .copied()
     }
 
     /// Appends a new row (the caller checked it is absent) and returns its number.
-    pub fn push(&mut self, tuple: &[ValueId], hash: u64, confidence: f64, rule: u32, premises: &[u32]) -> u32 {
+    pub fn push(
+        &mut self,
+        tuple: &[ValueId],
+        hash: u64,
+        confidence: f64,
+        rule: u32,
+        premises: &[u32],
+    ) -> u32 {
         let row = self.len as u32;
         self.data.extend_from_slice(tuple);
         self.confidence.push(confidence);
@@ -271,15 +281,23 @@ mod tests {
         let slot = relation.ensure_index(&[0]);
         let key = ids(&[1]);
         let index = &relation.indexes[slot];
-        assert_eq!(index.lookup(&relation.data, 2, &key, Index::hash_key(&key)), &[0, 1]);
+        assert_eq!(
+            index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
+            &[0, 1]
+        );
         // Rows added later are indexed on refresh, in ascending order.
         let t = ids(&[1, 9]);
         relation.push(&t, hash_row(&t), 0.5, UNRECORDED, &[]);
         relation.refresh_indexes();
         let index = &relation.indexes[slot];
-        assert_eq!(index.lookup(&relation.data, 2, &key, Index::hash_key(&key)), &[0, 1, 3]);
+        assert_eq!(
+            index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
+            &[0, 1, 3]
+        );
         let other = ids(&[7]);
-        assert!(index.lookup(&relation.data, 2, &other, Index::hash_key(&other)).is_empty());
+        assert!(index
+            .lookup(&relation.data, 2, &other, Index::hash_key(&other))
+            .is_empty());
     }
 
     #[test]

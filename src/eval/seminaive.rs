@@ -116,7 +116,12 @@ impl Exec<'_> {
                         let recent = self.recent;
                         for &row in &recent[p] {
                             let values = relation.row(row as usize);
-                            if scan.key_columns.iter().zip(key).all(|(&c, k)| values[c] == *k) {
+                            if scan
+                                .key_columns
+                                .iter()
+                                .zip(key)
+                                .all(|(&c, k)| values[c] == *k)
+                            {
                                 visit(self, row);
                             }
                         }
@@ -127,7 +132,12 @@ impl Exec<'_> {
                         } else {
                             self.all_end[p]
                         } as u32;
-                        let rows = relation.indexes[slot].lookup(&relation.data, arity, key, Index::hash_key(key));
+                        let rows = relation.indexes[slot].lookup(
+                            &relation.data,
+                            arity,
+                            key,
+                            Index::hash_key(key),
+                        );
                         let cut = if rows.last().is_some_and(|&r| r < end) {
                             rows.len()
                         } else {
@@ -162,7 +172,12 @@ impl Exec<'_> {
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
                     !relation.indexes[slot]
-                        .lookup(&relation.data, relation.arity, &values, Index::hash_key(&values))
+                        .lookup(
+                            &relation.data,
+                            relation.arity,
+                            &values,
+                            Index::hash_key(&values),
+                        )
                         .is_empty()
                 };
                 if !present {
@@ -259,7 +274,11 @@ pub(crate) struct State<'p> {
 
 impl<'p> State<'p> {
     pub fn new(program: &'p Program, options: EvalOptions) -> State<'p> {
-        let mut relations: Vec<Relation> = program.predicates().iter().map(|p| Relation::new(p.arity)).collect();
+        let mut relations: Vec<Relation> = program
+            .predicates()
+            .iter()
+            .map(|p| Relation::new(p.arity))
+            .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
             let hash = hash_row(&fact.tuple);
@@ -274,7 +293,11 @@ impl<'p> State<'p> {
                 Some(_) => {}
             }
         }
-        let n_premises = program.rules().iter().map(|r| r.positive_atoms().count()).collect();
+        let n_premises = program
+            .rules()
+            .iter()
+            .map(|r| r.positive_atoms().count())
+            .collect();
         State {
             program,
             relations,
@@ -293,14 +316,20 @@ impl<'p> State<'p> {
         }
     }
 
-    fn plans(&self, stratum: &Stratum, in_stratum: &[bool], first: bool, recent: &[Vec<u32>]) -> Vec<(RuleId, Plan)> {
+    fn plans(
+        &self,
+        stratum: &Stratum,
+        in_stratum: &[bool],
+        first: bool,
+        recent: &[Vec<u32>],
+    ) -> Vec<(RuleId, Plan)> {
         let sizes = |p: PredId| self.relations[p.0 as usize].len();
         let recursive = |p: PredId| in_stratum[p.0 as usize];
         let mut plans = Vec::new();
         for &rule_id in &stratum.rules {
             let rule = self.program.rule(rule_id);
             if self.options.strategy == Strategy::Naive {
-                plans.push((rule_id, plan_rule(self.program, rule, None, &|_| false, &sizes)));
+                plans.push((rule_id, plan_rule(rule, None, &|_| false, &sizes)));
                 continue;
             }
             let recursive_atoms: Vec<usize> = rule
@@ -311,14 +340,14 @@ impl<'p> State<'p> {
                 .collect();
             if recursive_atoms.is_empty() {
                 if first {
-                    plans.push((rule_id, plan_rule(self.program, rule, None, &recursive, &sizes)));
+                    plans.push((rule_id, plan_rule(rule, None, &recursive, &sizes)));
                 }
                 continue;
             }
             let atoms: Vec<PredId> = rule.positive_atoms().map(|a| a.predicate).collect();
             for d in recursive_atoms {
                 if !recent[atoms[d].0 as usize].is_empty() {
-                    plans.push((rule_id, plan_rule(self.program, rule, Some(d), &recursive, &sizes)));
+                    plans.push((rule_id, plan_rule(rule, Some(d), &recursive, &sizes)));
                 }
             }
         }
@@ -350,7 +379,9 @@ impl<'p> State<'p> {
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
-                plan.for_each_indexed(&mut |p, columns| relations[p.0 as usize].ensure_index(columns));
+                plan.for_each_indexed(&mut |p, columns| {
+                    relations[p.0 as usize].ensure_index(columns)
+                });
             }
             let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
             for (rule_id, plan) in &plans {

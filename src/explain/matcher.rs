@@ -30,7 +30,10 @@ fn expr_ready(expr: &Expr, bindings: &Partial) -> bool {
 }
 
 fn regs(bindings: &Partial) -> Vec<ValueId> {
-    bindings.iter().map(|b| b.unwrap_or(ValueId(u32::MAX))).collect()
+    bindings
+        .iter()
+        .map(|b| b.unwrap_or(ValueId(u32::MAX)))
+        .collect()
 }
 
 impl<'a> Matcher<'a> {
@@ -82,7 +85,11 @@ impl<'a> Matcher<'a> {
         }
         (0..self.model.len(predicate) as u32).any(|row| {
             let mut trial = bindings.clone();
-            Self::unify(atom, self.model.tuple(FactId { predicate, row }), &mut trial)
+            Self::unify(
+                atom,
+                self.model.tuple(FactId { predicate, row }),
+                &mut trial,
+            )
         })
     }
 
@@ -104,7 +111,9 @@ impl<'a> Matcher<'a> {
                 Term::Var(v) => bindings[v.0 as usize].is_some() || Self::is_anonymous(rule, *v),
                 Term::Const(_) => true,
             }),
-            Literal::Cmp { left, right, .. } => expr_ready(left, bindings) && expr_ready(right, bindings),
+            Literal::Cmp { left, right, .. } => {
+                expr_ready(left, bindings) && expr_ready(right, bindings)
+            }
             Literal::Assign { expr, .. } => expr_ready(expr, bindings),
             Literal::Agg(agg) => {
                 let mut inner = FxHashSet::default();
@@ -160,7 +169,9 @@ impl<'a> Matcher<'a> {
                     self.solve(rule, &rest, bindings, premises, found)
                 }
             }
-            Literal::Cmp { left, op, right, .. } => {
+            Literal::Cmp {
+                left, op, right, ..
+            } => {
                 let values = regs(bindings);
                 let a = eval_expr(left, &values, &mut self.interner);
                 let b = eval_expr(right, &values, &mut self.interner);
@@ -181,10 +192,18 @@ impl<'a> Matcher<'a> {
             Literal::Agg(agg) => {
                 let solutions = self.aggregate_solutions(rule, agg, bindings);
                 let set: FxHashSet<Vec<ValueId>> = solutions.into_iter().map(|(s, _)| s).collect();
-                match aggregate(agg.function, &agg.targets, &agg.locals, &set, &self.interner) {
+                match aggregate(
+                    agg.function,
+                    &agg.targets,
+                    &agg.locals,
+                    &set,
+                    &self.interner,
+                ) {
                     Some(Ok(value)) => {
                         let value = self.interner.intern(value);
-                        self.bind_and_continue(rule, agg.result, value, &rest, bindings, premises, found)
+                        self.bind_and_continue(
+                            rule, agg.result, value, &rest, bindings, premises, found,
+                        )
                     }
                     _ => true,
                 }
@@ -231,16 +250,22 @@ impl<'a> Matcher<'a> {
         let mut seen: FxHashSet<Vec<ValueId>> = FxHashSet::default();
         let mut out = Vec::new();
         let locals = agg.locals.clone();
-        self.solve(rule, &literals, &mut inner, &mut Vec::new(), &mut |b, premises| {
-            let solution: Vec<ValueId> = locals
-                .iter()
-                .map(|l| b[l.0 as usize].expect("aggregate locals are bound by its body"))
-                .collect();
-            if seen.insert(solution.clone()) {
-                out.push((solution, premises.to_vec()));
-            }
-            true
-        });
+        self.solve(
+            rule,
+            &literals,
+            &mut inner,
+            &mut Vec::new(),
+            &mut |b, premises| {
+                let solution: Vec<ValueId> = locals
+                    .iter()
+                    .map(|l| b[l.0 as usize].expect("aggregate locals are bound by its body"))
+                    .collect();
+                if seen.insert(solution.clone()) {
+                    out.push((solution, premises.to_vec()));
+                }
+                true
+            },
+        );
         out
     }
 }

@@ -38,7 +38,9 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             }
         }
         Via::ShownAbove => details.push("(derivation shown above)".to_string()),
-        Via::Unrecorded => details.push("(derivation not recorded: evaluated with --no-explain)".to_string()),
+        Via::Unrecorded => {
+            details.push("(derivation not recorded: evaluated with --no-explain)".to_string())
+        }
         Via::Rule {
             rule,
             strength,
@@ -63,7 +65,9 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
                 items.push(Item::Line(format!("{condition}  (holds)")));
             }
             for atom in absent {
-                items.push(Item::Line(format!("not {atom}  (no such fact was derived)")));
+                items.push(Item::Line(format!(
+                    "not {atom}  (no such fact was derived)"
+                )));
             }
         }
     }
@@ -74,9 +78,18 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
     let count = items.len();
     for (i, item) in items.into_iter().enumerate() {
         let last = i + 1 == count;
-        let (head, tail) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        let (head, tail) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
         match item {
-            Item::Node(child) => write_node(out, child, &format!("{rest}{head}"), &format!("{rest}{tail}")),
+            Item::Node(child) => write_node(
+                out,
+                child,
+                &format!("{rest}{head}"),
+                &format!("{rest}{tail}"),
+            ),
             Item::Line(text) => {
                 let mut lines = text.lines();
                 if let Some(first_line) = lines.next() {
@@ -99,7 +112,8 @@ pub fn text(explanation: &Explanation) -> String {
 
 /// The explanation as pretty-printed JSON (schema in the README).
 pub fn json(explanation: &Explanation) -> String {
-    serde_json::to_string_pretty(explanation).expect("explanations serialise: no maps with non-string keys")
+    serde_json::to_string_pretty(explanation)
+        .expect("explanations serialise: no maps with non-string keys")
 }
 
 fn dot_escape(s: &str) -> String {
@@ -112,7 +126,12 @@ pub fn dot(explanation: &Explanation) -> String {
     let mut ids: IndexMap<String, usize> = IndexMap::new();
     let mut nodes = String::new();
     let mut edges = String::new();
-    fn walk(node: &Node, ids: &mut IndexMap<String, usize>, nodes: &mut String, edges: &mut String) -> usize {
+    fn walk(
+        node: &Node,
+        ids: &mut IndexMap<String, usize>,
+        nodes: &mut String,
+        edges: &mut String,
+    ) -> usize {
         if let Some(&id) = ids.get(&node.fact) {
             return id;
         }
@@ -135,12 +154,19 @@ pub fn dot(explanation: &Explanation) -> String {
             node.likelihood
         );
         if let Via::Rule {
-            rule, premises, absent, ..
+            rule,
+            premises,
+            absent,
+            ..
         } = &node.via
         {
             for premise in premises {
                 let child = walk(premise, ids, nodes, edges);
-                let _ = writeln!(edges, "  f{child} -> f{id} [label=\"{}\"];", dot_escape(rule));
+                let _ = writeln!(
+                    edges,
+                    "  f{child} -> f{id} [label=\"{}\"];",
+                    dot_escape(rule)
+                );
             }
             for (i, atom) in absent.iter().enumerate() {
                 let _ = writeln!(
@@ -148,7 +174,11 @@ pub fn dot(explanation: &Explanation) -> String {
                     "  f{id}_not{i} [shape=box, style=dashed, label=\"not {}\"];",
                     dot_escape(atom)
                 );
-                let _ = writeln!(edges, "  f{id}_not{i} -> f{id} [style=dashed, label=\"{}\"];", dot_escape(rule));
+                let _ = writeln!(
+                    edges,
+                    "  f{id}_not{i} -> f{id} [style=dashed, label=\"{}\"];",
+                    dot_escape(rule)
+                );
             }
         }
         id

@@ -99,7 +99,12 @@ pub(crate) fn value_json(value: &Value) -> serde_json::Value {
 }
 
 /// Writes `relation(v1, ..., vn)`.
-pub(crate) fn fact_text(program: &Program, interner: &Interner, predicate: crate::program::PredId, tuple: &[ValueId]) -> String {
+pub(crate) fn fact_text(
+    program: &Program,
+    interner: &Interner,
+    predicate: crate::program::PredId,
+    tuple: &[ValueId],
+) -> String {
     let mut out = program.predicate(predicate).name.clone();
     out.push('(');
     for (i, v) in tuple.iter().enumerate() {
@@ -137,7 +142,10 @@ impl<'a> Builder<'a> {
         Node {
             fact: fact_text(program, model.interner(), fact.predicate, tuple),
             relation: program.predicate(fact.predicate).name.clone(),
-            args: tuple.iter().map(|v| value_json(model.interner().value(*v))).collect(),
+            args: tuple
+                .iter()
+                .map(|v| value_json(model.interner().value(*v)))
+                .collect(),
             confidence: round(confidence),
             likelihood: likelihood(confidence),
             via,
@@ -209,7 +217,13 @@ impl<'a> Builder<'a> {
         let mut text = String::new();
         write_rule(&mut text, program, rule, None, &self.matcher.interner);
         let mut instance = String::new();
-        write_rule(&mut instance, program, rule, Some(&bindings), &self.matcher.interner);
+        write_rule(
+            &mut instance,
+            program,
+            rule,
+            Some(&bindings),
+            &self.matcher.interner,
+        );
         let mut absent = Vec::new();
         let mut conditions = Vec::new();
         let mut aggregates = Vec::new();
@@ -218,17 +232,38 @@ impl<'a> Builder<'a> {
                 Literal::Pos(_) => {}
                 Literal::Neg(atom) => {
                     let mut s = String::new();
-                    write_atom(&mut s, program, rule, atom, Some(&bindings), &self.matcher.interner);
+                    write_atom(
+                        &mut s,
+                        program,
+                        rule,
+                        atom,
+                        Some(&bindings),
+                        &self.matcher.interner,
+                    );
                     absent.push(s);
                 }
                 Literal::Cmp { .. } | Literal::Assign { .. } => {
                     let mut s = String::new();
-                    write_literal(&mut s, program, rule, literal, Some(&bindings), &self.matcher.interner);
+                    write_literal(
+                        &mut s,
+                        program,
+                        rule,
+                        literal,
+                        Some(&bindings),
+                        &self.matcher.interner,
+                    );
                     conditions.push(s);
                 }
                 Literal::Agg(agg) => {
                     let mut s = String::new();
-                    write_literal(&mut s, program, rule, literal, Some(&bindings), &self.matcher.interner);
+                    write_literal(
+                        &mut s,
+                        program,
+                        rule,
+                        literal,
+                        Some(&bindings),
+                        &self.matcher.interner,
+                    );
                     let value = bindings[agg.result.0 as usize]
                         .map(|v| self.matcher.interner.value(v).to_string())
                         .unwrap_or_default();
@@ -239,7 +274,14 @@ impl<'a> Builder<'a> {
                         .map(|(_, facts)| {
                             facts
                                 .iter()
-                                .map(|f| fact_text(program, model.interner(), f.predicate, model.tuple(*f)))
+                                .map(|f| {
+                                    fact_text(
+                                        program,
+                                        model.interner(),
+                                        f.predicate,
+                                        model.tuple(*f),
+                                    )
+                                })
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         })

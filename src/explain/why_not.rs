@@ -35,7 +35,10 @@ pub struct WhyNot {
 /// Explains why `predicate(tuple)` was not derived.
 pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Value]) -> WhyNot {
     let mut matcher = Matcher::new(program, model);
-    let tuple: Vec<ValueId> = values.iter().map(|v| matcher.interner.intern(v.clone())).collect();
+    let tuple: Vec<ValueId> = values
+        .iter()
+        .map(|v| matcher.interner.intern(v.clone()))
+        .collect();
     let tuple = tuple.as_slice();
     let mut rules = Vec::new();
     for rule in program.rules() {
@@ -52,22 +55,41 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Va
             let prefix: Vec<&Literal> = rule.body[..end].iter().collect();
             let mut bindings = head_bindings.clone();
             let mut any = false;
-            matcher.solve(rule, &prefix, &mut bindings, &mut Vec::new(), &mut |_, _| {
-                any = true;
-                false
-            });
+            matcher.solve(
+                rule,
+                &prefix,
+                &mut bindings,
+                &mut Vec::new(),
+                &mut |_, _| {
+                    any = true;
+                    false
+                },
+            );
             if !any {
                 // Values known before the failing literal: one instance of the prefix.
                 let before: Vec<&Literal> = rule.body[..end - 1].iter().collect();
                 let mut example = head_bindings.clone();
                 let mut bindings = head_bindings.clone();
-                matcher.solve(rule, &before, &mut bindings, &mut Vec::new(), &mut |b, _| {
-                    example = b.clone();
-                    false
-                });
+                matcher.solve(
+                    rule,
+                    &before,
+                    &mut bindings,
+                    &mut Vec::new(),
+                    &mut |b, _| {
+                        example = b.clone();
+                        false
+                    },
+                );
                 let literal = &rule.body[end - 1];
                 let mut text = String::new();
-                write_literal(&mut text, program, rule, literal, Some(&example), &matcher.interner);
+                write_literal(
+                    &mut text,
+                    program,
+                    rule,
+                    literal,
+                    Some(&example),
+                    &matcher.interner,
+                );
                 let reason = match literal {
                     Literal::Pos(_) | Literal::Agg(_) => "no_fact",
                     Literal::Neg(_) => "fact_present",
@@ -104,7 +126,10 @@ impl WhyNot {
                 "condition_fails" => "is false",
                 _ => "has no matching fact",
             };
-            let shown = blocked.missing.strip_prefix("not ").unwrap_or(&blocked.missing);
+            let shown = blocked
+                .missing
+                .strip_prefix("not ")
+                .unwrap_or(&blocked.missing);
             out.push_str(&format!("- rule \"{}\": `{}` {why}\n", blocked.rule, shown));
         }
         out

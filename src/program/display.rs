@@ -12,7 +12,13 @@ use crate::value::{Interner, ValueId};
 /// Values of a rule's variables by `VarId`; `None` where a variable has no value.
 pub type Bindings = [Option<ValueId>];
 
-fn write_term(out: &mut String, rule: &Rule, term: Term, bindings: Option<&Bindings>, interner: &Interner) {
+fn write_term(
+    out: &mut String,
+    rule: &Rule,
+    term: Term,
+    bindings: Option<&Bindings>,
+    interner: &Interner,
+) {
     let _ = match term {
         Term::Const(id) => write!(out, "{}", interner.value(id)),
         Term::Var(v) => match bindings.and_then(|b| b.get(v.0 as usize).copied().flatten()) {
@@ -42,7 +48,14 @@ pub fn write_atom(
     out.push(')');
 }
 
-fn write_expr(out: &mut String, rule: &Rule, expr: &Expr, bindings: Option<&Bindings>, interner: &Interner, nested: bool) {
+fn write_expr(
+    out: &mut String,
+    rule: &Rule,
+    expr: &Expr,
+    bindings: Option<&Bindings>,
+    interner: &Interner,
+    nested: bool,
+) {
     match expr {
         Expr::Term(term) => write_term(out, rule, *term, bindings, interner),
         Expr::Bin(left, op, right) => {
@@ -76,7 +89,9 @@ pub fn write_literal(
             out.push_str("not ");
             write_atom(out, program, rule, atom, bindings, interner);
         }
-        Literal::Cmp { left, op, right, .. } => {
+        Literal::Cmp {
+            left, op, right, ..
+        } => {
             write_expr(out, rule, left, bindings, interner, false);
             out.push(' ');
             out.push_str(op.as_str());
@@ -125,7 +140,13 @@ pub fn write_literal(
 }
 
 /// Writes `head :- body.`
-pub fn write_rule(out: &mut String, program: &Program, rule: &Rule, bindings: Option<&Bindings>, interner: &Interner) {
+pub fn write_rule(
+    out: &mut String,
+    program: &Program,
+    rule: &Rule,
+    bindings: Option<&Bindings>,
+    interner: &Interner,
+) {
     write_atom(out, program, rule, &rule.head, bindings, interner);
     out.push_str(" :- ");
     for (i, literal) in rule.body.iter().enumerate() {

@@ -7,7 +7,9 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::stratify::stratify;
-use super::{Aggregate, Atom, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term, VarId};
+use super::{
+    Aggregate, Atom, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term, VarId,
+};
 use crate::diagnostic::{suggest, Diagnostic, Sources, Span};
 use crate::io::InputFact;
 use crate::syntax::ast;
@@ -226,7 +228,9 @@ impl Lowerer<'_> {
                     format!("`@{}` does not apply to declarations", annotation.name.text),
                     annotation.span,
                 )
-                .with_help("declarations take a `///` comment for documentation; remove the annotation"),
+                .with_help(
+                    "declarations take a `///` comment for documentation; remove the annotation",
+                ),
             );
         }
         let mut kinds = Vec::new();
@@ -288,7 +292,10 @@ impl Lowerer<'_> {
                         span,
                     )
                     .with_label(format!("{arity} argument{}", plural(arity)))
-                    .with_secondary(other, format!("{what} with {expected} argument{}", plural(expected)))
+                    .with_secondary(
+                        other,
+                        format!("{what} with {expected} argument{}", plural(expected)),
+                    )
                     .with_help("every use of a relation has the same number of arguments"),
                 );
                 return None;
@@ -312,7 +319,11 @@ impl Lowerer<'_> {
     }
 
     fn register_clause(&mut self, clause: &ast::Clause) {
-        let head = self.register(&clause.head.predicate.text, clause.head.args.len(), clause.head.span);
+        let head = self.register(
+            &clause.head.predicate.text,
+            clause.head.args.len(),
+            clause.head.span,
+        );
         if let Some(id) = head {
             if clause.body.is_empty() && !clause.has_arrow {
                 self.has_facts[id.0 as usize] = true;
@@ -343,9 +354,17 @@ impl Lowerer<'_> {
         let mut out = Annotations::default();
         for annotation in annotations {
             let name = annotation.name.text.as_str();
-            let allowed: &[&str] = if is_rule { &RULE_ANNOTATIONS } else { &FACT_ANNOTATIONS };
+            let allowed: &[&str] = if is_rule {
+                &RULE_ANNOTATIONS
+            } else {
+                &FACT_ANNOTATIONS
+            };
             if !allowed.contains(&name) {
-                let other: &[&str] = if is_rule { &FACT_ANNOTATIONS } else { &RULE_ANNOTATIONS };
+                let other: &[&str] = if is_rule {
+                    &FACT_ANNOTATIONS
+                } else {
+                    &RULE_ANNOTATIONS
+                };
                 let mut d = if other.contains(&name) {
                     Diagnostic::error(
                         "E0107",
@@ -357,15 +376,28 @@ impl Lowerer<'_> {
                         annotation.span,
                     )
                 } else {
-                    Diagnostic::error("E0107", format!("unknown annotation `@{name}`"), annotation.span)
+                    Diagnostic::error(
+                        "E0107",
+                        format!("unknown annotation `@{name}`"),
+                        annotation.span,
+                    )
                 };
-                let all = RULE_ANNOTATIONS.iter().chain(FACT_ANNOTATIONS.iter()).copied();
+                let all = RULE_ANNOTATIONS
+                    .iter()
+                    .chain(FACT_ANNOTATIONS.iter())
+                    .copied();
                 d = match suggest(name, all) {
-                    Some(s) if !other.contains(&name) => d.with_help(format!("did you mean `@{s}`?")),
+                    Some(s) if !other.contains(&name) => {
+                        d.with_help(format!("did you mean `@{s}`?"))
+                    }
                     _ => d.with_help(format!(
                         "{} take {}",
                         if is_rule { "rules" } else { "facts" },
-                        allowed.iter().map(|a| format!("`@{a}`")).collect::<Vec<_>>().join(", ")
+                        allowed
+                            .iter()
+                            .map(|a| format!("`@{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 };
                 self.error(d);
@@ -445,7 +477,14 @@ impl Lowerer<'_> {
         out
     }
 
-    fn constant(&mut self, value: &Value, span: Span, kind: Option<Kind>, relation: &str, column: usize) -> Option<ValueId> {
+    fn constant(
+        &mut self,
+        value: &Value,
+        span: Span,
+        kind: Option<Kind>,
+        relation: &str,
+        column: usize,
+    ) -> Option<ValueId> {
         let value = match (kind, value) {
             (Some(Kind::Float), Value::Int(i)) => Value::Float(*i as f64),
             (Some(k), v) if v.kind() != k => {
@@ -481,7 +520,13 @@ impl Lowerer<'_> {
             match term {
                 ast::Term::Const(value, span) => {
                     let kind = self.predicates[id.0 as usize].kinds[column];
-                    tuple.push(self.constant(value, *span, kind, &clause.head.predicate.text, column));
+                    tuple.push(self.constant(
+                        value,
+                        *span,
+                        kind,
+                        &clause.head.predicate.text,
+                        column,
+                    ));
                 }
                 ast::Term::Var(var) => {
                     self.error(
@@ -524,8 +569,12 @@ impl Lowerer<'_> {
         let confidence = fact.confidence.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&confidence) {
             self.error(
-                Diagnostic::error("E0107", format!("confidence {confidence} is outside [0, 1]"), fact.span)
-                    .with_help("confidences are numbers between 0 and 1"),
+                Diagnostic::error(
+                    "E0107",
+                    format!("confidence {confidence} is outside [0, 1]"),
+                    fact.span,
+                )
+                .with_help("confidences are numbers between 0 and 1"),
             );
             return None;
         }
@@ -533,7 +582,9 @@ impl Lowerer<'_> {
             predicate: id,
             tuple,
             confidence,
-            source: fact.source.unwrap_or_else(|| self.sources.location(fact.span)),
+            source: fact
+                .source
+                .unwrap_or_else(|| self.sources.location(fact.span)),
             location: self.sources.location(fact.span),
             span: fact.span,
         })
@@ -543,8 +594,12 @@ impl Lowerer<'_> {
         let annotations = self.read_annotations(&clause.annotations, true);
         if clause.body.is_empty() {
             self.error(
-                Diagnostic::error("E0205", "a rule needs at least one literal after `:-`", clause.span)
-                    .with_help("to state a fact, drop the `:-`"),
+                Diagnostic::error(
+                    "E0205",
+                    "a rule needs at least one literal after `:-`",
+                    clause.span,
+                )
+                .with_help("to state a fact, drop the `:-`"),
             );
             return None;
         }
@@ -562,8 +617,14 @@ impl Lowerer<'_> {
             let name = &scope.names[index];
             if ok && spans.len() == 1 && !name.starts_with('_') {
                 self.diagnostics.push(
-                    Diagnostic::warning("W0201", format!("variable `{name}` appears only once"), spans[0])
-                        .with_help(format!("if this is intended, write `_` or `_{name}`; otherwise check the spelling")),
+                    Diagnostic::warning(
+                        "W0201",
+                        format!("variable `{name}` appears only once"),
+                        spans[0],
+                    )
+                    .with_help(format!(
+                        "if this is intended, write `_` or `_{name}`; otherwise check the spelling"
+                    )),
                 );
             }
         }
@@ -580,9 +641,7 @@ impl Lowerer<'_> {
     }
 
     fn lower_atom(&mut self, atom: &ast::Atom, scope: &mut Scope, in_body: bool) -> Option<Atom> {
-        let Some(&id) = self.ids.get(&atom.predicate.text) else {
-            return None;
-        };
+        let &id = self.ids.get(&atom.predicate.text)?;
         let index = id.0 as usize;
         if self.predicates[index].arity != atom.args.len() {
             return None;
@@ -682,7 +741,10 @@ impl Lowerer<'_> {
                     self.error(
                         Diagnostic::error(
                             "E0108",
-                            format!("`{}` aggregates exactly one variable", agg.function.as_str()),
+                            format!(
+                                "`{}` aggregates exactly one variable",
+                                agg.function.as_str()
+                            ),
                             agg.span,
                         )
                         .with_help(format!(
@@ -904,7 +966,10 @@ impl Lowerer<'_> {
                     self.error(
                         Diagnostic::error(
                             "E0108",
-                            format!("the result `{}` of an aggregate is used inside it", scope.name(agg.result)),
+                            format!(
+                                "the result `{}` of an aggregate is used inside it",
+                                scope.name(agg.result)
+                            ),
                             agg.span,
                         )
                         .with_help("use a fresh variable for the aggregate's result"),
@@ -967,8 +1032,10 @@ impl Lowerer<'_> {
                     for literal in &agg.body {
                         literal_vars(literal, &mut inner);
                     }
-                    let outer: FxHashSet<VarId> =
-                        inner.into_iter().filter(|v| !agg.locals.contains(v)).collect();
+                    let outer: FxHashSet<VarId> = inner
+                        .into_iter()
+                        .filter(|v| !agg.locals.contains(v))
+                        .collect();
                     // Inside the aggregate, locals must be bound by its own atoms.
                     let mut inner_bound = bound.clone();
                     resolve_bindings(&mut agg.body, &mut inner_bound);

@@ -34,7 +34,13 @@ struct Edge {
 }
 
 fn edges_of(rule: &Rule) -> Vec<Edge> {
-    fn walk(body: &[Literal], in_aggregate: bool, rule: RuleId, span: Option<Span>, out: &mut Vec<Edge>) {
+    fn walk(
+        body: &[Literal],
+        in_aggregate: bool,
+        rule: RuleId,
+        span: Option<Span>,
+        out: &mut Vec<Edge>,
+    ) {
         for literal in body {
             match literal {
                 Literal::Pos(atom) => out.push(Edge {
@@ -143,7 +149,12 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
 }
 
 /// `a` depends on `not b`, `b` depends on ..., back to `a`.
-fn cycle_description(predicates: &[Predicate], graph: &[Vec<Edge>], head: PredId, first: &Edge) -> String {
+fn cycle_description(
+    predicates: &[Predicate],
+    graph: &[Vec<Edge>],
+    head: PredId,
+    first: &Edge,
+) -> String {
     let negated = first.to;
     // Breadth-first search from `negated` back to `head` along dependency edges.
     let mut previous: Vec<Option<(PredId, bool)>> = vec![None; predicates.len()];
@@ -254,7 +265,10 @@ fn tarjan(n: usize, graph: &[Vec<Edge>]) -> Vec<Vec<PredId>> {
                 if Some(state.low[v]) == state.index[v] {
                     let mut component = Vec::new();
                     loop {
-                        let w = state.stack.pop().expect("tarjan: component root is on the stack");
+                        let w = state
+                            .stack
+                            .pop()
+                            .expect("tarjan: component root is on the stack");
                         state.on_stack[w] = false;
                         component.push(PredId(w as u32));
                         if w == v {

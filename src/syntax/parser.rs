@@ -144,7 +144,12 @@ fn leading(mut input: Input<'_>) -> PResult<'_, Option<String>> {
         if input.fragment().starts_with("///") && !input.fragment().starts_with("////") {
             let (rest, line) = line_comment(input)?;
             let text = &line.fragment()[3..];
-            doc.push(text.strip_prefix(' ').unwrap_or(text).trim_end().to_string());
+            doc.push(
+                text.strip_prefix(' ')
+                    .unwrap_or(text)
+                    .trim_end()
+                    .to_string(),
+            );
             input = rest;
             continue;
         }
@@ -205,7 +210,9 @@ fn ident(input: Input<'_>) -> PResult<'_, Name> {
 fn variable(input: Input<'_>) -> PResult<'_, Name> {
     let (input, _) = ws(input)?;
     let (rest, w) = word(input)?;
-    if w.fragment().starts_with(|c: char| c.is_ascii_uppercase() || c == '_') {
+    if w.fragment()
+        .starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+    {
         Ok((
             rest,
             Name {
@@ -267,7 +274,10 @@ fn date_literal(input: Input<'_>) -> PResult<'_, Value> {
         char('-'),
         nom::bytes::complete::take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
     )))(input)?;
-    if rest.fragment().starts_with(|c: char| c.is_ascii_alphanumeric()) {
+    if rest
+        .fragment()
+        .starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
         return fail(input, "a date");
     }
     match Value::parse_date(text.fragment()) {
@@ -290,7 +300,10 @@ fn number_literal(input: Input<'_>) -> PResult<'_, Value> {
             opt(tuple((one_of("eE"), opt(one_of("+-")), digit1))),
         ))),
     )))(input)?;
-    if rest.fragment().starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+    if rest
+        .fragment()
+        .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+    {
         return fail_hard(
             input,
             "a number",
@@ -436,7 +449,10 @@ fn cmp_op(input: Input<'_>) -> PResult<'_, CmpOp> {
 fn comparison(input: Input<'_>) -> PResult<'_, Cmp> {
     let (input, _) = ws(input)?;
     let (rest, left) = expr(input)?;
-    let (rest, op) = cut(expect("a comparison (`=`, `!=`, `<`, `<=`, `>`, `>=`)", cmp_op)(rest))?;
+    let (rest, op) = cut(expect(
+        "a comparison (`=`, `!=`, `<`, `<=`, `>`, `>=`)",
+        cmp_op,
+    )(rest))?;
     let (rest, right) = cut(expect("an expression", expr)(rest))?;
     Ok((
         rest,
@@ -485,7 +501,10 @@ fn aggregate(input: Input<'_>) -> PResult<'_, Aggregate> {
             }
         }
     }
-    let (mut rest, _) = cut(expect("`:` between the aggregated variables and the body", punct(":"))(rest))?;
+    let (mut rest, _) = cut(expect(
+        "`:` between the aggregated variables and the body",
+        punct(":"),
+    )(rest))?;
     let mut body = Vec::new();
     loop {
         let (r, literal) = cut(expect("a literal", |i| literal(i, false))(rest))?;
@@ -496,7 +515,9 @@ fn aggregate(input: Input<'_>) -> PResult<'_, Aggregate> {
             Err(_) => break,
         }
     }
-    let (rest, _) = cut(expect("`,` or `)` to close the aggregate", punct(")"))(rest))?;
+    let (rest, _) = cut(expect("`,` or `)` to close the aggregate", punct(")"))(
+        rest,
+    ))?;
     Ok((
         rest,
         Aggregate {
@@ -610,7 +631,9 @@ fn column(input: Input<'_>) -> PResult<'_, Column> {
         ))
     })(input)?;
     if let Ok((rest, _)) = punct(":")(rest) {
-        let (rest, ty) = cut(expect("a type (sym, str, int, float, date, any)", ident)(rest))?;
+        let (rest, ty) = cut(expect("a type (sym, str, int, float, date, any)", ident)(
+            rest,
+        ))?;
         return Ok((
             rest,
             Column {
@@ -708,7 +731,9 @@ fn item(input: Input<'_>) -> PResult<'_, Item> {
             } else {
                 "`:-` or `.` after the atom"
             };
-            let at = if next.fragment().starts_with(|c: char| c.is_ascii_alphabetic() || c == '@')
+            let at = if next
+                .fragment()
+                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '@')
                 && next.get_column() == 1
             {
                 rest
@@ -755,12 +780,10 @@ fn resync(text: &str, from: usize) -> usize {
                     i += 1;
                 }
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                match text[i + 2..].find("*/") {
-                    Some(end) => i += 2 + end + 2,
-                    None => return bytes.len(),
-                }
-            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(end) => i += 2 + end + 2,
+                None => return bytes.len(),
+            },
             b'.' => {
                 let decimal = i > 0
                     && bytes[i - 1].is_ascii_digit()
@@ -854,15 +877,17 @@ pub fn parse(source: SourceId, text: &str) -> (Module, Vec<Diagnostic>) {
                 if let Some(help) = e.help {
                     diagnostic = diagnostic.with_help(help);
                 } else if e.expected.contains("`.`") {
-                    diagnostic = diagnostic.with_help("every rule, fact and declaration ends with `.`");
+                    diagnostic =
+                        diagnostic.with_help("every rule, fact and declaration ends with `.`");
                 }
                 diagnostics.push(diagnostic);
                 let from = e.at.location_offset().max(input.location_offset());
-                let next = if e.at.fragment().starts_with(['\n', '\r']) || e.at.fragment().is_empty() {
-                    next_statement_line(text, from).unwrap_or_else(|| resync(text, from))
-                } else {
-                    resync(text, from)
-                };
+                let next =
+                    if e.at.fragment().starts_with(['\n', '\r']) || e.at.fragment().is_empty() {
+                        next_statement_line(text, from).unwrap_or_else(|| resync(text, from))
+                    } else {
+                        resync(text, from)
+                    };
                 if next >= text.len() {
                     break;
                 }

@@ -68,7 +68,12 @@ fn show(module: &Module) -> String {
                         None => c.ty.text.clone(),
                     })
                     .collect();
-                out.push_str(&format!("rel {}({}){}.\n", d.name.text, cols.join(", "), annotations(&d.annotations)));
+                out.push_str(&format!(
+                    "rel {}({}){}.\n",
+                    d.name.text,
+                    cols.join(", "),
+                    annotations(&d.annotations)
+                ));
             }
             Item::Clause(c) => {
                 if let Some(doc) = &c.doc {
@@ -155,7 +160,10 @@ fn aggregate_names_are_symbols_when_not_called() {
 
 #[test]
 fn keywords_are_not_prefixes() {
-    check("nothing(x). p(X) :- nothing(X), notable(X).", "nothing(x).\np(X) :- nothing(X), notable(X).\n");
+    check(
+        "nothing(x). p(X) :- nothing(X), notable(X).",
+        "nothing(x).\np(X) :- nothing(X), notable(X).\n",
+    );
 }
 
 #[test]

@@ -25,18 +25,39 @@ fn run_derives_the_founding_conclusion() {
     let output = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = stdout(&output);
-    assert!(out.contains("state_sponsored(nz_pco_2021, prc)  ["), "{out}");
+    assert!(
+        out.contains("state_sponsored(nz_pco_2021, prc)  ["),
+        "{out}"
+    );
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
 }
 
 #[test]
 fn output_is_byte_identical_across_runs() {
-    let first = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/", "--format", "json"]);
-    let second = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/", "--format", "json"]);
+    let first = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--format",
+        "json",
+    ]);
+    let second = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--format",
+        "json",
+    ]);
     assert_eq!(first.stdout, second.stdout);
     let parsed: serde_json::Value = serde_json::from_slice(&first.stdout).expect("valid JSON");
-    let facts = parsed["state_sponsored"].as_array().expect("a list of facts");
-    assert!(facts.iter().any(|f| f["fact"] == "state_sponsored(nz_pco_2021, prc)"));
+    let facts = parsed["state_sponsored"]
+        .as_array()
+        .expect("a list of facts");
+    assert!(facts
+        .iter()
+        .any(|f| f["fact"] == "state_sponsored(nz_pco_2021, prc)"));
 }
 
 #[test]
@@ -58,7 +79,9 @@ fn explain_prints_the_tree_and_exits_one_when_the_fact_does_not_hold() {
         "state_sponsored(au_parliament_2019, prc)",
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).starts_with("state_sponsored(au_parliament_2019, prc) was not derived."));
+    assert!(
+        stdout(&output).starts_with("state_sponsored(au_parliament_2019, prc) was not derived.")
+    );
 }
 
 #[test]
@@ -80,14 +103,33 @@ fn explain_formats() {
 
 #[test]
 fn query_lists_matching_facts() {
-    let output = ascribe(&["query", "rules/", "--facts", "facts/nz-2021", "conducted_by(I, apt40)"]);
+    let output = ascribe(&[
+        "query",
+        "rules/",
+        "--facts",
+        "facts/nz-2021",
+        "conducted_by(I, apt40)",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = stdout(&output);
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(out.lines().all(|l| l.starts_with("conducted_by(nz_")), "{out}");
-    let output = ascribe(&["query", "rules/", "--facts", "facts/nz-2021", "conducted_bye(I, apt40)"]);
+    assert!(
+        out.lines().all(|l| l.starts_with("conducted_by(nz_")),
+        "{out}"
+    );
+    let output = ascribe(&[
+        "query",
+        "rules/",
+        "--facts",
+        "facts/nz-2021",
+        "conducted_bye(I, apt40)",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("did you mean `conducted_by`?"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did you mean `conducted_by`?"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -95,8 +137,14 @@ fn check_reports_errors_with_exit_code_one() {
     let output = ascribe(&["check", "tests/fixtures/fail/unknown_relation.rules"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains("error[E0101]: unknown relation `claimz`"), "{err}");
-    assert!(err.contains("tests/fixtures/fail/unknown_relation.rules:3:23"), "{err}");
+    assert!(
+        err.contains("error[E0101]: unknown relation `claimz`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tests/fixtures/fail/unknown_relation.rules:3:23"),
+        "{err}"
+    );
     assert!(stdout(&output).is_empty());
     let output = ascribe(&["check", "rules/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -110,8 +158,19 @@ fn usage_and_unreadable_paths_exit_two() {
     assert_eq!(ascribe(&["run"]).status.code(), Some(2));
     let output = ascribe(&["run", "rules/", "--facts", "no/such/dir"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no/such/dir"), "{}", stderr(&output));
-    let output = ascribe(&["run", "rules/", "--facts", "facts/nz-2021", "--relation", "conducted_bi"]);
+    assert!(
+        stderr(&output).contains("no/such/dir"),
+        "{}",
+        stderr(&output)
+    );
+    let output = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021",
+        "--relation",
+        "conducted_bi",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("did you mean `conducted_by`?"));
 }
@@ -121,15 +180,26 @@ fn output_dir_gets_one_tsv_per_derived_relation() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-output");
     let _ = std::fs::remove_dir_all(&dir);
     let dir_text = dir.to_string_lossy().to_string();
-    let output = ascribe(&["run", "rules/", "--facts", "facts/nz-2021", "--output", &dir_text]);
+    let output = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021",
+        "--output",
+        &dir_text,
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).is_empty());
-    let written = std::fs::read_to_string(dir.join("state_sponsored.tsv")).expect("state_sponsored.tsv written");
+    let written = std::fs::read_to_string(dir.join("state_sponsored.tsv"))
+        .expect("state_sponsored.tsv written");
     assert_eq!(
         written,
         "nz_parliamentary_service_2021\tprc\nnz_pco_2021\tprc\n"
     );
-    assert!(!dir.join("claims.tsv").exists(), "input relations are not written");
+    assert!(
+        !dir.join("claims.tsv").exists(),
+        "input relations are not written"
+    );
 }
 
 #[test]
@@ -138,10 +208,16 @@ fn tsv_directories_load_as_facts() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("edge.tsv"), "1\t2\n2\t3\n").expect("write");
-    std::fs::write(dir.join("tc.rules"), "path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).\n")
-        .expect("write");
+    std::fs::write(
+        dir.join("tc.rules"),
+        "path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).\n",
+    )
+    .expect("write");
     let dir_text = dir.to_string_lossy().to_string();
     let output = ascribe(&["run", &dir_text, "--format", "tsv"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "path\t1\t2\t1.000\npath\t1\t3\t1.000\npath\t2\t3\t1.000\n");
+    assert_eq!(
+        stdout(&output),
+        "path\t1\t2\t1.000\npath\t1\t3\t1.000\npath\t2\t3\t1.000\n"
+    );
 }

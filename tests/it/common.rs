@@ -33,13 +33,23 @@ pub fn load(paths: &[PathBuf]) -> (Program, Sources) {
 /// Every relation with its facts, as the CLI prints them (`run --all`).
 pub fn render_all(program: &Program, model: &Model) -> String {
     let selected = output::select(program, &[], true);
-    output::facts(program, model, &selected, ascribe::cli::args::FactFormat::Text)
+    output::facts(
+        program,
+        model,
+        &selected,
+        ascribe::cli::args::FactFormat::Text,
+    )
 }
 
 /// Derived relations only (`run`).
 pub fn render_derived(program: &Program, model: &Model) -> String {
     let selected = output::select(program, &[], false);
-    output::facts(program, model, &selected, ascribe::cli::args::FactFormat::Text)
+    output::facts(
+        program,
+        model,
+        &selected,
+        ascribe::cli::args::FactFormat::Text,
+    )
 }
 
 /// Every fact with its exact confidence, for comparing two models of one program.
@@ -53,7 +63,13 @@ pub fn dump(program: &Program, model: &Model) -> String {
                 .iter()
                 .map(|v| model.interner().value(*v).to_string())
                 .collect();
-            let _ = writeln!(out, "{}({}) {:?}", predicate.name, values.join(", "), model.confidence(fact));
+            let _ = writeln!(
+                out,
+                "{}({}) {:?}",
+                predicate.name,
+                values.join(", "),
+                model.confidence(fact)
+            );
         }
     }
     out
@@ -71,7 +87,11 @@ pub fn evaluate_checked(program: &Program) -> Model {
             ..EvalOptions::default()
         },
     );
-    assert_eq!(dump(program, &naive), expected, "naive evaluation differs from semi-naive");
+    assert_eq!(
+        dump(program, &naive),
+        expected,
+        "naive evaluation differs from semi-naive"
+    );
     let unrecorded = evaluate(
         program,
         &EvalOptions {
@@ -79,7 +99,11 @@ pub fn evaluate_checked(program: &Program) -> Model {
             ..EvalOptions::default()
         },
     );
-    assert_eq!(dump(program, &unrecorded), expected, "recording derivations changed the result");
+    assert_eq!(
+        dump(program, &unrecorded),
+        expected,
+        "recording derivations changed the result"
+    );
     model
 }
 
@@ -88,11 +112,20 @@ pub fn evaluate_checked(program: &Program) -> Model {
 /// with the node's fact, input leaves carry a source, and every node's fact and
 /// confidence agree with the model. Returns the number of nodes checked.
 pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usize {
-    let recorded = model_confidence(&node.fact).unwrap_or_else(|| panic!("{} is not in the model", node.fact));
-    assert!((recorded - node.confidence).abs() < 1e-6, "{}: confidence differs from the model", node.fact);
+    let recorded =
+        model_confidence(&node.fact).unwrap_or_else(|| panic!("{} is not in the model", node.fact));
+    assert!(
+        (recorded - node.confidence).abs() < 1e-6,
+        "{}: confidence differs from the model",
+        node.fact
+    );
     match &node.via {
         Via::Input { source, location } => {
-            assert!(!source.is_empty() && !location.is_empty(), "{}: input without a source", node.fact);
+            assert!(
+                !source.is_empty() && !location.is_empty(),
+                "{}: input without a source",
+                node.fact
+            );
             1
         }
         Via::ShownAbove => 1,
@@ -103,7 +136,11 @@ pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -
             instance,
             ..
         } => {
-            assert!(instance.starts_with(&format!("{} :- ", node.fact)), "{}: instance {instance}", node.fact);
+            assert!(
+                instance.starts_with(&format!("{} :- ", node.fact)),
+                "{}: instance {instance}",
+                node.fact
+            );
             let product: f64 = premises.iter().map(|p| p.confidence).product();
             assert!(
                 (strength * product - node.confidence).abs() < 1e-5,
@@ -114,9 +151,17 @@ pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -
                 node.confidence
             );
             for premise in premises {
-                assert!(instance.contains(&premise.fact), "{}: premise {} not in {instance}", node.fact, premise.fact);
+                assert!(
+                    instance.contains(&premise.fact),
+                    "{}: premise {} not in {instance}",
+                    node.fact,
+                    premise.fact
+                );
             }
-            1 + premises.iter().map(|p| check_tree(p, model_confidence)).sum::<usize>()
+            1 + premises
+                .iter()
+                .map(|p| check_tree(p, model_confidence))
+                .sum::<usize>()
         }
     }
 }
@@ -132,7 +177,10 @@ pub fn check_all_explanations(program: &Program, model: &Model) -> usize {
                 .iter()
                 .map(|v| model.interner().value(*v).to_string())
                 .collect();
-            by_text.insert(format!("{}({})", predicate.name, values.join(", ")), model.confidence(fact));
+            by_text.insert(
+                format!("{}({})", predicate.name, values.join(", ")),
+                model.confidence(fact),
+            );
         }
     }
     let lookup = |fact: &str| by_text.get(fact).copied();

@@ -11,8 +11,14 @@ use crate::common::relative;
 fn diagnose(paths: &[PathBuf]) -> (String, bool) {
     let mut sources = Sources::default();
     let inputs = load_inputs(&mut sources, paths);
-    assert!(!inputs.diagnostics.is_empty(), "{paths:?} produced no diagnostic");
-    (render::diagnostics(&sources, &inputs.diagnostics, false), inputs.program.is_some())
+    assert!(
+        !inputs.diagnostics.is_empty(),
+        "{paths:?} produced no diagnostic"
+    );
+    (
+        render::diagnostics(&sources, &inputs.diagnostics, false),
+        inputs.program.is_some(),
+    )
 }
 
 #[test]
@@ -20,7 +26,10 @@ fn fixtures() {
     insta::glob!("../fixtures/fail", "*.rules", |path| {
         let (rendered, evaluates) = diagnose(&[relative(path)]);
         // Only the warnings fixture may still evaluate.
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         assert_eq!(evaluates, name.starts_with("singleton"), "{name}");
         insta::assert_snapshot!(rendered);
     });
@@ -38,8 +47,8 @@ fn every_error_code_has_a_fixture() {
     // The stable codes the front end can emit; each must appear in some snapshot so a
     // change to its wording is reviewed.
     let codes = [
-        "E0001", "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0201", "E0202",
-        "E0203", "E0204", "E0205", "W0201", "E0303", "E0304", "E0305",
+        "E0001", "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0201",
+        "E0202", "E0203", "E0204", "E0205", "W0201", "E0303", "E0304", "E0305",
     ];
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
     let mut all = String::new();
@@ -50,6 +59,9 @@ fn every_error_code_has_a_fixture() {
         }
     }
     for code in codes {
-        assert!(all.contains(&format!("[{code}]")), "no diagnostics snapshot shows {code}");
+        assert!(
+            all.contains(&format!("[{code}]")),
+            "no diagnostics snapshot shows {code}"
+        );
     }
 }

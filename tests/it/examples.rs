@@ -20,15 +20,24 @@ fn cases() -> Vec<String> {
 }
 
 fn holds(case: &str, facts: &[&str], absent: &[&str]) {
-    let (program, mut sources) = load(&[PathBuf::from("rules"), PathBuf::from(format!("facts/{case}"))]);
+    let (program, mut sources) = load(&[
+        PathBuf::from("rules"),
+        PathBuf::from(format!("facts/{case}")),
+    ]);
     let model = evaluate_checked(&program);
     for fact in facts {
         let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid pattern");
-        assert!(!pattern.matches(&model).is_empty(), "{case}: expected {fact}");
+        assert!(
+            !pattern.matches(&model).is_empty(),
+            "{case}: expected {fact}"
+        );
     }
     for fact in absent {
         let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid pattern");
-        assert!(pattern.matches(&model).is_empty(), "{case}: must not conclude {fact}");
+        assert!(
+            pattern.matches(&model).is_empty(),
+            "{case}: must not conclude {fact}"
+        );
     }
 }
 
@@ -37,10 +46,16 @@ fn every_case_evaluates_and_every_explanation_checks_out() {
     let cases = cases();
     assert!(cases.len() >= 3, "{cases:?}");
     for case in cases {
-        let (program, _) = load(&[PathBuf::from("rules"), PathBuf::from(format!("facts/{case}"))]);
+        let (program, _) = load(&[
+            PathBuf::from("rules"),
+            PathBuf::from(format!("facts/{case}")),
+        ]);
         let model = evaluate_checked(&program);
         assert!(check_all_explanations(&program, &model) > 0);
-        insta::assert_snapshot!(format!("conclusions_{case}"), render_derived(&program, &model));
+        insta::assert_snapshot!(
+            format!("conclusions_{case}"),
+            render_derived(&program, &model)
+        );
     }
 }
 
@@ -64,7 +79,12 @@ fn australia_2019_stops_at_an_unnamed_state_actor() {
     holds(
         "au-parliament-2019",
         &["state_actor_involved(au_parliament_2019)"],
-        &["conducted_by(_, _)", "conducted_for(_, _)", "state_sponsored(_, _)", "attributed_to_state(_, _)"],
+        &[
+            "conducted_by(_, _)",
+            "conducted_for(_, _)",
+            "state_sponsored(_, _)",
+            "attributed_to_state(_, _)",
+        ],
     );
 }
 
@@ -72,7 +92,10 @@ fn australia_2019_stops_at_an_unnamed_state_actor() {
 fn suspected_deception_blocks_the_attribution() {
     holds(
         "deception-example",
-        &["deception_suspected(example_intrusion)", "consistent_with(example_intrusion, example_group)"],
+        &[
+            "deception_suspected(example_intrusion)",
+            "consistent_with(example_intrusion, example_group)",
+        ],
         &["conducted_by(_, _)", "state_sponsored(_, _)"],
     );
 }
@@ -81,12 +104,20 @@ fn suspected_deception_blocks_the_attribution() {
 fn the_founding_explanation_rests_on_graded_official_statements() {
     let (program, mut sources) = load(&[PathBuf::from("rules"), PathBuf::from("facts/nz-2021")]);
     let model = evaluate_checked(&program);
-    let pattern =
-        Pattern::parse(&program, &model, &mut sources, "state_sponsored(nz_pco_2021, prc)").expect("valid fact");
+    let pattern = Pattern::parse(
+        &program,
+        &model,
+        &mut sources,
+        "state_sponsored(nz_pco_2021, prc)",
+    )
+    .expect("valid fact");
     let fact = pattern.ground_fact(&model).expect("derived");
     let text = render::text(&ascribe::explain(&program, &model, fact));
     assert!(text.contains("source: "), "leaves carry sources");
-    assert!(text.contains("GCSB"), "the GCSB's statement is among the leaves");
+    assert!(
+        text.contains("GCSB"),
+        "the GCSB's statement is among the leaves"
+    );
     assert!(text.contains("grade("), "source grades are premises");
     insta::assert_snapshot!(text);
 }

@@ -18,7 +18,8 @@ fn fixtures() {
         let mut out = String::new();
         for line in text.lines() {
             if let Some(fact) = line.strip_prefix("// explain: ") {
-                let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let pattern =
+                    Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
                 let found = pattern
                     .ground_fact(&model)
                     .unwrap_or_else(|| panic!("{fact} was not derived"));
@@ -26,7 +27,8 @@ fn fixtures() {
                 let _ = writeln!(out, "== explain {fact}\n{}", render::text(&explanation));
                 let _ = writeln!(out, "== json\n{}\n", render::json(&explanation));
             } else if let Some(fact) = line.strip_prefix("// why-not: ") {
-                let pattern = Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let pattern =
+                    Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
                 assert!(pattern.ground_fact(&model).is_none(), "{fact} holds");
                 let values = pattern.values().expect("ground");
                 let answer = why_not(&program, &model, pattern.predicate(), &values);
@@ -40,7 +42,9 @@ fn fixtures() {
 
 #[test]
 fn dot_output_names_every_fact_once() {
-    let (program, mut sources) = load(&[relative(std::path::Path::new("tests/fixtures/explain/diamond.rules"))]);
+    let (program, mut sources) = load(&[relative(std::path::Path::new(
+        "tests/fixtures/explain/diamond.rules",
+    ))]);
     let model = evaluate_checked(&program);
     let pattern = Pattern::parse(&program, &model, &mut sources, "top(a)").expect("valid fact");
     let fact = pattern.ground_fact(&model).expect("top(a) derived");

@@ -27,13 +27,22 @@ fn rust_files() -> Vec<PathBuf> {
 fn every_rust_file_opens_with_a_module_doc() {
     for path in rust_files() {
         let text = std::fs::read_to_string(&path).expect("readable");
-        assert!(text.starts_with("//!"), "{} does not start with a `//!` line", path.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} does not start with a `//!` line",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn no_trailing_whitespace_or_leftovers() {
-    let leftovers = [concat!("db", "g!("), concat!("to", "do!("), concat!("unimpl", "emented!("), concat!("#[ig", "nore")];
+    let leftovers = [
+        concat!("db", "g!("),
+        concat!("to", "do!("),
+        concat!("unimpl", "emented!("),
+        concat!("#[ig", "nore"),
+    ];
     let mut checked = rust_files();
     files(Path::new("rules"), "rules", &mut checked);
     for path in checked {
@@ -46,7 +55,12 @@ fn no_trailing_whitespace_or_leftovers() {
                 number + 1
             );
             for leftover in leftovers {
-                assert!(!line.contains(leftover), "{}:{}: {leftover}", path.display(), number + 1);
+                assert!(
+                    !line.contains(leftover),
+                    "{}:{}: {leftover}",
+                    path.display(),
+                    number + 1
+                );
             }
         }
     }
@@ -54,7 +68,12 @@ fn no_trailing_whitespace_or_leftovers() {
 
 #[test]
 fn only_main_and_the_cli_print() {
-    let printing = [concat!("print", "ln!("), concat!("eprint", "ln!("), concat!("print", "!("), concat!("eprint", "!(")];
+    let printing = [
+        concat!("print", "ln!("),
+        concat!("eprint", "ln!("),
+        concat!("print", "!("),
+        concat!("eprint", "!("),
+    ];
     let mut sources = Vec::new();
     files(Path::new("src"), "rs", &mut sources);
     for path in sources {
@@ -64,7 +83,11 @@ fn only_main_and_the_cli_print() {
         }
         let text = std::fs::read_to_string(&path).expect("readable");
         for printer in printing {
-            assert!(!text.contains(printer), "{} prints ({printer})", path.display());
+            assert!(
+                !text.contains(printer),
+                "{} prints ({printer})",
+                path.display()
+            );
         }
     }
 }
@@ -77,19 +100,33 @@ fn snapshots_have_fixtures_and_none_are_pending() {
     files(Path::new("tests"), "new", &mut pending);
     assert!(pending.is_empty(), "unreviewed snapshots: {pending:?}");
     for snapshot in snapshots {
-        let name = snapshot.file_name().expect("named").to_string_lossy().to_string();
+        let name = snapshot
+            .file_name()
+            .expect("named")
+            .to_string_lossy()
+            .to_string();
         // Glob snapshots are named `<module>__<test>@<fixture>.snap`.
-        if let Some((prefix, fixture)) = name.strip_suffix(".snap").and_then(|n| n.split_once('@')) {
+        if let Some((prefix, fixture)) = name.strip_suffix(".snap").and_then(|n| n.split_once('@'))
+        {
             let dir = match prefix {
                 "it__eval__fixtures" => "tests/fixtures/eval",
                 "it__explain__fixtures" => "tests/fixtures/explain",
                 "it__diagnostics__fixtures" => "tests/fixtures/fail",
                 other => panic!("unexpected glob snapshot {other}"),
             };
-            assert!(Path::new(dir).join(fixture).exists(), "orphan snapshot {name}");
+            assert!(
+                Path::new(dir).join(fixture).exists(),
+                "orphan snapshot {name}"
+            );
         }
-        if let Some(case) = name.strip_prefix("it__examples__conclusions_").and_then(|n| n.strip_suffix(".snap")) {
-            assert!(Path::new("facts").join(case).is_dir(), "orphan snapshot {name}");
+        if let Some(case) = name
+            .strip_prefix("it__examples__conclusions_")
+            .and_then(|n| n.strip_suffix(".snap"))
+        {
+            assert!(
+                Path::new("facts").join(case).is_dir(),
+                "orphan snapshot {name}"
+            );
         }
     }
 }
