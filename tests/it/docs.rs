@@ -1,0 +1,26 @@
+//! The examples in the README load, evaluate and say what the README says.
+
+use std::path::PathBuf;
+
+use crate::common::{evaluate_checked, load, render_derived};
+
+/// The first code block after `marker` in the README.
+fn block_after(marker: &str) -> String {
+    let readme = std::fs::read_to_string("README.md").expect("README.md exists");
+    let start = readme.find(marker).expect("marker in README");
+    let rest = &readme[start..];
+    let open = rest.find("```\n").expect("a code block follows") + 4;
+    let close = rest[open..].find("```").expect("the code block closes");
+    rest[open..open + close].to_string()
+}
+
+#[test]
+fn every_construct_example_evaluates() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("readme-example");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("example.rules");
+    std::fs::write(&path, block_after("Every construct, in one file")).expect("write");
+    let (program, _) = load(&[path]);
+    let model = evaluate_checked(&program);
+    insta::assert_snapshot!(render_derived(&program, &model));
+}
