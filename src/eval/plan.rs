@@ -368,3 +368,125 @@ pub(crate) fn plan_rule(
     let steps = plan_literals(&context, &rule.body, &mut bound, &version_of, delta, true);
     Plan { steps }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Sources;
+    use crate::program::{lower, Program};
+    use crate::syntax::parse;
+
+    fn program(text: &str) -> Program {
+        let mut sources = Sources::default();
+        let id = sources.add("t.rules", text);
+        let (module, errors) = parse(id, text);
+        assert!(errors.is_empty(), "{errors:?}");
+        lower(&[module], Vec::new(), &sources)
+            .0
+            .expect("valid program")
+    }
+
+    fn describe(program: &Program, rule: &Rule, steps: &[Step]) -> Vec<String> {
+        let var = |v: &VarId| rule.variables[v.0 as usize].clone();
+        steps
+            .iter()
+            .map(|step| match step {
+                Step::Scan(scan) => format!(
+                    "scan {} {:?} key {:?} binds {:?}",
+                    program.predicate(scan.predicate).name,
+                    scan.version,
+                    scan.key_columns,
+                    scan.binds.iter().map(|(_, v)| var(v)).collect::<Vec<_>>()
+                ),
+                Step::Neg {
+                    predicate,
+                    key_columns,
+                    ..
+                } => {
+                    format!(
+                        "not {} key {key_columns:?}",
+                        program.predicate(*predicate).name
+                    )
+                }
+                Step::Filter { .. } => "filter".to_string(),
+                Step::Assign { var: v, .. } => format!("assign {}", var(v)),
+                Step::Agg { result, .. } => format!("aggregate {}", var(result)),
+            })
+            .collect()
+    }
+
+    /// Plans the last rule of `text`; `delta` as in `plan_rule`; relations named in
+    /// `recursive` read versions.
+    fn check(text: &str, delta: Option<usize>, recursive: &[&str], expected: &[&str]) {
+        let program = program(text);
+        let rule = program.rules().last().expect("a rule");
+        let recursive_ids: Vec<PredId> = recursive
+            .iter()
+            .map(|n| program.predicate_id(n).expect("known"))
+            .collect();
+        let plan = plan_rule(rule, delta, &|p| recursive_ids.contains(&p), &|_| 10);
+        assert_eq!(describe(&program, rule, &plan.steps), expected);
+    }
+
+    #[test]
+    fn delta_atom_goes_first_and_joins_use_bound_columns() {
+        check(
+            "edge(1, 2).\npath(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).",
+            Some(0),
+            &["path"],
+            &[
+                "scan path Delta key [] binds [\"X\", \"Y\"]",
+                "scan edge All key [0] binds [\"Z\"]",
+            ],
+        );
+    }
+
+    #[test]
+    fn recursive_atoms_before_the_delta_read_old_rows() {
+        check(
+            "e(1, 2).\nr(X, Y) :- e(X, Y).\nr(X, Z) :- r(X, Y), r(Y, Z).",
+            Some(1),
+            &["r"],
+            &[
+                "scan r Delta key [] binds [\"Y\", \"Z\"]",
+                "scan r Old key [1] binds [\"X\"]",
+            ],
+        );
+    }
+
+    #[test]
+    fn filters_negations_and_assignments_come_as_soon_as_bound() {
+        check(
+            "a(1). b(1, 2). c(3).\np(X, W) :- a(X), b(X, Y), X > 0, not c(Y), W = Y + 1.",
+            None,
+            &[],
+            &[
+                "scan a All key [] binds [\"X\"]",
+                "filter",
+                "scan b All key [0] binds [\"Y\"]",
+                "not c key [0]",
+                "assign W",
+            ],
+        );
+    }
+
+    #[test]
+    fn anonymous_variables_in_negation_narrow_the_key() {
+        check(
+            "p(a). m(a, b).\nq(X) :- p(X), not m(X, _).",
+            None,
+            &[],
+            &["scan p All key [] binds [\"X\"]", "not m key [0]"],
+        );
+    }
+
+    #[test]
+    fn constants_are_key_columns() {
+        check(
+            "claims(a, b, c).\nq(S) :- claims(S, conducted_by, apt40).",
+            None,
+            &[],
+            &["scan claims All key [1, 2] binds [\"S\"]"],
+        );
+    }
+}

@@ -282,3 +282,80 @@ fn tarjan(n: usize, graph: &[Vec<Edge>]) -> Vec<Vec<PredId>> {
     }
     state.out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Sources;
+    use crate::program::{lower, Program};
+    use crate::syntax::parse;
+
+    fn program(text: &str) -> Result<Program, Vec<String>> {
+        let mut sources = Sources::default();
+        let id = sources.add("t.rules", text);
+        let (module, errors) = parse(id, text);
+        assert!(errors.is_empty(), "{errors:?}");
+        match lower(&[module], Vec::new(), &sources) {
+            (Some(program), _) => Ok(program),
+            (None, diagnostics) => Err(diagnostics
+                .iter()
+                .map(|d| format!("{}: {}", d.code, d.message))
+                .collect()),
+        }
+    }
+
+    /// Strata as `name name* (recursive)`, in evaluation order.
+    fn check(text: &str, expected: &[&str]) {
+        let program = program(text).expect("stratifiable");
+        let strata: Vec<String> = program
+            .strata()
+            .iter()
+            .map(|s| {
+                let names: Vec<&str> = s
+                    .predicates
+                    .iter()
+                    .map(|p| program.predicate(*p).name.as_str())
+                    .collect();
+                format!(
+                    "{}{}",
+                    names.join(" "),
+                    if s.recursive { " (recursive)" } else { "" }
+                )
+            })
+            .collect();
+        assert_eq!(strata, expected);
+    }
+
+    #[test]
+    fn strata_come_in_dependency_order() {
+        check(
+            "e(1, 2).\nr(X, Y) :- e(X, Y).\nr(X, Z) :- r(X, Y), e(Y, Z).\nu(X) :- e(X, _), not r(X, X).\nc(N) :- u(_), N = count(X : u(X)).",
+            &["r (recursive)", "u", "c"],
+        );
+    }
+
+    #[test]
+    fn mutual_recursion_is_one_stratum() {
+        check(
+            "n(0, 1).\ns(0).\neven(X) :- s(X).\nodd(Y) :- even(X), n(X, Y).\neven(Y) :- odd(X), n(X, Y).",
+            &["even odd (recursive)"],
+        );
+    }
+
+    #[test]
+    fn negation_through_recursion_names_the_cycle() {
+        let errors = program("m(a, b).\np(X) :- m(X, _), not q(X).\nq(X) :- r(X).\nr(X) :- p(X).")
+            .expect_err("not stratifiable");
+        assert_eq!(
+            errors,
+            vec!["E0203: negation through recursion: `p` depends on itself through `not`"]
+        );
+    }
+
+    #[test]
+    fn negation_of_a_lower_stratum_inside_recursion_is_fine() {
+        check(
+            "v(a, b). bad(c).\nt(X) :- v(X, _).\nt(Y) :- t(X), v(X, Y), not bad(Y).",
+            &["t (recursive)"],
+        );
+    }
+}

@@ -33,3 +33,78 @@ fn max_product_keeps_the_best_derivation() {
         .expect("link(a, c) derived");
     assert!((model.confidence(fact) - 0.3645).abs() < 1e-12);
 }
+
+/// A small deterministic generator (64-bit LCG), so the test needs no dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}
+
+/// Reachability by depth-first search from every node: the reference closure.
+fn reference_closure(n: usize, edges: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut adjacency = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        adjacency[a].push(b);
+    }
+    let mut out = Vec::new();
+    for start in 0..n {
+        let mut seen = vec![false; n];
+        let mut stack = adjacency[start].clone();
+        while let Some(v) = stack.pop() {
+            if !seen[v] {
+                seen[v] = true;
+                stack.extend(adjacency[v].iter().copied());
+            }
+        }
+        out.extend((0..n).filter(|&v| seen[v]).map(|v| (start, v)));
+    }
+    out
+}
+
+#[test]
+fn random_graphs_match_a_reference_closure() {
+    let mut rng = Lcg(20_240_611);
+    for round in 0..30 {
+        let n = 2 + rng.next(25) as usize;
+        let m = rng.next(3 * n as u64) as usize;
+        let edges: Vec<(usize, usize)> = (0..m)
+            .map(|_| (rng.next(n as u64) as usize, rng.next(n as u64) as usize))
+            .collect();
+        let mut text = String::from("path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).\nrel edge(a: int, b: int).\n");
+        for (a, b) in &edges {
+            text.push_str(&format!("edge({a}, {b}).\n"));
+        }
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("random-graphs");
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("g{round}.rules"));
+        std::fs::write(&path, &text).expect("write");
+        let (program, _) = load(&[path]);
+        let model = evaluate_checked(&program);
+        let predicate = program.predicate_id("path").expect("path exists");
+        let mut derived: Vec<(usize, usize)> = model
+            .sorted_facts(predicate)
+            .into_iter()
+            .map(|f| {
+                let t = model.tuple(f);
+                let int = |v| match model.interner().value(v) {
+                    ascribe::value::Value::Int(i) => *i as usize,
+                    other => panic!("unexpected {other}"),
+                };
+                (int(t[0]), int(t[1]))
+            })
+            .collect();
+        derived.sort();
+        assert_eq!(
+            derived,
+            reference_closure(n, &edges),
+            "round {round}: {edges:?}"
+        );
+    }
+}
