@@ -6,6 +6,7 @@
 //! computed on demand from the source text by [`Sources::line_col`].
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Identifies one source text (a rule file, a fact file, a command-line argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,28 +49,49 @@ impl Span {
     }
 }
 
+/// One registered text with its line index.
+#[derive(Clone, Debug)]
+struct SourceFile {
+    name: String,
+    text: Arc<str>,
+    /// Byte offset of the start of each line, ascending; the first is 0.
+    line_starts: Vec<u32>,
+}
+
 /// The texts diagnostics point into, each with the name shown to the user (a path, or
-/// `<query>` for a command-line argument).
+/// `<query>` for a command-line argument). Texts are shared, so cloning is cheap.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    files: Vec<(String, String)>,
+    files: Vec<SourceFile>,
 }
 
 impl Sources {
     /// Registers a text under `name` and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
-        self.files.push((name.into(), text.into()));
+        let text: String = text.into();
+        let mut line_starts = vec![0u32];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+            line_starts,
+        });
         SourceId(self.files.len() as u32 - 1)
     }
 
     /// The name a source was registered under.
     pub fn name(&self, id: SourceId) -> &str {
-        &self.files[id.0 as usize].0
+        &self.files[id.0 as usize].name
     }
 
     /// The full text of a source.
     pub fn text(&self, id: SourceId) -> &str {
-        &self.files[id.0 as usize].1
+        &self.files[id.0 as usize].text
     }
 
     /// All sources in registration order.
@@ -77,17 +99,22 @@ impl Sources {
         self.files
             .iter()
             .enumerate()
-            .map(|(i, (n, t))| (SourceId(i as u32), n.as_str(), t.as_str()))
+            .map(|(i, f)| (SourceId(i as u32), f.name.as_str(), &*f.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: u32) -> (usize, usize) {
-        let text = self.text(id);
-        let offset = (offset as usize).min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
+        let file = &self.files[id.0 as usize];
+        let offset = (offset as usize).min(file.text.len());
+        let line = file
+            .line_starts
+            .partition_point(|&start| start as usize <= offset);
+        let line_start = file.line_starts[line - 1] as usize;
+        let column = file
+            .text
+            .get(line_start..offset)
+            .map_or(offset - line_start, |s| s.chars().count())
+            + 1;
         (line, column)
     }
 

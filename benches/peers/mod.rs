@@ -1,6 +1,6 @@
 //! Peer Datalog engines on the standard workloads, each returning its output's size.
 //!
-//! Every peer evaluates the rules of `/benches/workloads/*.rules` (the neutral `*.dl` of the
+//! Every peer evaluates the rules of `benches/workloads/*.rules` (the neutral `*.dl` of the
 //! shared bench README) on the tuples loaded from the dataset's TSV files and returns the
 //! number of tuples in the output relation: `path` (tc), `sg` (sg), `oneway` (neg) and
 //! `tri` (tri).

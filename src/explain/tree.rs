@@ -164,8 +164,8 @@ impl<'a> Builder<'a> {
                 self.leaf(
                     fact,
                     Via::Input {
-                        source: input.source.clone(),
-                        location: input.location.clone(),
+                        source: program.fact_source(input),
+                        location: program.fact_location(input),
                     },
                 )
             }

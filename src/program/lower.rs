@@ -56,7 +56,6 @@ pub fn lower(
     sources: &Sources,
 ) -> (Option<Program>, Vec<Diagnostic>) {
     let mut lowerer = Lowerer {
-        sources,
         diagnostics: Vec::new(),
         predicates: Vec::new(),
         first_use: Vec::new(),
@@ -146,6 +145,7 @@ pub fn lower(
                 facts,
                 strata,
                 interner,
+                sources: sources.clone(),
             }),
             diagnostics,
         ),
@@ -164,8 +164,7 @@ fn name_span(clause: &ast::Clause) -> Option<Span> {
         .map(|a| a.span)
 }
 
-struct Lowerer<'a> {
-    sources: &'a Sources,
+struct Lowerer {
     diagnostics: Vec<Diagnostic>,
     predicates: Vec<Predicate>,
     first_use: Vec<Span>,
@@ -199,7 +198,7 @@ const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
 const RULE_ANNOTATIONS: [&str; 2] = ["name", "strength"];
 const FACT_ANNOTATIONS: [&str; 3] = ["source", "confidence", "grade"];
 
-impl Lowerer<'_> {
+impl Lowerer {
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -547,10 +546,7 @@ impl Lowerer<'_> {
             predicate: id,
             tuple: tuple?,
             confidence: annotations.confidence.unwrap_or(1.0),
-            source: annotations
-                .source
-                .unwrap_or_else(|| self.sources.location(clause.span)),
-            location: self.sources.location(clause.span),
+            source: annotations.source,
             span: clause.span,
         })
     }
@@ -582,10 +578,7 @@ impl Lowerer<'_> {
             predicate: id,
             tuple,
             confidence,
-            source: fact
-                .source
-                .unwrap_or_else(|| self.sources.location(fact.span)),
-            location: self.sources.location(fact.span),
+            source: fact.source,
             span: fact.span,
         })
     }
@@ -924,7 +917,7 @@ fn resolve_bindings(body: &mut [Literal], bound: &mut FxHashSet<VarId>) {
     }
 }
 
-impl Lowerer<'_> {
+impl Lowerer {
     fn unbound(&mut self, scope: &Scope, var: VarId, context: &str, within: Span) {
         self.error(
             Diagnostic::error(

@@ -188,10 +188,9 @@ pub struct Fact {
     pub tuple: Vec<ValueId>,
     /// Confidence in [0,1].
     pub confidence: f64,
-    /// `@source` text, or the place it was loaded from.
-    pub source: String,
-    /// `file:line:col` where the fact was written or loaded.
-    pub location: String,
+    /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
+    /// fact's place is all there is to say.
+    pub source: Option<String>,
     /// Where the fact was written.
     pub span: Span,
 }
@@ -204,6 +203,7 @@ pub struct Program {
     facts: Vec<Fact>,
     strata: Vec<Stratum>,
     interner: Interner,
+    sources: crate::diagnostic::Sources,
 }
 
 impl Program {
@@ -261,6 +261,23 @@ impl Program {
     /// The constants of the program.
     pub fn interner(&self) -> &Interner {
         &self.interner
+    }
+
+    /// The texts the program was read from, for locating facts and rules.
+    pub fn sources(&self) -> &crate::diagnostic::Sources {
+        &self.sources
+    }
+
+    /// `file:line:col` of an input fact.
+    pub fn fact_location(&self, fact: &Fact) -> String {
+        self.sources.location(fact.span)
+    }
+
+    /// What to show as an input fact's source: its `@source`, else its location.
+    pub fn fact_source(&self, fact: &Fact) -> String {
+        fact.source
+            .clone()
+            .unwrap_or_else(|| self.fact_location(fact))
     }
 
     /// Mutable access to the constants, for interning query constants.
