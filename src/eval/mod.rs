@@ -91,6 +91,7 @@ pub struct Model {
     failures: Vec<ArithmeticFailure>,
     iterations: usize,
     recorded: bool,
+    ranks: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// Evaluates a checked program to its model.
@@ -109,6 +110,7 @@ pub fn evaluate(program: &Program, options: &EvalOptions) -> Model {
         failures,
         iterations: state.iterations,
         recorded: options.record_derivations,
+        ranks: std::sync::OnceLock::new(),
     }
 }
 
@@ -172,27 +174,69 @@ impl Model {
         }
     }
 
+    /// The rank of every value in [`Value::sort_cmp`](crate::value::Value::sort_cmp)
+    /// order, computed once: sorting facts then compares integers.
+    fn ranks(&self) -> &[u32] {
+        self.ranks.get_or_init(|| {
+            let n = self.interner.len();
+            let mut ids: Vec<u32> = (0..n as u32).collect();
+            ids.sort_unstable_by(|&a, &b| {
+                self.interner
+                    .value(ValueId(a))
+                    .sort_cmp(self.interner.value(ValueId(b)))
+            });
+            let mut ranks = vec![0u32; n];
+            for (rank, id) in ids.into_iter().enumerate() {
+                ranks[id as usize] = rank as u32;
+            }
+            ranks
+        })
+    }
+
     /// The facts of a relation, sorted by value (column by column), for output.
     pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
         let relation = &self.relations[predicate.0 as usize];
-        let mut rows: Vec<u32> = (0..relation.len() as u32).collect();
-        rows.sort_by(|&a, &b| self.compare_rows(relation, a, b));
+        let ranks = self.ranks();
+        let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
+        let n = relation.len() as u32;
+        let rows: Vec<u32> = match relation.arity {
+            0 | 1 => {
+                let mut keyed: Vec<(u64, u32)> = (0..n)
+                    .map(|r| {
+                        (
+                            if relation.arity == 1 {
+                                u64::from(rank(r, 0))
+                            } else {
+                                0
+                            },
+                            r,
+                        )
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                keyed.into_iter().map(|(_, r)| r).collect()
+            }
+            2 => {
+                let mut keyed: Vec<(u64, u32)> = (0..n)
+                    .map(|r| ((u64::from(rank(r, 0)) << 32) | u64::from(rank(r, 1)), r))
+                    .collect();
+                keyed.sort_unstable();
+                keyed.into_iter().map(|(_, r)| r).collect()
+            }
+            arity => {
+                let mut rows: Vec<u32> = (0..n).collect();
+                rows.sort_unstable_by(|&a, &b| {
+                    (0..arity)
+                        .map(|c| rank(a, c).cmp(&rank(b, c)))
+                        .find(|o| o.is_ne())
+                        .unwrap_or(Ordering::Equal)
+                });
+                rows
+            }
+        };
         rows.into_iter()
             .map(|row| FactId { predicate, row })
             .collect()
-    }
-
-    fn compare_rows(&self, relation: &Relation, a: u32, b: u32) -> Ordering {
-        let (ra, rb) = (relation.row(a as usize), relation.row(b as usize));
-        for (x, y) in ra.iter().zip(rb) {
-            if x != y {
-                let ordering = self.interner.value(*x).sort_cmp(self.interner.value(*y));
-                if ordering != Ordering::Equal {
-                    return ordering;
-                }
-            }
-        }
-        Ordering::Equal
     }
 
     /// Rules whose arithmetic had no value for some instances, sorted by rule.

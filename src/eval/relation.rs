@@ -18,13 +18,45 @@ pub(crate) const INPUT_BIT: u32 = 1 << 31;
 pub(crate) const UNRECORDED: u32 = u32::MAX;
 
 /// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
+///
+/// The result is a function of a 32-bit digest ([`digest`]), which the deduplicating
+/// table stores beside each row number: growing the table then rehashes from the
+/// digests alone, without reading the rows.
 #[inline]
 pub(crate) fn hash_row(row: &[ValueId]) -> u64 {
     let mut h: u64 = row.len() as u64;
     for v in row {
         h = (h.rotate_left(5) ^ u64::from(v.0)).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
-    h
+    spread((h >> 32) as u32 ^ h as u32)
+}
+
+/// The 32-bit digest a row hash was spread from.
+#[inline]
+pub(crate) fn digest(hash: u64) -> u32 {
+    hash.wrapping_mul(INVERSE) as u32
+}
+
+const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The multiplicative inverse of `SPREAD` modulo 2^64.
+const INVERSE: u64 = 0xf1de_83e1_9937_733d;
+
+/// A full 64-bit hash from a digest: hashbrown uses both the low bits (bucket) and the
+/// top bits (tag), so the digest is multiplied by an odd constant to mix it into both.
+#[inline]
+fn spread(digest: u32) -> u64 {
+    u64::from(digest).wrapping_mul(SPREAD)
+}
+
+/// What [`Relation::insert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Merged {
+    /// Appended a new row.
+    New,
+    /// Gave this existing row a better derivation.
+    Improved(u32),
+    /// The row existed with a confidence at least as high.
+    Kept,
 }
 
 /// A hash index over some columns: rows grouped by the values in those columns.
@@ -120,8 +152,8 @@ pub(crate) struct Relation {
     pub data: Vec<ValueId>,
     /// Confidence per row, in [0,1].
     pub confidence: Vec<f64>,
-    /// Row numbers hashed by the whole row, for deduplication and membership.
-    dedup: HashTable<u32>,
+    /// Row numbers, with the digest of their hash, for deduplication and membership.
+    dedup: HashTable<(u32, u32)>,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
     /// Per row: the deriving rule's id, `INPUT_BIT | fact index`, or `UNRECORDED`.
@@ -131,7 +163,8 @@ pub(crate) struct Relation {
     /// Premise row numbers of all recorded derivations, one run per derivation; the
     /// relation of each premise is given by the rule's positive atoms.
     pub premises: Vec<u32>,
-    /// Number of rows with arity 0 (a nullary relation holds at most one row).
+    /// Number of rows; kept apart from `data` because rows of a nullary relation
+    /// take no values.
     len: usize,
 }
 
@@ -167,11 +200,12 @@ impl Relation {
     pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
         let arity = self.arity;
         let data = &self.data;
+        let d = digest(hash);
         self.dedup
-            .find(hash, |&r| {
-                &data[r as usize * arity..(r as usize + 1) * arity] == tuple
+            .find(hash, |&(r, rd)| {
+                rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple
             })
-            .copied()
+            .map(|&(r, _)| r)
     }
 
     /// Appends a new row (the caller checked it is absent) and returns its number.
@@ -190,12 +224,60 @@ impl Relation {
         self.premise_start.push(self.premises.len() as u32);
         self.premises.extend_from_slice(premises);
         self.len += 1;
-        let arity = self.arity;
-        let data = &self.data;
-        self.dedup.insert_unique(hash, row, |&r| {
-            hash_row(&data[r as usize * arity..(r as usize + 1) * arity])
-        });
+        self.dedup
+            .insert_unique(hash, (row, digest(hash)), |&(_, d)| spread(d));
         row
+    }
+
+    /// Makes room for `additional` more rows.
+    pub fn reserve(&mut self, additional: usize) {
+        self.dedup.reserve(additional, |&(_, d)| spread(d));
+        self.data.reserve(additional * self.arity);
+        self.confidence.reserve(additional);
+        self.rule.reserve(additional);
+        self.premise_start.reserve(additional);
+    }
+
+    /// Adds `tuple` if absent, or gives its row a strictly better confidence and
+    /// derivation; one hash probe either way.
+    pub fn insert(
+        &mut self,
+        tuple: &[ValueId],
+        hash: u64,
+        confidence: f64,
+        rule: u32,
+        premises: &[u32],
+    ) -> Merged {
+        let arity = self.arity;
+        let row = self.len as u32;
+        let data = &self.data;
+        let d = digest(hash);
+        let entry = self.dedup.entry(
+            hash,
+            |&(r, rd)| rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple,
+            |&(_, d)| spread(d),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let existing = found.get().0;
+                if self.confidence[existing as usize] < confidence {
+                    self.improve(existing, confidence, rule, premises);
+                    Merged::Improved(existing)
+                } else {
+                    Merged::Kept
+                }
+            }
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                vacant.insert((row, d));
+                self.data.extend_from_slice(tuple);
+                self.confidence.push(confidence);
+                self.rule.push(rule);
+                self.premise_start.push(self.premises.len() as u32);
+                self.premises.extend_from_slice(premises);
+                self.len += 1;
+                Merged::New
+            }
+        }
     }
 
     /// Replaces row `r`'s confidence and derivation with a better one.
@@ -251,7 +333,7 @@ impl Relation {
             .sum();
         self.data.capacity() * 4
             + self.confidence.capacity() * 8
-            + self.dedup.capacity() * 5
+            + self.dedup.capacity() * 9
             + self.rule.capacity() * 4
             + self.premise_start.capacity() * 4
             + self.premises.capacity() * 4

@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::expr::{aggregate, compare, eval_expr};
 use super::plan::{plan_rule, Plan, Step, Version};
-use super::relation::{hash_row, Index, Relation, INPUT_BIT, UNRECORDED};
+use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT, UNRECORDED};
 use super::{EvalOptions, Strategy};
 use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
@@ -166,17 +166,27 @@ impl Exec<'_> {
                 index,
             } => {
                 let relation = &self.relations[predicate.0 as usize];
-                let values: Vec<ValueId> = key.iter().map(|t| self.term(t)).collect();
+                let mut buffer = [ValueId(0); 16];
+                let owned: Vec<ValueId>;
+                let values: &[ValueId] = if key.len() <= buffer.len() {
+                    for (slot, term) in buffer.iter_mut().zip(key) {
+                        *slot = self.term(term);
+                    }
+                    &buffer[..key.len()]
+                } else {
+                    owned = key.iter().map(|t| self.term(t)).collect();
+                    &owned
+                };
                 let present = if key_columns.len() == relation.arity {
-                    relation.find(&values, hash_row(&values)).is_some()
+                    relation.find(values, hash_row(values)).is_some()
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
                     !relation.indexes[slot]
                         .lookup(
                             &relation.data,
                             relation.arity,
-                            &values,
-                            Index::hash_key(&values),
+                            values,
+                            Index::hash_key(values),
                         )
                         .is_empty()
                 };
@@ -445,6 +455,7 @@ impl<'p> State<'p> {
         let relation = &mut self.relations[p.0 as usize];
         let arity = relation.arity;
         let first_new = relation.len() as u32;
+        relation.reserve(buffer.hashes.len());
         let mut improved = Vec::new();
         let mut premise_at = 0usize;
         for i in 0..buffer.hashes.len() {
@@ -457,18 +468,15 @@ impl<'p> State<'p> {
             };
             let premises = &buffer.premises[premise_at..premise_at + count];
             premise_at += count;
-            let confidence = buffer.confidence[i];
-            match relation.find(tuple, buffer.hashes[i]) {
-                None => {
-                    relation.push(tuple, buffer.hashes[i], confidence, rule, premises);
-                }
-                Some(row) => {
-                    if relation.confidence[row as usize] < confidence {
-                        relation.improve(row, confidence, rule, premises);
-                        if row < first_new {
-                            improved.push(row);
-                        }
-                    }
+            if let Merged::Improved(row) = relation.insert(
+                tuple,
+                buffer.hashes[i],
+                buffer.confidence[i],
+                rule,
+                premises,
+            ) {
+                if row < first_new {
+                    improved.push(row);
                 }
             }
         }
