@@ -240,15 +240,22 @@ pub fn write_dir(
     for &p in selected {
         let path = dir.join(format!("{}.tsv", program.predicate(p).name));
         let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
-        for fact in model.sorted_facts(p) {
-            for (i, v) in model.tuple(fact).iter().enumerate() {
-                if i > 0 {
-                    file.write_all(b"\t")?;
-                }
-                file.write_all(cache.tsv(*v).as_bytes())?;
+        let mut result = Ok(());
+        model.for_each_sorted(p, |tuple| {
+            if result.is_err() {
+                return;
             }
-            file.write_all(b"\n")?;
-        }
+            result = (|| {
+                for (i, v) in tuple.iter().enumerate() {
+                    if i > 0 {
+                        file.write_all(b"\t")?;
+                    }
+                    file.write_all(cache.tsv(*v).as_bytes())?;
+                }
+                file.write_all(b"\n")
+            })();
+        });
+        result?;
         file.flush()?;
     }
     Ok(())

@@ -91,7 +91,8 @@ pub struct Model {
     failures: Vec<ArithmeticFailure>,
     iterations: usize,
     recorded: bool,
-    ranks: std::sync::OnceLock<Vec<u32>>,
+    /// Rank of each value in output order, and the values by rank.
+    ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
 }
 
 /// Evaluates a checked program to its model.
@@ -142,7 +143,7 @@ impl Model {
 
     /// The confidence of a fact.
     pub fn confidence(&self, fact: FactId) -> f64 {
-        self.relations[fact.predicate.0 as usize].confidence[fact.row as usize]
+        self.relations[fact.predicate.0 as usize].confidence(fact.row as usize)
     }
 
     /// The fact with exactly these values, if derived.
@@ -176,7 +177,7 @@ impl Model {
 
     /// The rank of every value in [`Value::sort_cmp`](crate::value::Value::sort_cmp)
     /// order, computed once: sorting facts then compares integers.
-    fn ranks(&self) -> &[u32] {
+    fn ranks(&self) -> &(Vec<u32>, Vec<ValueId>) {
         self.ranks.get_or_init(|| {
             let n = self.interner.len();
             let mut ids: Vec<u32> = (0..n as u32).collect();
@@ -186,17 +187,41 @@ impl Model {
                     .sort_cmp(self.interner.value(ValueId(b)))
             });
             let mut ranks = vec![0u32; n];
-            for (rank, id) in ids.into_iter().enumerate() {
+            for (rank, &id) in ids.iter().enumerate() {
                 ranks[id as usize] = rank as u32;
             }
-            ranks
+            (ranks, ids.into_iter().map(ValueId).collect())
         })
+    }
+
+    /// Calls `f` with the values of each fact of a relation, sorted by value. Uses less
+    /// memory than [`Model::sorted_facts`] for relations of up to two columns, whose
+    /// sort keys are the values' ranks packed into one integer.
+    pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
+        let relation = &self.relations[predicate.0 as usize];
+        if relation.arity != 2 {
+            for fact in self.sorted_facts(predicate) {
+                f(self.tuple(fact));
+            }
+            return;
+        }
+        let (ranks, by_rank) = self.ranks();
+        let mut keys: Vec<u64> = (0..relation.len())
+            .map(|r| {
+                let row = relation.row(r);
+                (u64::from(ranks[row[0].0 as usize]) << 32) | u64::from(ranks[row[1].0 as usize])
+            })
+            .collect();
+        keys.sort_unstable();
+        for key in keys {
+            f(&[by_rank[(key >> 32) as usize], by_rank[key as u32 as usize]]);
+        }
     }
 
     /// The facts of a relation, sorted by value (column by column), for output.
     pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
         let relation = &self.relations[predicate.0 as usize];
-        let ranks = self.ranks();
+        let (ranks, _) = self.ranks();
         let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
         let n = relation.len() as u32;
         let rows: Vec<u32> = match relation.arity {

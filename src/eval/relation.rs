@@ -150,8 +150,9 @@ pub(crate) struct Relation {
     pub arity: usize,
     /// Rows packed end to end: row `r` is `data[r*arity..(r+1)*arity]`. No duplicates.
     pub data: Vec<ValueId>,
-    /// Confidence per row, in [0,1].
-    pub confidence: Vec<f64>,
+    /// Confidence per row, in [0,1]; empty while every row's confidence is 1 (the
+    /// common case of certain inputs and rules), which saves a column.
+    confidence: Vec<f64>,
     /// Row numbers, with the digest of their hash, for deduplication and membership.
     dedup: HashTable<(u32, u32)>,
     /// Indexes by key columns, built on first use.
@@ -189,6 +190,28 @@ impl Relation {
         self.len
     }
 
+    /// The confidence of row `r`.
+    #[inline]
+    pub fn confidence(&self, r: usize) -> f64 {
+        if self.confidence.is_empty() {
+            1.0
+        } else {
+            self.confidence[r]
+        }
+    }
+
+    /// Appends a confidence for a new row (the row count is not yet increased).
+    #[inline]
+    fn push_confidence(&mut self, confidence: f64) {
+        if self.confidence.is_empty() && confidence == 1.0 {
+            return;
+        }
+        if self.confidence.is_empty() {
+            self.confidence = vec![1.0; self.len];
+        }
+        self.confidence.push(confidence);
+    }
+
     /// The values of row `r`.
     #[inline]
     pub fn row(&self, r: usize) -> &[ValueId] {
@@ -219,7 +242,7 @@ impl Relation {
     ) -> u32 {
         let row = self.len as u32;
         self.data.extend_from_slice(tuple);
-        self.confidence.push(confidence);
+        self.push_confidence(confidence);
         self.rule.push(rule);
         self.premise_start.push(self.premises.len() as u32);
         self.premises.extend_from_slice(premises);
@@ -227,15 +250,6 @@ impl Relation {
         self.dedup
             .insert_unique(hash, (row, digest(hash)), |&(_, d)| spread(d));
         row
-    }
-
-    /// Makes room for `additional` more rows.
-    pub fn reserve(&mut self, additional: usize) {
-        self.dedup.reserve(additional, |&(_, d)| spread(d));
-        self.data.reserve(additional * self.arity);
-        self.confidence.reserve(additional);
-        self.rule.reserve(additional);
-        self.premise_start.reserve(additional);
     }
 
     /// Adds `tuple` if absent, or gives its row a strictly better confidence and
@@ -260,7 +274,7 @@ impl Relation {
         match entry {
             hashbrown::hash_table::Entry::Occupied(found) => {
                 let existing = found.get().0;
-                if self.confidence[existing as usize] < confidence {
+                if self.confidence(existing as usize) < confidence {
                     self.improve(existing, confidence, rule, premises);
                     Merged::Improved(existing)
                 } else {
@@ -270,7 +284,7 @@ impl Relation {
             hashbrown::hash_table::Entry::Vacant(vacant) => {
                 vacant.insert((row, d));
                 self.data.extend_from_slice(tuple);
-                self.confidence.push(confidence);
+                self.push_confidence(confidence);
                 self.rule.push(rule);
                 self.premise_start.push(self.premises.len() as u32);
                 self.premises.extend_from_slice(premises);
@@ -283,6 +297,9 @@ impl Relation {
     /// Replaces row `r`'s confidence and derivation with a better one.
     pub fn improve(&mut self, r: u32, confidence: f64, rule: u32, premises: &[u32]) {
         let r = r as usize;
+        if self.confidence.is_empty() {
+            self.confidence = vec![1.0; self.len];
+        }
         self.confidence[r] = confidence;
         self.rule[r] = rule;
         self.premise_start[r] = self.premises.len() as u32;
@@ -388,7 +405,7 @@ mod tests {
         let t = ids(&[4]);
         let r = relation.push(&t, hash_row(&t), 0.5, 0, &[7]);
         relation.improve(r, 0.9, 1, &[8]);
-        assert_eq!(relation.confidence[0], 0.9);
+        assert_eq!(relation.confidence(0), 0.9);
         assert_eq!(relation.rule[0], 1);
         assert_eq!(relation.premises_of(0, 1), &[8]);
     }

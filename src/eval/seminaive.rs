@@ -109,7 +109,7 @@ impl Exec<'_> {
                     if let Some(slot) = scan.slot {
                         this.premises[slot] = row;
                     }
-                    this.run(rest, confidence * relation.confidence[row as usize], sink);
+                    this.run(rest, confidence * relation.confidence(row as usize), sink);
                 };
                 match (scan.version, scan.index) {
                     (Version::Delta, _) => {
@@ -251,7 +251,7 @@ impl Exec<'_> {
                 let hash = hash_row(&self.tuple);
                 let relation = &self.relations[self.head_predicate.0 as usize];
                 if let Some(row) = relation.find(&self.tuple, hash) {
-                    if relation.confidence[row as usize] >= confidence {
+                    if relation.confidence(row as usize) >= confidence {
                         return;
                     }
                 }
@@ -297,7 +297,7 @@ impl<'p> State<'p> {
                 None => {
                     relation.push(&fact.tuple, hash, fact.confidence, rule, &[]);
                 }
-                Some(row) if relation.confidence[row as usize] < fact.confidence => {
+                Some(row) if relation.confidence(row as usize) < fact.confidence => {
                     relation.improve(row, fact.confidence, rule, &[]);
                 }
                 Some(_) => {}
@@ -455,7 +455,6 @@ impl<'p> State<'p> {
         let relation = &mut self.relations[p.0 as usize];
         let arity = relation.arity;
         let first_new = relation.len() as u32;
-        relation.reserve(buffer.hashes.len());
         let mut improved = Vec::new();
         let mut premise_at = 0usize;
         for i in 0..buffer.hashes.len() {
