@@ -3,8 +3,10 @@
 mod cli;
 mod common;
 mod diagnostics;
+mod differential;
 mod docs;
 mod eval;
 mod examples;
 mod explain;
 mod tidy;
+mod workloads;
