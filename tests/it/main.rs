@@ -3,7 +3,6 @@
 mod cli;
 mod common;
 mod diagnostics;
-mod differential;
 mod docs;
 mod eval;
 mod examples;
