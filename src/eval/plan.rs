@@ -51,6 +51,8 @@ pub(crate) enum Step {
     /// the atom has anonymous variables.
     Neg {
         predicate: PredId,
+        /// The atom's arity: when every column is in the key, the row is looked up whole.
+        arity: usize,
         key_columns: Vec<usize>,
         key: Vec<Term>,
         index: Option<usize>,
@@ -90,12 +92,14 @@ impl Plan {
                     {
                         scan.index = Some(f(scan.predicate, &scan.key_columns));
                     }
+                    // A fully bound negation probes the deduplicating table instead.
                     Step::Neg {
                         predicate,
                         key_columns,
                         index,
+                        arity,
                         ..
-                    } => *index = Some(f(*predicate, key_columns)),
+                    } if key_columns.len() < *arity => *index = Some(f(*predicate, key_columns)),
                     Step::Agg { steps, .. } => walk(steps, f),
                     _ => {}
                 }
@@ -180,6 +184,7 @@ fn plan_literals(
                                 .unzip();
                             Step::Neg {
                                 predicate: atom.predicate,
+                                arity: atom.args.len(),
                                 key_columns,
                                 key,
                                 index: None,

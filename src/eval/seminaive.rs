@@ -53,6 +53,8 @@ struct Exec<'a> {
     to_add: &'a mut ToAdd,
     head: &'a [Term],
     head_predicate: PredId,
+    /// The relation of each positive body atom, in written order.
+    premise_predicates: &'a [PredId],
     rule: u32,
     strength: f64,
     record: bool,
@@ -72,9 +74,9 @@ impl Exec<'_> {
         }
     }
 
-    fn run(&mut self, steps: &[Step], confidence: f64, sink: &mut Sink<'_>) {
+    fn run(&mut self, steps: &[Step], sink: &mut Sink<'_>) {
         let Some((step, rest)) = steps.split_first() else {
-            self.finish(confidence, sink);
+            self.finish(sink);
             return;
         };
         match step {
@@ -109,7 +111,7 @@ impl Exec<'_> {
                     if let Some(slot) = scan.slot {
                         this.premises[slot] = row;
                     }
-                    this.run(rest, confidence * relation.confidence(row as usize), sink);
+                    this.run(rest, sink);
                 };
                 match (scan.version, scan.index) {
                     (Version::Delta, _) => {
@@ -161,6 +163,7 @@ impl Exec<'_> {
             }
             Step::Neg {
                 predicate,
+                arity,
                 key_columns,
                 key,
                 index,
@@ -177,7 +180,7 @@ impl Exec<'_> {
                     owned = key.iter().map(|t| self.term(t)).collect();
                     &owned
                 };
-                let present = if key_columns.len() == relation.arity {
+                let present = if key_columns.len() == *arity {
                     relation.find(values, hash_row(values)).is_some()
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
@@ -191,7 +194,7 @@ impl Exec<'_> {
                         .is_empty()
                 };
                 if !present {
-                    self.run(rest, confidence, sink);
+                    self.run(rest, sink);
                 }
             }
             Step::Filter { left, op, right } => {
@@ -200,7 +203,7 @@ impl Exec<'_> {
                 match (a, b) {
                     (Some(a), Some(b)) => {
                         if compare(*op, a, b, self.interner) {
-                            self.run(rest, confidence, sink);
+                            self.run(rest, sink);
                         }
                     }
                     _ => self.failures += 1,
@@ -209,7 +212,7 @@ impl Exec<'_> {
             Step::Assign { var, expr } => match eval_expr(expr, &self.regs, self.interner) {
                 Some(value) => {
                     self.regs[var.0 as usize] = value;
-                    self.run(rest, confidence, sink);
+                    self.run(rest, sink);
                 }
                 None => self.failures += 1,
             },
@@ -221,12 +224,12 @@ impl Exec<'_> {
                 steps,
             } => {
                 let mut solutions = FxHashSet::default();
-                self.run(steps, 1.0, &mut Sink::Collect(locals, &mut solutions));
+                self.run(steps, &mut Sink::Collect(locals, &mut solutions));
                 let value = aggregate(*function, targets, locals, &solutions, self.interner);
                 match value {
                     Some(Ok(value)) => {
                         self.regs[result.0 as usize] = self.interner.intern(value);
-                        self.run(rest, confidence, sink);
+                        self.run(rest, sink);
                     }
                     Some(Err(())) => self.failures += 1,
                     None => {}
@@ -235,7 +238,7 @@ impl Exec<'_> {
         }
     }
 
-    fn finish(&mut self, confidence: f64, sink: &mut Sink<'_>) {
+    fn finish(&mut self, sink: &mut Sink<'_>) {
         match sink {
             Sink::Collect(vars, out) => {
                 let values: Vec<ValueId> = vars.iter().map(|v| self.regs[v.0 as usize]).collect();
@@ -247,7 +250,13 @@ impl Exec<'_> {
                     let value = self.term(&self.head[i]);
                     self.tuple.push(value);
                 }
-                let confidence = confidence * self.strength;
+                // Multiply in the rule's written order, never in join order: floating
+                // point products depend on order, and the result must not depend on
+                // the plan (naive and semi-naive plans differ).
+                let mut confidence = self.strength;
+                for (predicate, &row) in self.premise_predicates.iter().zip(&self.premises) {
+                    confidence *= self.relations[predicate.0 as usize].confidence(row as usize);
+                }
                 let hash = hash_row(&self.tuple);
                 let relation = &self.relations[self.head_predicate.0 as usize];
                 if let Some(row) = relation.find(&self.tuple, hash) {
@@ -280,6 +289,8 @@ pub(crate) struct State<'p> {
     pub failures: FxHashMap<RuleId, u64>,
     pub iterations: usize,
     n_premises: Vec<usize>,
+    /// Per rule, the relation of each positive body atom in written order.
+    premise_predicates: Vec<Vec<PredId>>,
 }
 
 impl<'p> State<'p> {
@@ -308,6 +319,11 @@ impl<'p> State<'p> {
             .iter()
             .map(|r| r.positive_atoms().count())
             .collect();
+        let premise_predicates = program
+            .rules()
+            .iter()
+            .map(|r| r.positive_atoms().map(|a| a.predicate).collect())
+            .collect();
         State {
             program,
             relations,
@@ -316,6 +332,7 @@ impl<'p> State<'p> {
             failures: FxHashMap::default(),
             iterations: 0,
             n_premises,
+            premise_predicates,
         }
     }
 
@@ -407,6 +424,7 @@ impl<'p> State<'p> {
                     to_add: buffer,
                     head: &rule.head.args,
                     head_predicate: head,
+                    premise_predicates: &self.premise_predicates[rule_id.0 as usize],
                     rule: rule_id.0,
                     strength: rule.strength,
                     record: self.options.record_derivations,
@@ -415,7 +433,7 @@ impl<'p> State<'p> {
                     tuple: Vec::with_capacity(rule.head.args.len()),
                     failures: 0,
                 };
-                exec.run(&plan.steps, 1.0, &mut Sink::Head);
+                exec.run(&plan.steps, &mut Sink::Head);
                 if exec.failures > 0 {
                     *self.failures.entry(*rule_id).or_default() += exec.failures;
                 }
