@@ -24,3 +24,23 @@ fn every_construct_example_evaluates() {
     let model = evaluate_checked(&program);
     insta::assert_snapshot!(render_derived(&program, &model));
 }
+
+#[test]
+fn why_not_example_is_what_the_engine_prints() {
+    let block = block_after("And where the public record stops");
+    let mut lines = block.lines();
+    let command = lines.next().expect("a command line");
+    assert!(command.starts_with("$ ascribe explain rules/ --facts facts/au-parliament-2019/ "));
+    let expected: String = lines.map(|l| format!("{l}\n")).collect();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
+        .args([
+            "explain",
+            "rules/",
+            "--facts",
+            "facts/au-parliament-2019/",
+            "state_sponsored(au_parliament_2019, prc)",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+}

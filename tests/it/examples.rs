@@ -89,6 +89,194 @@ fn australia_2019_stops_at_an_unnamed_state_actor() {
 }
 
 #[test]
+fn notpetya_reaches_russia_through_sandworm_and_gru_unit_74455() {
+    holds(
+        "notpetya-2017",
+        &[
+            "conducted_by(notpetya_2017, sandworm)",
+            "corroborated_attribution(notpetya_2017, sandworm)",
+            "conducted_for(notpetya_2017, gru_unit_74455)",
+            "conducted_for(notpetya_2017, gru)",
+            "conducted_for(notpetya_2017, russian_military)",
+            "state_sponsored(notpetya_2017, russia)",
+            "attributed_to_state(notpetya_2017, russia)",
+            "days_to_attribution(notpetya_2017, sandworm, 1129)",
+            "unconfirmed_claim(wapo_2018_01_12, organ_responsible, notpetya_2017, gru)",
+            "denial(notpetya_2017, russia)",
+        ],
+        &[
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+            "unresolved_group_name(_, _)",
+        ],
+    );
+}
+
+#[test]
+fn ukraine_grid_2015_is_attributed_only_in_2020() {
+    holds(
+        "ukraine-grid-2015",
+        &[
+            "conducted_by(ua_grid_2015, sandworm)",
+            "corroborated_attribution(ua_grid_2015, sandworm)",
+            "conducted_for(ua_grid_2015, gru_unit_74455)",
+            "state_sponsored(ua_grid_2015, russia)",
+            "days_to_attribution(ua_grid_2015, sandworm, 1681)",
+        ],
+        &[
+            "attributed_to_state(_, _)",
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
+fn wannacry_reaches_north_korea_through_lazarus_and_the_rgb() {
+    holds(
+        "wannacry-2017",
+        &[
+            "conducted_by(wannacry_2017, lazarus)",
+            "corroborated(wannacry_2017, lazarus, 3)",
+            "conducted_for(wannacry_2017, rgb)",
+            "attributed_to_state(wannacry_2017, dprk)",
+            "state_sponsored(wannacry_2017, dprk)",
+            "days_to_attribution(wannacry_2017, lazarus, 221)",
+            "unconfirmed_claim(wapo_2017_06_14, conducted_by, wannacry_2017, _)",
+        ],
+        &[
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+            "unresolved_group_name(_, _)",
+        ],
+    );
+}
+
+#[test]
+fn sony_pictures_is_a_state_attribution_first_and_one_party_throughout() {
+    holds(
+        "sony-pictures-2014",
+        &[
+            "attributed_to_state(sony_pictures_2014, dprk)",
+            "state_sponsored(sony_pictures_2014, dprk)",
+            "conducted_by(sony_pictures_2014, lazarus)",
+            "corroborated(sony_pictures_2014, lazarus, 1)",
+            "conducted_for(sony_pictures_2014, rgb)",
+            "days_to_attribution(sony_pictures_2014, lazarus, 1376)",
+            "unconfirmed_claim(gop_persona_2014_11_24, conducted_by, sony_pictures_2014, _)",
+            "denial(sony_pictures_2014, dprk)",
+        ],
+        &[
+            "corroborated_attribution(_, _)",
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
+fn solarwinds_names_the_svr_officially_and_apt29_only_through_industry() {
+    holds(
+        "solarwinds-2020",
+        &[
+            "conducted_for(solarwinds_2020, svr)",
+            "state_sponsored(solarwinds_2020, russia)",
+            "attributed_to_state(solarwinds_2020, russia)",
+            "conducted_by(solarwinds_2020, apt29)",
+            "corroborated(solarwinds_2020, apt29, 1)",
+            "corroborated_link(apt29, svr, 2)",
+        ],
+        &[
+            "first_attributed(solarwinds_2020, _, _)",
+            "corroborated_attribution(_, _)",
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
+fn opcw_2018_stops_at_gru_unit_26165_and_names_no_group() {
+    holds(
+        "opcw-2018",
+        &[
+            "conducted_for(opcw_2018, gru_unit_26165)",
+            "conducted_for(opcw_2018, gru)",
+            "state_sponsored(opcw_2018, russia)",
+            "operates_for(apt28, gru)",
+            "denial(opcw_2018, russia)",
+        ],
+        &[
+            "conducted_by(_, _)",
+            "attribution_level(opcw_2018, group)",
+            "attributed_to_state(_, _)",
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
+fn exchange_2021_reaches_the_prc_through_hafnium_and_the_mss() {
+    holds(
+        "exchange-2021",
+        &[
+            "conducted_by(exchange_2021, hafnium)",
+            "corroborated(exchange_2021, hafnium, 3)",
+            "conducted_for(exchange_2021, mss)",
+            "conducted_for(exchange_2021, shanghai_ssb)",
+            "state_sponsored(exchange_2021, prc)",
+            "attributed_to_state(exchange_2021, prc)",
+            "days_to_attribution(exchange_2021, hafnium, 169)",
+            "claims(eu_hr_2021_07_19, from_territory, exchange_2021, prc)",
+        ],
+        &[
+            "operates_for(hafnium, _)",
+            "deception_suspected(_)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
+fn dnc_2016_reaches_two_groups_and_the_gru() {
+    holds(
+        "dnc-2016",
+        &[
+            "conducted_by(dnc_2016, apt28)",
+            "conducted_by(dnc_2016, apt29)",
+            "corroborated_attribution(dnc_2016, apt28)",
+            "conducted_for(dnc_2016, gru_unit_26165)",
+            "conducted_for(dnc_2016, gru_unit_74455)",
+            "conducted_for(dnc_2016, gru)",
+            "state_sponsored(dnc_2016, russia)",
+            "days_to_attribution(dnc_2016, apt28, 198)",
+            "unresolved_group_name(guccifer2_2016_06_15, _)",
+        ],
+        &["deception_suspected(_)", "unnamed_state_actor_only(_)"],
+    );
+}
+
+#[test]
+fn australia_2020_stops_at_an_unnamed_state_actor() {
+    holds(
+        "au-copy-paste-2020",
+        &[
+            "state_actor_involved(au_copy_paste_2020)",
+            "unnamed_state_actor_only(au_copy_paste_2020)",
+            "unconfirmed_claim(reuters_2020_06_19, state_actor_responsible, au_copy_paste_2020, prc)",
+        ],
+        &[
+            "conducted_by(_, _)",
+            "conducted_for(_, _)",
+            "state_sponsored(_, _)",
+            "attributed_to_state(_, _)",
+            "consistent_with(_, _)",
+        ],
+    );
+}
+
+#[test]
 fn suspected_deception_blocks_the_attribution() {
     holds(
         "deception-example",
