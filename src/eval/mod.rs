@@ -160,7 +160,9 @@ impl Model {
     /// How a fact was obtained.
     pub fn derivation<'m>(&'m self, program: &Program, fact: FactId) -> Derivation<'m> {
         let relation = &self.relations[fact.predicate.0 as usize];
-        let rule = relation.rule[fact.row as usize];
+        let Some(&rule) = relation.rule.get(fact.row as usize) else {
+            return Derivation::Unrecorded;
+        };
         if rule == UNRECORDED {
             Derivation::Unrecorded
         } else if rule & INPUT_BIT != 0 {

@@ -157,20 +157,26 @@ pub(crate) struct Relation {
     dedup: HashTable<(u32, u32)>,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
-    /// Per row: the deriving rule's id, `INPUT_BIT | fact index`, or `UNRECORDED`.
+    /// Per row: the deriving rule's id or `INPUT_BIT | fact index`; empty when
+    /// derivations are not recorded.
     pub rule: Vec<u32>,
-    /// Per row: where its premises start in `premises`.
-    pub premise_start: Vec<u32>,
-    /// Premise row numbers of all recorded derivations, one run per derivation; the
-    /// relation of each premise is given by the rule's positive atoms.
-    pub premises: Vec<u32>,
+    /// Premise slots per row: the most positive atoms of any rule deriving this
+    /// relation. Row `r`'s premises are `premises[r*stride..]`, as many as its rule has.
+    stride: usize,
+    /// Whether derivations are recorded.
+    record: bool,
+    /// Premise row numbers, `stride` slots per row (unused slots 0); the relation of
+    /// each premise is given by the rule's positive atoms. A better derivation
+    /// overwrites the slots of the row in place.
+    premises: Vec<u32>,
     /// Number of rows; kept apart from `data` because rows of a nullary relation
     /// take no values.
     len: usize,
 }
 
 impl Relation {
-    pub fn new(arity: usize) -> Relation {
+    /// An empty relation; `stride` premise slots per row if `record`.
+    pub fn new(arity: usize, stride: usize, record: bool) -> Relation {
         Relation {
             arity,
             data: Vec::new(),
@@ -178,7 +184,8 @@ impl Relation {
             dedup: HashTable::new(),
             indexes: Vec::new(),
             rule: Vec::new(),
-            premise_start: Vec::new(),
+            stride,
+            record,
             premises: Vec::new(),
             len: 0,
         }
@@ -243,9 +250,7 @@ impl Relation {
         let row = self.len as u32;
         self.data.extend_from_slice(tuple);
         self.push_confidence(confidence);
-        self.rule.push(rule);
-        self.premise_start.push(self.premises.len() as u32);
-        self.premises.extend_from_slice(premises);
+        self.record_new(rule, premises);
         self.len += 1;
         self.dedup
             .insert_unique(hash, (row, digest(hash)), |&(_, d)| spread(d));
@@ -285,9 +290,7 @@ impl Relation {
                 vacant.insert((row, d));
                 self.data.extend_from_slice(tuple);
                 self.push_confidence(confidence);
-                self.rule.push(rule);
-                self.premise_start.push(self.premises.len() as u32);
-                self.premises.extend_from_slice(premises);
+                self.record_new(rule, premises);
                 self.len += 1;
                 Merged::New
             }
@@ -301,15 +304,32 @@ impl Relation {
             self.confidence = vec![1.0; self.len];
         }
         self.confidence[r] = confidence;
-        self.rule[r] = rule;
-        self.premise_start[r] = self.premises.len() as u32;
-        self.premises.extend_from_slice(premises);
+        if self.record {
+            self.rule[r] = rule;
+            let slots = &mut self.premises[r * self.stride..(r + 1) * self.stride];
+            slots[..premises.len()].copy_from_slice(premises);
+            slots[premises.len()..].fill(0);
+        }
+    }
+
+    /// Records the derivation of a row being appended.
+    #[inline]
+    fn record_new(&mut self, rule: u32, premises: &[u32]) {
+        if self.record {
+            debug_assert!(
+                premises.len() <= self.stride,
+                "premise slots fit every rule"
+            );
+            self.rule.push(rule);
+            self.premises.extend_from_slice(premises);
+            let padding = self.stride - premises.len();
+            self.premises.extend(std::iter::repeat_n(0, padding));
+        }
     }
 
     /// The recorded premises of row `r`, given how many the rule has.
     pub fn premises_of(&self, r: usize, count: usize) -> &[u32] {
-        let start = self.premise_start[r] as usize;
-        &self.premises[start..start + count]
+        &self.premises[r * self.stride..r * self.stride + count]
     }
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
@@ -352,7 +372,6 @@ impl Relation {
             + self.confidence.capacity() * 8
             + self.dedup.capacity() * 9
             + self.rule.capacity() * 4
-            + self.premise_start.capacity() * 4
             + self.premises.capacity() * 4
             + index_bytes
     }
@@ -368,7 +387,7 @@ mod tests {
 
     #[test]
     fn rows_deduplicate_and_indexes_group_by_key() {
-        let mut relation = Relation::new(2);
+        let mut relation = Relation::new(2, 0, true);
         for (a, b) in [(1, 2), (1, 3), (2, 3)] {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
@@ -401,7 +420,7 @@ mod tests {
 
     #[test]
     fn improving_a_row_replaces_its_derivation() {
-        let mut relation = Relation::new(1);
+        let mut relation = Relation::new(1, 1, true);
         let t = ids(&[4]);
         let r = relation.push(&t, hash_row(&t), 0.5, 0, &[7]);
         relation.improve(r, 0.9, 1, &[8]);

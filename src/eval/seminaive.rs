@@ -295,10 +295,17 @@ pub(crate) struct State<'p> {
 
 impl<'p> State<'p> {
     pub fn new(program: &'p Program, options: EvalOptions) -> State<'p> {
+        let record = options.record_derivations;
+        let mut stride = vec![0usize; program.predicates().len()];
+        for rule in program.rules() {
+            let slots = &mut stride[rule.head.predicate.0 as usize];
+            *slots = (*slots).max(rule.positive_atoms().count());
+        }
         let mut relations: Vec<Relation> = program
             .predicates()
             .iter()
-            .map(|p| Relation::new(p.arity))
+            .zip(&stride)
+            .map(|(p, &stride)| Relation::new(p.arity, stride, record))
             .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
