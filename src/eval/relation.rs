@@ -323,7 +323,7 @@ impl Relation {
             self.rule.push(rule);
             self.premises.extend_from_slice(premises);
             let padding = self.stride - premises.len();
-            self.premises.extend(std::iter::repeat_n(0, padding));
+            self.premises.resize(self.premises.len() + padding, 0);
         }
     }
 
