@@ -238,25 +238,6 @@ impl Relation {
             .map(|&(r, _)| r)
     }
 
-    /// Appends a new row (the caller checked it is absent) and returns its number.
-    pub fn push(
-        &mut self,
-        tuple: &[ValueId],
-        hash: u64,
-        confidence: f64,
-        rule: u32,
-        premises: &[u32],
-    ) -> u32 {
-        let row = self.len as u32;
-        self.data.extend_from_slice(tuple);
-        self.push_confidence(confidence);
-        self.record_new(rule, premises);
-        self.len += 1;
-        self.dedup
-            .insert_unique(hash, (row, digest(hash)), |&(_, d)| spread(d));
-        row
-    }
-
     /// Adds `tuple` if absent, or gives its row a strictly better confidence and
     /// derivation; one hash probe either way.
     pub fn insert(
@@ -392,7 +373,7 @@ mod tests {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
             assert!(relation.find(&t, h).is_none());
-            relation.push(&t, h, 1.0, UNRECORDED, &[]);
+            assert_eq!(relation.insert(&t, h, 1.0, UNRECORDED, &[]), Merged::New);
         }
         let t = ids(&[1, 3]);
         assert_eq!(relation.find(&t, hash_row(&t)), Some(1));
@@ -405,7 +386,7 @@ mod tests {
         );
         // Rows added later are indexed on refresh, in ascending order.
         let t = ids(&[1, 9]);
-        relation.push(&t, hash_row(&t), 0.5, UNRECORDED, &[]);
+        relation.insert(&t, hash_row(&t), 0.5, UNRECORDED, &[]);
         relation.refresh_indexes();
         let index = &relation.indexes[slot];
         assert_eq!(
@@ -422,8 +403,15 @@ mod tests {
     fn improving_a_row_replaces_its_derivation() {
         let mut relation = Relation::new(1, 1, true);
         let t = ids(&[4]);
-        let r = relation.push(&t, hash_row(&t), 0.5, 0, &[7]);
-        relation.improve(r, 0.9, 1, &[8]);
+        assert_eq!(relation.insert(&t, hash_row(&t), 0.5, 0, &[7]), Merged::New);
+        assert_eq!(
+            relation.insert(&t, hash_row(&t), 0.9, 1, &[8]),
+            Merged::Improved(0)
+        );
+        assert_eq!(
+            relation.insert(&t, hash_row(&t), 0.7, 2, &[9]),
+            Merged::Kept
+        );
         assert_eq!(relation.confidence(0), 0.9);
         assert_eq!(relation.rule[0], 1);
         assert_eq!(relation.premises_of(0, 1), &[8]);

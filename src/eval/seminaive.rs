@@ -310,16 +310,14 @@ impl<'p> State<'p> {
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
             let hash = hash_row(&fact.tuple);
-            let rule = INPUT_BIT | index as u32;
-            match relation.find(&fact.tuple, hash) {
-                None => {
-                    relation.push(&fact.tuple, hash, fact.confidence, rule, &[]);
-                }
-                Some(row) if relation.confidence(row as usize) < fact.confidence => {
-                    relation.improve(row, fact.confidence, rule, &[]);
-                }
-                Some(_) => {}
-            }
+            // Duplicated input facts keep the most confident one.
+            relation.insert(
+                &fact.tuple,
+                hash,
+                fact.confidence,
+                INPUT_BIT | index as u32,
+                &[],
+            );
         }
         let n_premises = program
             .rules()

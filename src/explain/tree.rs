@@ -227,6 +227,11 @@ impl<'a> Builder<'a> {
         let mut absent = Vec::new();
         let mut conditions = Vec::new();
         let mut aggregates = Vec::new();
+        let instantiate = |literal: &Literal, interner: &Interner| {
+            let mut s = String::new();
+            write_literal(&mut s, program, rule, literal, Some(&bindings), interner);
+            s
+        };
         for literal in &rule.body {
             match literal {
                 Literal::Pos(_) => {}
@@ -243,27 +248,10 @@ impl<'a> Builder<'a> {
                     absent.push(s);
                 }
                 Literal::Cmp { .. } | Literal::Assign { .. } => {
-                    let mut s = String::new();
-                    write_literal(
-                        &mut s,
-                        program,
-                        rule,
-                        literal,
-                        Some(&bindings),
-                        &self.matcher.interner,
-                    );
-                    conditions.push(s);
+                    conditions.push(instantiate(literal, &self.matcher.interner))
                 }
                 Literal::Agg(agg) => {
-                    let mut s = String::new();
-                    write_literal(
-                        &mut s,
-                        program,
-                        rule,
-                        literal,
-                        Some(&bindings),
-                        &self.matcher.interner,
-                    );
+                    let s = instantiate(literal, &self.matcher.interner);
                     let value = bindings[agg.result.0 as usize]
                         .map(|v| self.matcher.interner.value(v).to_string())
                         .unwrap_or_default();
