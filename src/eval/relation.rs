@@ -7,6 +7,7 @@
 //! binary search. A row's confidence and derivation may be replaced by a strictly
 //! better one (max-product semiring); its values never change.
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use crate::value::ValueId;
@@ -46,6 +47,89 @@ const INVERSE: u64 = 0xf1de_83e1_9937_733d;
 #[inline]
 fn spread(digest: u32) -> u64 {
     u64::from(digest).wrapping_mul(SPREAD)
+}
+
+/// The deduplicating table of a relation.
+#[derive(Clone, Debug)]
+enum Dedup {
+    /// Two-column rows, grouped by their first value (see [`Pairs`]).
+    Pairs(Pairs),
+    /// Other rows: row numbers with a 32-bit digest of their hash.
+    Rows(HashTable<(u32, u32)>),
+}
+
+impl Dedup {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Dedup::Pairs(pairs) => pairs.heap_bytes(),
+            Dedup::Rows(table) => table.capacity() * 9,
+        }
+    }
+}
+
+/// Membership of two-column rows as a two-level table: first value to group, then
+/// second value to row number within the group. Rules tend to derive many facts with
+/// the same first value one after another (all the places one node reaches), and those
+/// probes then stay within one small table instead of hitting a large one at random.
+#[derive(Clone, Debug, Default)]
+struct Pairs {
+    /// First value to group number.
+    groups_by_first: HashTable<(u32, u32)>,
+    /// Per group: `(second value, row)`.
+    groups: Vec<HashTable<(u32, u32)>>,
+}
+
+#[inline]
+fn hash_value(v: u32) -> u64 {
+    u64::from(v).wrapping_mul(SPREAD)
+}
+
+impl Pairs {
+    fn group(&self, first: u32) -> Option<&HashTable<(u32, u32)>> {
+        self.groups_by_first
+            .find(hash_value(first), |&(f, _)| f == first)
+            .map(|&(_, g)| &self.groups[g as usize])
+    }
+
+    fn find(&self, first: u32, second: u32) -> Option<u32> {
+        self.group(first)?
+            .find(hash_value(second), |&(s, _)| s == second)
+            .map(|&(_, row)| row)
+    }
+
+    /// The row of `(first, second)`, or `None` after recording it as `row`.
+    fn find_or_insert(&mut self, first: u32, second: u32, row: u32) -> Option<u32> {
+        let next = self.groups.len() as u32;
+        let group = match self.groups_by_first.entry(
+            hash_value(first),
+            |&(f, _)| f == first,
+            |&(f, _)| hash_value(f),
+        ) {
+            Entry::Occupied(found) => found.get().1,
+            Entry::Vacant(vacant) => {
+                vacant.insert((first, next));
+                self.groups.push(HashTable::new());
+                next
+            }
+        };
+        match self.groups[group as usize].entry(
+            hash_value(second),
+            |&(s, _)| s == second,
+            |&(s, _)| hash_value(s),
+        ) {
+            Entry::Occupied(found) => Some(found.get().1),
+            Entry::Vacant(vacant) => {
+                vacant.insert((second, row));
+                None
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.groups_by_first.capacity() * 9
+            + self.groups.capacity() * std::mem::size_of::<HashTable<(u32, u32)>>()
+            + self.groups.iter().map(|g| g.capacity() * 9).sum::<usize>()
+    }
 }
 
 /// What [`Relation::insert`] did.
@@ -153,8 +237,8 @@ pub(crate) struct Relation {
     /// Confidence per row, in [0,1]; empty while every row's confidence is 1 (the
     /// common case of certain inputs and rules), which saves a column.
     confidence: Vec<f64>,
-    /// Row numbers, with the digest of their hash, for deduplication and membership.
-    dedup: HashTable<(u32, u32)>,
+    /// Every row, for deduplication and membership.
+    dedup: Dedup,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
     /// Per row: the deriving rule's id or `INPUT_BIT | fact index`; empty when
@@ -181,7 +265,11 @@ impl Relation {
             arity,
             data: Vec::new(),
             confidence: Vec::new(),
-            dedup: HashTable::new(),
+            dedup: if arity == 2 {
+                Dedup::Pairs(Pairs::default())
+            } else {
+                Dedup::Rows(HashTable::new())
+            },
             indexes: Vec::new(),
             rule: Vec::new(),
             stride,
@@ -228,14 +316,19 @@ impl Relation {
     /// The row holding exactly `tuple`, if any.
     #[inline]
     pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
-        let arity = self.arity;
-        let data = &self.data;
-        let d = digest(hash);
-        self.dedup
-            .find(hash, |&(r, rd)| {
-                rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple
-            })
-            .map(|&(r, _)| r)
+        match &self.dedup {
+            Dedup::Pairs(pairs) => pairs.find(tuple[0].0, tuple[1].0),
+            Dedup::Rows(table) => {
+                let arity = self.arity;
+                let data = &self.data;
+                let d = digest(hash);
+                table
+                    .find(hash, |&(r, rd)| {
+                        rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple
+                    })
+                    .map(|&(r, _)| r)
+            }
+        }
     }
 
     /// Adds `tuple` if absent, or gives its row a strictly better confidence and
@@ -248,27 +341,35 @@ impl Relation {
         rule: u32,
         premises: &[u32],
     ) -> Merged {
-        let arity = self.arity;
         let row = self.len as u32;
-        let data = &self.data;
-        let d = digest(hash);
-        let entry = self.dedup.entry(
-            hash,
-            |&(r, rd)| rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple,
-            |&(_, d)| spread(d),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => {
-                let existing = found.get().0;
-                if self.confidence(existing as usize) < confidence {
-                    self.improve(existing, confidence, rule, premises);
-                    Merged::Improved(existing)
-                } else {
-                    Merged::Kept
+        let existing = match &mut self.dedup {
+            Dedup::Pairs(pairs) => pairs.find_or_insert(tuple[0].0, tuple[1].0, row),
+            Dedup::Rows(table) => {
+                let arity = self.arity;
+                let data = &self.data;
+                let d = digest(hash);
+                match table.entry(
+                    hash,
+                    |&(r, rd)| {
+                        rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple
+                    },
+                    |&(_, d)| spread(d),
+                ) {
+                    Entry::Occupied(found) => Some(found.get().0),
+                    Entry::Vacant(vacant) => {
+                        vacant.insert((row, d));
+                        None
+                    }
                 }
             }
-            hashbrown::hash_table::Entry::Vacant(vacant) => {
-                vacant.insert((row, d));
+        };
+        match existing {
+            Some(existing) if self.confidence(existing as usize) < confidence => {
+                self.improve(existing, confidence, rule, premises);
+                Merged::Improved(existing)
+            }
+            Some(_) => Merged::Kept,
+            None => {
                 self.data.extend_from_slice(tuple);
                 self.push_confidence(confidence);
                 self.record_new(rule, premises);
@@ -351,7 +452,7 @@ impl Relation {
             .sum();
         self.data.capacity() * 4
             + self.confidence.capacity() * 8
-            + self.dedup.capacity() * 9
+            + self.dedup.heap_bytes()
             + self.rule.capacity() * 4
             + self.premises.capacity() * 4
             + index_bytes
