@@ -26,6 +26,8 @@ pub(crate) enum Version {
 #[derive(Clone, Debug)]
 pub(crate) struct Scan {
     pub predicate: PredId,
+    /// The atom's arity; when every column is in the key the row is looked up whole.
+    pub arity: usize,
     pub version: Version,
     /// Columns whose value is known before the scan (constants and bound variables).
     pub key_columns: Vec<usize>,
@@ -87,8 +89,11 @@ impl Plan {
         fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize]) -> usize) {
             for step in steps {
                 match step {
+                    // A scan with every column bound probes the deduplicating table.
                     Step::Scan(scan)
-                        if !scan.key_columns.is_empty() && scan.version != Version::Delta =>
+                        if !scan.key_columns.is_empty()
+                            && scan.key_columns.len() < scan.arity
+                            && scan.version != Version::Delta =>
                     {
                         scan.index = Some(f(scan.predicate, &scan.key_columns));
                     }
@@ -278,6 +283,7 @@ fn plan_literals(
         let atom = atoms[next].1;
         let mut scan = Scan {
             predicate: atom.predicate,
+            arity: atom.args.len(),
             version: version_of(next),
             key_columns: Vec::new(),
             key: Vec::new(),

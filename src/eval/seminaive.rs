@@ -149,6 +149,18 @@ impl Exec<'_> {
                             visit(self, row);
                         }
                     }
+                    (version, None) if scan.key_columns.len() == arity && arity > 0 => {
+                        let end = if version == Version::Old {
+                            self.old_end[p]
+                        } else {
+                            self.all_end[p]
+                        } as u32;
+                        if let Some(row) = relation.find(key, hash_row(key)) {
+                            if row < end {
+                                visit(self, row);
+                            }
+                        }
+                    }
                     (version, None) => {
                         let end = if version == Version::Old {
                             self.old_end[p]
