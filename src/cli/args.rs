@@ -122,6 +122,21 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     pub format: ExplainFormat,
+    /// Instead of the tree, list the input facts whose removal makes the fact fail (or
+    /// fall below --threshold).
+    #[arg(long)]
+    pub critical: bool,
+    /// With --critical: a confidence below which the conclusion counts as lost.
+    #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.0, value_parser = parse_confidence)]
+    pub threshold: f64,
+}
+
+/// A confidence argument: a number in [0, 1].
+fn parse_confidence(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a number between 0 and 1")),
+    }
 }
 
 /// `ascribe query`.

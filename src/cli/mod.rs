@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate, EvalOptions, Model};
-use crate::explain::{explain, render as explain_render, why_not};
+use crate::explain::{critical, explain, render as explain_render, why_not};
 use crate::io::{self as fact_io, Schema};
 use crate::program::{lower, Program};
 use crate::query::Pattern;
@@ -378,6 +378,19 @@ impl Session {
             return Ok(EXIT_USAGE);
         }
         match pattern.ground_fact(&model) {
+            Some(found) if args.critical => {
+                let sensitivities = critical::critical(&program, &model, found, args.threshold);
+                let text = match args.format {
+                    ExplainFormat::Json => {
+                        serde_json::to_string_pretty(&sensitivities)
+                            .expect("sensitivities serialise")
+                            + "\n"
+                    }
+                    _ => critical::text(fact.trim(), &sensitivities, args.threshold),
+                };
+                out.write(&text)?;
+                Ok(EXIT_OK)
+            }
             Some(found) => {
                 let explanation = explain(&program, &model, found);
                 let text = match args.format {

@@ -216,9 +216,9 @@ fn plan_literals(
                         for l in &agg.body {
                             crate::eval::plan::literal_vars(l, &mut inner);
                         }
-                        let ready = inner
-                            .iter()
-                            .all(|v| bound.contains(v) || agg.locals.contains(v));
+                        let ready = inner.iter().all(|v| {
+                            bound.contains(v) || agg.locals.contains(v) || agg.ignored.contains(v)
+                        });
                         ready.then(|| {
                             let mut inner_bound = bound.clone();
                             let steps = plan_literals(
@@ -307,7 +307,9 @@ fn plan_literals(
                     Some(&(_, earlier)) => scan.equal.push((column, earlier)),
                     None => {
                         first_column.push((*v, column));
-                        if !is_anonymous(rule, *v) {
+                        // Inside an aggregate `_` is part of a solution, so it is bound
+                        // there; elsewhere nothing reads it.
+                        if !is_anonymous(rule, *v) || !slots {
                             scan.binds.push((column, *v));
                         }
                     }

@@ -120,9 +120,11 @@ impl<'a> Matcher<'a> {
                 for l in &agg.body {
                     crate::eval::literal_vars(l, &mut inner);
                 }
-                inner
-                    .iter()
-                    .all(|v| bindings[v.0 as usize].is_some() || agg.locals.contains(v))
+                inner.iter().all(|v| {
+                    bindings[v.0 as usize].is_some()
+                        || agg.locals.contains(v)
+                        || agg.ignored.contains(v)
+                })
             }
         };
         let Some(position) = literals

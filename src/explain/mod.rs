@@ -4,6 +4,7 @@
 //! evaluation ([`explain`]); [`render`] prints them as indented text, JSON or Graphviz
 //! DOT. Building a tree reads the model and never changes it.
 
+pub mod critical;
 pub mod estimative;
 mod matcher;
 pub mod render;

@@ -754,6 +754,7 @@ impl Lowerer {
                     targets,
                     body,
                     locals: Vec::new(),
+                    ignored: Vec::new(),
                     span: agg.span,
                 })
             }
@@ -900,9 +901,9 @@ fn resolve_bindings(body: &mut [Literal], bound: &mut FxHashSet<VarId>) {
                     for literal in &agg.body {
                         literal_vars(literal, &mut inner);
                     }
-                    let outer_bound = inner
-                        .iter()
-                        .all(|v| bound.contains(v) || agg.locals.contains(v));
+                    let outer_bound = inner.iter().all(|v| {
+                        bound.contains(v) || agg.locals.contains(v) || agg.ignored.contains(v)
+                    });
                     if outer_bound {
                         bound.insert(agg.result);
                         progress = true;
@@ -969,11 +970,20 @@ impl Lowerer {
                     );
                     ok = false;
                 }
-                let mut locals: Vec<VarId> = inner
+                // `_` inside a negated atom is never bound: it is no part of a solution.
+                let mut positive = FxHashSet::default();
+                for literal in &agg.body {
+                    if let Literal::Pos(atom) = literal {
+                        atom_vars(atom, &mut positive);
+                    }
+                }
+                let (mut locals, mut ignored): (Vec<VarId>, Vec<VarId>) = inner
                     .into_iter()
                     .filter(|v| !outside_counts[index].contains(v))
-                    .collect();
+                    .partition(|v| scope.name(*v) != "_" || positive.contains(v));
                 locals.sort();
+                ignored.sort();
+                agg.ignored = ignored;
                 for target in &agg.targets {
                     if !locals.contains(target) {
                         self.error(
@@ -1027,7 +1037,7 @@ impl Lowerer {
                     }
                     let outer: FxHashSet<VarId> = inner
                         .into_iter()
-                        .filter(|v| !agg.locals.contains(v))
+                        .filter(|v| !agg.locals.contains(v) && !agg.ignored.contains(v))
                         .collect();
                     // Inside the aggregate, locals must be bound by its own atoms.
                     let mut inner_bound = bound.clone();

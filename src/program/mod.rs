@@ -105,6 +105,9 @@ pub struct Aggregate {
     /// Variables of the body that occur nowhere else in the rule, sorted: a solution of
     /// the body is one distinct assignment of these.
     pub locals: Vec<VarId>,
+    /// `_` variables of negated atoms in the body: bound by nothing and part of no
+    /// solution (`not f(Y, _)` asks for no `f` fact with any second value).
+    pub ignored: Vec<VarId>,
     /// Where it was written.
     pub span: Span,
 }
@@ -278,6 +281,14 @@ impl Program {
         fact.source
             .clone()
             .unwrap_or_else(|| self.fact_location(fact))
+    }
+
+    /// The same program without the input fact at `index` of [`Program::facts`], for
+    /// asking what a conclusion rests on.
+    pub fn without_fact(&self, index: usize) -> Program {
+        let mut reduced = self.clone();
+        reduced.facts.remove(index);
+        reduced
     }
 
     /// Mutable access to the constants, for interning query constants.

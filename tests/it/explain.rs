@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use ascribe::explain::{render, why_not};
+use ascribe::explain::{critical, render, why_not};
 use ascribe::query::Pattern;
 
 use crate::common::{evaluate_checked, load, relative};
@@ -26,6 +26,18 @@ fn fixtures() {
                 let explanation = ascribe::explain(&program, &model, found);
                 let _ = writeln!(out, "== explain {fact}\n{}", render::text(&explanation));
                 let _ = writeln!(out, "== json\n{}\n", render::json(&explanation));
+            } else if let Some(rest) = line.strip_prefix("// critical") {
+                let (threshold, fact) = rest.split_once(": ").expect("`// critical[ T]: fact`");
+                let threshold: f64 = threshold.trim().parse().unwrap_or(0.0);
+                let pattern =
+                    Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let found = pattern.ground_fact(&model).expect("derived");
+                let answer = critical::critical(&program, &model, found, threshold);
+                let _ = writeln!(
+                    out,
+                    "== critical{rest}\n{}",
+                    critical::text(fact, &answer, threshold)
+                );
             } else if let Some(fact) = line.strip_prefix("// why-not: ") {
                 let pattern =
                     Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");

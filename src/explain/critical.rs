@@ -1,0 +1,182 @@
+//! Sensitivity: which input facts a conclusion cannot do without.
+//!
+//! An input fact is critical to a conclusion when evaluating the program without it no
+//! longer derives the conclusion, or derives it with a confidence below a threshold.
+//! Only the input facts at the leaves of the conclusion's best derivation can be
+//! critical (a fact absent from one derivation cannot be needed by all of them), so
+//! each of those is removed in turn and the program evaluated again.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::tree::fact_text;
+use crate::eval::{evaluate, Derivation, EvalOptions, FactId, Model};
+use crate::program::Program;
+
+/// What removing one input fact does to the conclusion.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// The conclusion is no longer derived.
+    Fails,
+    /// The conclusion is derived with this confidence, below the threshold.
+    FallsTo {
+        /// The confidence without the input fact.
+        confidence: f64,
+    },
+    /// The conclusion still holds at or above the threshold, with this confidence.
+    Holds {
+        /// The confidence without the input fact.
+        confidence: f64,
+    },
+}
+
+/// One input fact of the best derivation and what its removal does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sensitivity {
+    /// The input fact, as written.
+    pub fact: String,
+    /// Its source annotation, or where it was written.
+    pub source: String,
+    /// What removing it does.
+    #[serde(flatten)]
+    pub effect: Effect,
+}
+
+impl Sensitivity {
+    /// Whether the conclusion fails or falls below the threshold without this fact.
+    pub fn is_critical(&self) -> bool {
+        !matches!(self.effect, Effect::Holds { .. })
+    }
+}
+
+/// The input facts at the leaves of `fact`'s recorded best derivation, as indexes into
+/// [`Program::facts`], in ascending order.
+fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![fact];
+    while let Some(fact) = stack.pop() {
+        if !seen.insert(fact) {
+            continue;
+        }
+        match model.derivation(program, fact) {
+            Derivation::Input(index) => {
+                out.insert(index);
+            }
+            Derivation::Rule { rule, premises } => {
+                let rule = program.rule(rule);
+                for (atom, &row) in rule.positive_atoms().zip(premises) {
+                    stack.push(FactId {
+                        predicate: atom.predicate,
+                        row,
+                    });
+                }
+            }
+            Derivation::Unrecorded => {}
+        }
+    }
+    out
+}
+
+/// For each input fact of `fact`'s best derivation, what evaluating the program without
+/// it gives. Facts whose removal makes the conclusion fail come first, then those that
+/// lower it below `threshold` (lowest first), then the rest; ties in fact order.
+pub fn critical(
+    program: &Program,
+    model: &Model,
+    fact: FactId,
+    threshold: f64,
+) -> Vec<Sensitivity> {
+    let tuple: Vec<_> = model
+        .tuple(fact)
+        .iter()
+        .map(|v| model.interner().value(*v).clone())
+        .collect();
+    let mut out = Vec::new();
+    for index in leaves(program, model, fact) {
+        let input = &program.facts()[index];
+        let reduced = program.without_fact(index);
+        let options = EvalOptions {
+            record_derivations: false,
+            ..EvalOptions::default()
+        };
+        let reduced_model = evaluate(&reduced, &options);
+        let ids: Option<Vec<_>> = tuple
+            .iter()
+            .map(|v| reduced_model.interner().get(v))
+            .collect();
+        let found = ids.and_then(|ids| reduced_model.find(fact.predicate, &ids));
+        let effect = match found {
+            None => Effect::Fails,
+            Some(found) => {
+                let confidence = super::round(reduced_model.confidence(found));
+                if confidence < threshold {
+                    Effect::FallsTo { confidence }
+                } else {
+                    Effect::Holds { confidence }
+                }
+            }
+        };
+        out.push(Sensitivity {
+            fact: fact_text(program, program.interner(), input.predicate, &input.tuple),
+            source: program.fact_source(input),
+            effect,
+        });
+    }
+    let rank = |s: &Sensitivity| match s.effect {
+        Effect::Fails => (0, 0.0),
+        Effect::FallsTo { confidence } => (1, confidence),
+        Effect::Holds { confidence } => (2, -confidence),
+    };
+    out.sort_by(|a, b| {
+        let (ka, ca) = rank(a);
+        let (kb, cb) = rank(b);
+        ka.cmp(&kb)
+            .then(ca.total_cmp(&cb))
+            .then_with(|| a.fact.cmp(&b.fact))
+    });
+    out
+}
+
+/// The answer as text: the critical facts with their sources, then a count of the rest.
+pub fn text(conclusion: &str, sensitivities: &[Sensitivity], threshold: f64) -> String {
+    let mut out = String::new();
+    let still = if threshold > 0.0 {
+        format!("still holds at {threshold} or more")
+    } else {
+        "is still derived".to_string()
+    };
+    let critical: Vec<&Sensitivity> = sensitivities.iter().filter(|s| s.is_critical()).collect();
+    if critical.is_empty() {
+        out.push_str(&format!(
+            "No single input fact is critical to {conclusion}: without any one of the {} input facts of its best derivation it {still}.\n",
+            sensitivities.len()
+        ));
+        return out;
+    }
+    out.push_str(&format!("Input facts critical to {conclusion}:\n"));
+    for s in critical {
+        let effect = match &s.effect {
+            Effect::Fails => "without it the conclusion is not derived".to_string(),
+            Effect::FallsTo { confidence } => format!(
+                "without it the confidence falls to {confidence:.3} ({})",
+                super::likelihood(*confidence)
+            ),
+            Effect::Holds { .. } => unreachable!("filtered above"),
+        };
+        out.push_str(&format!(
+            "- {}\n    source: {}\n    {effect}\n",
+            s.fact, s.source
+        ));
+    }
+    let rest = sensitivities.iter().filter(|s| !s.is_critical()).count();
+    if rest > 0 {
+        out.push_str(&format!(
+            "{rest} other input fact{} of the best derivation can each be removed and the conclusion {still}.\n",
+            if rest == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
