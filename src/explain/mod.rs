@@ -12,7 +12,7 @@ mod tree;
 pub mod why_not;
 
 pub use estimative::likelihood;
-pub use tree::{AggregateNode, Explanation, Node, Via};
+pub use tree::{AggregateNode, Explanation, Node, Via, Weakest};
 pub use why_not::{why_not, Blocked, WhyNot};
 
 pub(crate) use tree::{fact_text, round, value_json};
@@ -23,9 +23,7 @@ use crate::program::Program;
 /// The derivation tree of a fact of the model.
 pub fn explain(program: &Program, model: &Model, fact: FactId) -> Explanation {
     let mut builder = tree::Builder::new(program, model);
-    Explanation {
-        root: builder.node(fact),
-    }
+    Explanation::new(builder.node(fact))
 }
 
 /// The text explanation of a ground fact written as in a rule file, or `None` if the

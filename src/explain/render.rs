@@ -107,6 +107,16 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
 pub fn text(explanation: &Explanation) -> String {
     let mut out = String::new();
     write_node(&mut out, &explanation.root, "", "");
+    if let Some(weakest) = &explanation.weakest {
+        let _ = writeln!(
+            out,
+            "weakest evidence: {}  [{} {}]  source: {}",
+            weakest.fact,
+            confidence(weakest.confidence),
+            weakest.likelihood(),
+            weakest.source
+        );
+    }
     out
 }
 

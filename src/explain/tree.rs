@@ -84,6 +84,55 @@ pub struct AggregateNode {
 pub struct Explanation {
     /// The root node.
     pub root: Node,
+    /// The least confident input fact of the tree: the evidence that limits the
+    /// conclusion most (the first in tree order among equals). `None` if the tree has
+    /// no input fact with a confidence below 1.
+    pub weakest: Option<Weakest>,
+}
+
+/// The input fact that limits a conclusion most.
+#[derive(Clone, Debug, Serialize)]
+pub struct Weakest {
+    /// The fact, as written.
+    pub fact: String,
+    /// Its confidence.
+    pub confidence: f64,
+    /// Its source.
+    pub source: String,
+}
+
+impl Weakest {
+    /// The ICD 203 term of its confidence.
+    pub fn likelihood(&self) -> &'static str {
+        likelihood(self.confidence)
+    }
+}
+
+impl Explanation {
+    /// An explanation of `root`, finding its weakest input fact.
+    pub fn new(root: Node) -> Explanation {
+        fn walk<'n>(node: &'n Node, best: &mut Option<(&'n Node, &'n str)>) {
+            match &node.via {
+                Via::Input { source, .. } => {
+                    if node.confidence < 1.0
+                        && best.map_or(true, |(b, _)| node.confidence < b.confidence)
+                    {
+                        *best = Some((node, source));
+                    }
+                }
+                Via::Rule { premises, .. } => premises.iter().for_each(|p| walk(p, best)),
+                Via::ShownAbove | Via::Unrecorded => {}
+            }
+        }
+        let mut best = None;
+        walk(&root, &mut best);
+        let weakest = best.map(|(node, source)| Weakest {
+            fact: node.fact.clone(),
+            confidence: node.confidence,
+            source: source.to_string(),
+        });
+        Explanation { root, weakest }
+    }
 }
 
 /// A value as JSON.
