@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: `cargo test`, then a CI-sized comparison of random programs
+# with clingo (300 programs, a few seconds).
+#
+#   scripts/test.sh                  # what CI runs
+#   scripts/test.sh --long [COUNT]   # COUNT random programs (default 20000), checked in
+#                                    # process and against clingo, with a release build;
+#                                    # a few minutes
+#
+# Installs what the tests need beyond the Rust toolchain: the clingo Python package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check clingo 2>/dev/null \
+    || python3 -c "import clingo" \
+    || { echo "error: cannot install the clingo Python package" >&2; exit 1; }
+
+if [[ "${1:-}" == "--long" ]]; then
+    count="${2:-20000}"
+    seed="${ASCRIBE_DIFF_SEED:-100001}"
+    dir=target/differential/long
+    rm -rf "$dir"
+    cargo build --release --quiet
+    ASCRIBE_DIFF_COUNT="$count" ASCRIBE_DIFF_SEED="$seed" \
+        cargo test --release --quiet --test it differential::random_programs_agree_with_themselves
+    ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT="$count" ASCRIBE_DIFF_SEED="$seed" \
+        cargo test --release --quiet --test it differential::random_programs_export
+    exec python3 tests/differential/compare_clingo.py --ascribe target/release/ascribe "$dir"
+fi
+
+cargo test
+dir=target/differential/ci
+rm -rf "$dir"
+ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
+    cargo test --quiet --test it differential::random_programs_export
+python3 tests/differential/compare_clingo.py --ascribe target/debug/ascribe \
+    "$dir" tests/fixtures/eval tests/fixtures/explain tests/fixtures/differential
