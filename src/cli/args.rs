@@ -58,6 +58,32 @@ pub struct EvalArgs {
     /// Do not record derivations (faster; explanations are then unavailable).
     #[arg(long)]
     pub no_explain: bool,
+    #[command(flatten)]
+    /// Bounds on evaluation.
+    pub limits: LimitArgs,
+}
+
+/// Bounds for programs that do not terminate on their own. Reaching one is an error:
+/// no partial result is printed.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Stop when the model holds more than this many facts.
+    #[arg(long, value_name = "N")]
+    pub max_facts: Option<usize>,
+    /// Stop when evaluation has run this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+    /// Stop when facts, indexes and derivations take more than this many MiB.
+    #[arg(long, value_name = "MIB")]
+    pub max_memory: Option<usize>,
+}
+
+/// A positive number of seconds.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(std::time::Duration::from_secs_f64(x)),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
 }
 
 /// Output formats of `run` and `query`.
@@ -126,6 +152,9 @@ pub struct ExplainArgs {
     /// fall below --threshold).
     #[arg(long)]
     pub critical: bool,
+    #[command(flatten)]
+    /// Bounds on evaluation.
+    pub limits: LimitArgs,
     /// With --critical: a confidence below which the conclusion counts as lost.
     #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.0, value_parser = parse_confidence)]
     pub threshold: f64,

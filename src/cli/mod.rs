@@ -13,7 +13,7 @@ use clap::Parser;
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Sources};
-use crate::eval::{evaluate, EvalOptions, Model};
+use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, explain, render as explain_render, why_not};
 use crate::io::{self as fact_io, Schema};
 use crate::program::{lower, Program};
@@ -265,12 +265,29 @@ impl Session {
         }
     }
 
-    fn evaluate(&self, program: &Program, no_explain: bool) -> Model {
+    /// Evaluates, reporting arithmetic warnings; a limit reached is an error (exit 1).
+    fn evaluate(
+        &self,
+        program: &Program,
+        no_explain: bool,
+        limits: &args::LimitArgs,
+    ) -> Result<Model, i32> {
         let options = EvalOptions {
             record_derivations: !no_explain,
             ..EvalOptions::default()
         };
-        let model = evaluate(program, &options);
+        let limits = Limits {
+            max_facts: limits.max_facts,
+            timeout: limits.timeout,
+            max_memory: limits.max_memory.map(|mib| mib.saturating_mul(1024 * 1024)),
+        };
+        let model = match evaluate_limited(program, &options, &limits) {
+            Ok(model) => model,
+            Err(stopped) => {
+                self.report(&[limit_diagnostic(program, &stopped)]);
+                return Err(EXIT_INPUT);
+            }
+        };
         for failure in model.arithmetic_failures() {
             let rule = program.rule(failure.rule);
             let d = Diagnostic::warning(
@@ -287,7 +304,7 @@ impl Session {
             .with_help("guard the arithmetic with a comparison, e.g. `Y != 0`");
             self.report(&[d]);
         }
-        model
+        Ok(model)
     }
 
     fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
@@ -297,7 +314,10 @@ impl Session {
             Err(code) => return Ok(code),
         };
         let loaded = start.elapsed();
-        let model = self.evaluate(&program, args.eval.no_explain);
+        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+            Ok(model) => model,
+            Err(code) => return Ok(code),
+        };
         let evaluated = start.elapsed();
         for name in &args.relations {
             if program.predicate_id(name).is_none() {
@@ -365,7 +385,10 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = self.evaluate(&program, false);
+        let model = match self.evaluate(&program, false, &args.limits) {
+            Ok(model) => model,
+            Err(code) => return Ok(code),
+        };
         let pattern = match Pattern::parse(&program, &model, &mut self.sources, fact) {
             Ok(p) => p,
             Err(diagnostics) => {
@@ -425,7 +448,10 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = self.evaluate(&program, args.eval.no_explain);
+        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+            Ok(model) => model,
+            Err(code) => return Ok(code),
+        };
         let pattern = match Pattern::parse(&program, &model, &mut self.sources, text) {
             Ok(p) => p,
             Err(diagnostics) => {
@@ -437,6 +463,34 @@ impl Session {
         let text = output::fact_list(&program, &model, pattern.predicate(), &facts, args.format);
         out.write(&text)?;
         Ok(EXIT_OK)
+    }
+}
+
+/// The diagnostic for an evaluation stopped by a limit, pointing at the growing rule.
+fn limit_diagnostic(program: &Program, stopped: &LimitExceeded) -> Diagnostic {
+    let what = match stopped.limit {
+        Limit::Facts(n) => format!("more than {n} facts (--max-facts)"),
+        Limit::Time(t) => format!("more than {} s (--timeout)", t.as_secs_f64()),
+        Limit::Memory(bytes) => format!(
+            "more than {} MiB of facts (--max-memory)",
+            bytes / (1024 * 1024)
+        ),
+    };
+    let message = format!(
+        "evaluation stopped after {} iterations with {} facts: {what}; no result is printed",
+        stopped.iterations, stopped.facts
+    );
+    match stopped.growing {
+        Some((rule, count)) => {
+            let rule = program.rule(rule);
+            Diagnostic::error("E0501", message, rule.span)
+                .with_label(format!(
+                    "rule \"{}\" was still growing: {count} new facts in the last iteration",
+                    rule.label()
+                ))
+                .with_help("bound the rule's arithmetic with a comparison (e.g. `N < 100`), or raise the limit")
+        }
+        None => Diagnostic::error_unplaced("E0501", message).with_help("raise the limit"),
     }
 }
 

@@ -95,24 +95,76 @@ pub struct Model {
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
 }
 
+/// Bounds on one evaluation, for programs that do not terminate on their own (arithmetic
+/// that keeps producing new values). Checked after every iteration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop once the model holds more facts than this.
+    pub max_facts: Option<usize>,
+    /// Stop once evaluation has run this long.
+    pub timeout: Option<std::time::Duration>,
+    /// Stop once fact storage, indexes and derivation records take more bytes than this.
+    pub max_memory: Option<usize>,
+}
+
+/// Which limit stopped an evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// [`Limits::max_facts`].
+    Facts(usize),
+    /// [`Limits::timeout`].
+    Time(std::time::Duration),
+    /// [`Limits::max_memory`], in bytes.
+    Memory(usize),
+}
+
+/// An evaluation stopped by a limit. There is no model: a partial one would look complete.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("evaluation stopped by a limit ({limit:?}) after {iterations} iterations")]
+pub struct LimitExceeded {
+    /// The limit reached.
+    pub limit: Limit,
+    /// Iterations run, over all strata.
+    pub iterations: usize,
+    /// Facts in the model when it stopped.
+    pub facts: usize,
+    /// The rule that derived the most new facts in the last iteration, and how many:
+    /// the rule that is growing.
+    pub growing: Option<(RuleId, u64)>,
+}
+
 /// Evaluates a checked program to its model.
 pub fn evaluate(program: &Program, options: &EvalOptions) -> Model {
+    evaluate_limited(program, options, &Limits::default())
+        .expect("an evaluation without limits is never stopped")
+}
+
+/// Evaluates a checked program to its model, or stops at the first limit reached.
+pub fn evaluate_limited(
+    program: &Program,
+    options: &EvalOptions,
+    limits: &Limits,
+) -> Result<Model, LimitExceeded> {
     let mut state = seminaive::State::new(program, *options);
+    state.limits = *limits;
     state.run();
+    if let Some(stopped) = state.stopped.take() {
+        return Err(stopped);
+    }
     let mut failures: Vec<ArithmeticFailure> = state
         .failures
         .iter()
         .map(|(&rule, &count)| ArithmeticFailure { rule, count })
         .collect();
     failures.sort_by_key(|f| f.rule);
-    Model {
+    Ok(Model {
         relations: state.relations,
         interner: state.interner,
         failures,
         iterations: state.iterations,
         recorded: options.record_derivations,
         ranks: std::sync::OnceLock::new(),
-    }
+    })
 }
 
 impl Model {

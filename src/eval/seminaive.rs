@@ -14,8 +14,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::expr::{aggregate, compare, eval_expr};
 use super::plan::{plan_rule, Plan, Step, Version};
-use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT, UNRECORDED};
-use super::{EvalOptions, Strategy};
+use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
+use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
 
@@ -280,11 +280,9 @@ impl Exec<'_> {
                 to_add.tuples.extend_from_slice(&self.tuple);
                 to_add.hashes.push(hash);
                 to_add.confidence.push(confidence);
+                to_add.rules.push(self.rule);
                 if self.record {
-                    to_add.rules.push(self.rule);
                     to_add.premises.extend_from_slice(&self.premises);
-                } else {
-                    to_add.rules.push(UNRECORDED);
                 }
             }
         }
@@ -303,6 +301,13 @@ pub(crate) struct State<'p> {
     n_premises: Vec<usize>,
     /// Per rule, the relation of each positive body atom in written order.
     premise_predicates: Vec<Vec<PredId>>,
+    /// Bounds checked after every iteration.
+    pub limits: Limits,
+    /// Set when a limit stopped evaluation.
+    pub stopped: Option<LimitExceeded>,
+    started: std::time::Instant,
+    /// New facts per rule in the last merge.
+    growth: FxHashMap<RuleId, u64>,
 }
 
 impl<'p> State<'p> {
@@ -350,6 +355,10 @@ impl<'p> State<'p> {
             iterations: 0,
             n_premises,
             premise_predicates,
+            limits: Limits::default(),
+            stopped: None,
+            started: std::time::Instant::now(),
+            growth: FxHashMap::default(),
         }
     }
 
@@ -357,7 +366,44 @@ impl<'p> State<'p> {
     pub fn run(&mut self) {
         for stratum in self.program.strata() {
             self.run_stratum(stratum);
+            if self.stopped.is_some() {
+                return;
+            }
         }
+    }
+
+    /// Checks the limits after an iteration; records why evaluation must stop.
+    fn check_limits(&mut self) -> bool {
+        let facts: usize = self.relations.iter().map(Relation::len).sum();
+        let limit = if self.limits.max_facts.is_some_and(|max| facts > max) {
+            self.limits.max_facts.map(Limit::Facts)
+        } else if self
+            .limits
+            .timeout
+            .is_some_and(|t| self.started.elapsed() > t)
+        {
+            self.limits.timeout.map(Limit::Time)
+        } else if let Some(max) = self.limits.max_memory {
+            let bytes: usize = self.relations.iter().map(Relation::heap_bytes).sum();
+            (bytes > max).then_some(Limit::Memory(max))
+        } else {
+            None
+        };
+        let Some(limit) = limit else {
+            return false;
+        };
+        let growing = self
+            .growth
+            .iter()
+            .map(|(&rule, &count)| (rule, count))
+            .max_by_key(|&(rule, count)| (count, std::cmp::Reverse(rule)));
+        self.stopped = Some(LimitExceeded {
+            limit,
+            iterations: self.iterations,
+            facts,
+            growing,
+        });
+        true
     }
 
     fn plans(
@@ -466,6 +512,7 @@ impl<'p> State<'p> {
                 old_end[p.0 as usize] = all_end[p.0 as usize];
                 recent[p.0 as usize].clear();
             }
+            self.growth.clear();
             for p in heads {
                 let buffer = &to_add[&p];
                 if buffer.is_empty() {
@@ -476,6 +523,9 @@ impl<'p> State<'p> {
                 recent[p.0 as usize] = next;
             }
             first = false;
+            if self.check_limits() {
+                return;
+            }
             if !changed || (!stratum.recursive && self.options.strategy == Strategy::SemiNaive) {
                 break;
             }
@@ -495,23 +545,24 @@ impl<'p> State<'p> {
         for i in 0..buffer.hashes.len() {
             let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
             let rule = buffer.rules[i];
-            let count = if rule == UNRECORDED {
-                0
-            } else {
+            let count = if self.options.record_derivations {
                 self.n_premises[rule as usize]
+            } else {
+                0
             };
             let premises = &buffer.premises[premise_at..premise_at + count];
             premise_at += count;
-            if let Merged::Improved(row) = relation.insert(
+            let merged = relation.insert(
                 tuple,
                 buffer.hashes[i],
                 buffer.confidence[i],
                 rule,
                 premises,
-            ) {
-                if row < first_new {
-                    improved.push(row);
-                }
+            );
+            match merged {
+                Merged::Improved(row) if row < first_new => improved.push(row),
+                Merged::New => *self.growth.entry(RuleId(rule)).or_default() += 1,
+                _ => {}
             }
         }
         improved.sort_unstable();

@@ -221,3 +221,49 @@ fn tsv_directories_load_as_facts() {
         "path\t1\t2\t1.000\npath\t1\t3\t1.000\npath\t2\t3\t1.000\n"
     );
 }
+
+#[test]
+fn limits_stop_growing_programs_without_printing_a_partial_result() {
+    for limit in [
+        ["--max-facts", "500"],
+        ["--timeout", "0.2"],
+        ["--max-memory", "1"],
+    ] {
+        let output = ascribe(&[
+            "run",
+            "tests/fixtures/limits/unbounded.rules",
+            limit[0],
+            limit[1],
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{limit:?}");
+        assert!(
+            stdout(&output).is_empty(),
+            "{limit:?}: a partial result was printed"
+        );
+        let err = stderr(&output);
+        assert!(
+            err.contains("error[E0501]: evaluation stopped after"),
+            "{err}"
+        );
+        assert!(err.contains(limit[0]), "{err}");
+        assert!(
+            err.contains("rule \"successor\" was still growing"),
+            "{err}"
+        );
+        assert!(
+            err.contains("tests/fixtures/limits/unbounded.rules:4:1"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        ascribe(&[
+            "run",
+            "tests/fixtures/limits/unbounded.rules",
+            "--timeout",
+            "-1"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}

@@ -108,3 +108,22 @@ fn random_graphs_match_a_reference_closure() {
         );
     }
 }
+
+#[test]
+fn limits_name_the_growing_rule() {
+    use ascribe::eval::{evaluate_limited, Limit, Limits};
+    let (program, _) = load(&[std::path::PathBuf::from(
+        "tests/fixtures/limits/unbounded.rules",
+    )]);
+    let limits = Limits {
+        max_facts: Some(100),
+        ..Limits::default()
+    };
+    let stopped = evaluate_limited(&program, &ascribe::EvalOptions::default(), &limits)
+        .expect_err("the program grows without bound");
+    assert_eq!(stopped.limit, Limit::Facts(100));
+    assert_eq!(stopped.facts, 101);
+    let (rule, count) = stopped.growing.expect("a growing rule");
+    assert_eq!(program.rule(rule).name.as_deref(), Some("successor"));
+    assert_eq!(count, 1);
+}
