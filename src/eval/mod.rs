@@ -18,7 +18,7 @@ use crate::value::{Interner, ValueId};
 
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
-use relation::{hash_row, Relation, INPUT_BIT, UNRECORDED};
+use relation::{hash_row, Relation, INPUT_BIT};
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -215,9 +215,7 @@ impl Model {
         let Some(&rule) = relation.rule.get(fact.row as usize) else {
             return Derivation::Unrecorded;
         };
-        if rule == UNRECORDED {
-            Derivation::Unrecorded
-        } else if rule & INPUT_BIT != 0 {
+        if rule & INPUT_BIT != 0 {
             Derivation::Input((rule & !INPUT_BIT) as usize)
         } else {
             let id = RuleId(rule);

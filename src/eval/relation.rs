@@ -15,8 +15,6 @@ use crate::value::ValueId;
 /// Marks an input fact in a derivation record; the low bits are the fact's index in
 /// [`Program::facts`](crate::program::Program::facts).
 pub(crate) const INPUT_BIT: u32 = 1 << 31;
-/// Marks a row whose derivation was not recorded (recording switched off).
-pub(crate) const UNRECORDED: u32 = u32::MAX;
 
 /// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
 ///
@@ -474,7 +472,7 @@ mod tests {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
             assert!(relation.find(&t, h).is_none());
-            assert_eq!(relation.insert(&t, h, 1.0, UNRECORDED, &[]), Merged::New);
+            assert_eq!(relation.insert(&t, h, 1.0, 0, &[]), Merged::New);
         }
         let t = ids(&[1, 3]);
         assert_eq!(relation.find(&t, hash_row(&t)), Some(1));
@@ -487,7 +485,7 @@ mod tests {
         );
         // Rows added later are indexed on refresh, in ascending order.
         let t = ids(&[1, 9]);
-        relation.insert(&t, hash_row(&t), 0.5, UNRECORDED, &[]);
+        relation.insert(&t, hash_row(&t), 0.5, 0, &[]);
         relation.refresh_indexes();
         let index = &relation.indexes[slot];
         assert_eq!(
