@@ -52,9 +52,10 @@ pub fn render_derived(program: &Program, model: &Model) -> String {
     )
 }
 
-/// Every fact with its exact confidence, for comparing two models of one program.
-pub fn dump(program: &Program, model: &Model) -> String {
-    let mut out = String::new();
+/// Every fact of the model as written, with its exact confidence, in predicate order
+/// and then sorted by value.
+pub fn facts(program: &Program, model: &Model) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
     for (index, predicate) in program.predicates().iter().enumerate() {
         let id = ascribe::program::PredId(index as u32);
         for fact in model.sorted_facts(id) {
@@ -63,14 +64,20 @@ pub fn dump(program: &Program, model: &Model) -> String {
                 .iter()
                 .map(|v| model.interner().value(*v).to_string())
                 .collect();
-            let _ = writeln!(
-                out,
-                "{}({}) {:?}",
-                predicate.name,
-                values.join(", "),
-                model.confidence(fact)
-            );
+            out.push((
+                format!("{}({})", predicate.name, values.join(", ")),
+                model.confidence(fact),
+            ));
         }
+    }
+    out
+}
+
+/// Every fact with its exact confidence, for comparing two models of one program.
+pub fn dump(program: &Program, model: &Model) -> String {
+    let mut out = String::new();
+    for (fact, confidence) in facts(program, model) {
+        let _ = writeln!(out, "{fact} {confidence:?}");
     }
     out
 }
@@ -168,21 +175,8 @@ pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -
 
 /// Checks the explanation of every fact of the model; returns the number of nodes.
 pub fn check_all_explanations(program: &Program, model: &Model) -> usize {
-    let mut by_text = std::collections::HashMap::new();
-    for (index, predicate) in program.predicates().iter().enumerate() {
-        let id = ascribe::program::PredId(index as u32);
-        for fact in model.sorted_facts(id) {
-            let values: Vec<String> = model
-                .tuple(fact)
-                .iter()
-                .map(|v| model.interner().value(*v).to_string())
-                .collect();
-            by_text.insert(
-                format!("{}({})", predicate.name, values.join(", ")),
-                model.confidence(fact),
-            );
-        }
-    }
+    let by_text: std::collections::HashMap<String, f64> =
+        facts(program, model).into_iter().collect();
     let lookup = |fact: &str| by_text.get(fact).copied();
     let mut nodes = 0;
     for index in 0..program.predicates().len() {
