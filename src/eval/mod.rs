@@ -6,6 +6,7 @@
 //! product of its positive premises' confidences, and a fact keeps its best derivation.
 //! Recording derivations never changes which facts are derived or their confidences.
 
+mod combine;
 mod expr;
 mod plan;
 mod relation;
@@ -18,6 +19,7 @@ use crate::value::{Interner, ValueId};
 
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
+pub use combine::{Line, LineOrigin};
 use relation::{hash_row, Relation, INPUT_BIT};
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
@@ -91,6 +93,10 @@ pub struct Model {
     failures: Vec<ArithmeticFailure>,
     iterations: usize,
     recorded: bool,
+    /// The lines of each fact of a `@combine(noisy_or)` relation.
+    lines: rustc_hash::FxHashMap<FactId, Vec<Line>>,
+    /// Source texts by id, for [`Line::sources`].
+    source_names: Vec<String>,
     /// Rank of each value in output order, and the values by rank.
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
 }
@@ -158,11 +164,13 @@ pub fn evaluate_limited(
         .collect();
     failures.sort_by_key(|f| f.rule);
     Ok(Model {
+        recorded: state.options.record_derivations,
+        lines: std::mem::take(&mut state.lines),
+        source_names: std::mem::take(&mut state.lineage.names),
         relations: state.relations,
         interner: state.interner,
         failures,
         iterations: state.iterations,
-        recorded: options.record_derivations,
         ranks: std::sync::OnceLock::new(),
     })
 }
@@ -329,6 +337,17 @@ impl Model {
     /// Whether derivations were recorded.
     pub fn recorded(&self) -> bool {
         self.recorded
+    }
+
+    /// The lines of evidence of a fact of a `@combine(noisy_or)` relation, most
+    /// confident first; `None` for other facts.
+    pub fn lines(&self, fact: FactId) -> Option<&[Line]> {
+        self.lines.get(&fact).map(Vec::as_slice)
+    }
+
+    /// The text of a source id of [`Line::sources`].
+    pub fn source_name(&self, id: u32) -> &str {
+        &self.source_names[id as usize]
     }
 
     /// Approximate bytes of fact storage, indexes and derivation records.

@@ -392,6 +392,17 @@ impl Relation {
         }
     }
 
+    /// Sets row `r`'s confidence, keeping its recorded derivation (a combined fact).
+    pub fn set_confidence(&mut self, r: usize, confidence: f64) {
+        if self.confidence.is_empty() {
+            if confidence == 1.0 {
+                return;
+            }
+            self.confidence = vec![1.0; self.len];
+        }
+        self.confidence[r] = confidence;
+    }
+
     /// Records the derivation of a row being appended.
     #[inline]
     fn record_new(&mut self, rule: u32, premises: &[u32]) {

@@ -12,7 +12,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
+use super::FactId;
 use super::plan::{plan_rule, Plan, Step, Version};
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
@@ -58,6 +60,9 @@ struct Exec<'a> {
     rule: u32,
     strength: f64,
     record: bool,
+    /// Keep every derivation, also those no better than the fact's present one (to
+    /// list the lines of a combined relation).
+    keep_all: bool,
     regs: Vec<ValueId>,
     premises: Vec<u32>,
     tuple: Vec<ValueId>,
@@ -271,9 +276,11 @@ impl Exec<'_> {
                 }
                 let hash = hash_row(&self.tuple);
                 let relation = &self.relations[self.head_predicate.0 as usize];
-                if let Some(row) = relation.find(&self.tuple, hash) {
-                    if relation.confidence(row as usize) >= confidence {
-                        return;
+                if !self.keep_all {
+                    if let Some(row) = relation.find(&self.tuple, hash) {
+                        if relation.confidence(row as usize) >= confidence {
+                            return;
+                        }
                     }
                 }
                 let to_add = &mut *self.to_add;
@@ -308,10 +315,19 @@ pub(crate) struct State<'p> {
     started: std::time::Instant,
     /// New facts per rule in the last merge.
     growth: FxHashMap<RuleId, u64>,
+    /// Relations declared `@combine(noisy_or)`.
+    combined: Vec<PredId>,
+    /// Sources per fact, for combining.
+    pub lineage: Lineage,
+    /// The lines of each fact of a combined relation.
+    pub lines: Lines,
 }
 
 impl<'p> State<'p> {
-    pub fn new(program: &'p Program, options: EvalOptions) -> State<'p> {
+    pub fn new(program: &'p Program, mut options: EvalOptions) -> State<'p> {
+        // Combining needs the sources of every premise, so derivations are recorded.
+        let combined = combined_predicates(program);
+        options.record_derivations |= !combined.is_empty();
         let record = options.record_derivations;
         let mut stride = vec![0usize; program.predicates().len()];
         for rule in program.rules() {
@@ -359,16 +375,132 @@ impl<'p> State<'p> {
             stopped: None,
             started: std::time::Instant::now(),
             growth: FxHashMap::default(),
+            combined,
+            lineage: Lineage::default(),
+            lines: Lines::default(),
         }
     }
 
     /// Evaluates every stratum in order.
     pub fn run(&mut self) {
+        for p in self.combined.clone() {
+            if !self.program.predicate(p).derived {
+                self.combine(p, &[]);
+            }
+        }
         for stratum in self.program.strata() {
             self.run_stratum(stratum);
             if self.stopped.is_some() {
                 return;
             }
+            // A combined relation is never recursive, so it is alone in its stratum
+            // and complete here; later strata read its combined confidences.
+            for p in &stratum.predicates {
+                if self.combined.contains(p) {
+                    self.combine(*p, &stratum.rules);
+                }
+            }
+        }
+    }
+
+    /// Lists every line of every fact of relation `p` (its input facts and every
+    /// instance of `rules`), counts the independent ones, and sets each fact's
+    /// confidence to their noisy-or.
+    fn combine(&mut self, p: PredId, rules: &[RuleId]) {
+        let program = self.program;
+        let mut lines: Vec<(u32, Line)> = Vec::new();
+        for (index, fact) in program.facts().iter().enumerate() {
+            if fact.predicate != p {
+                continue;
+            }
+            let relation = &self.relations[p.0 as usize];
+            if let Some(row) = relation.find(&fact.tuple, hash_row(&fact.tuple)) {
+                let sources = self.lineage.of_input(program, index);
+                lines.push((row, Line::new(LineOrigin::Input(index), fact.confidence, sources)));
+            }
+        }
+        let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
+        let recent: Vec<Vec<u32>> = vec![Vec::new(); self.relations.len()];
+        for &rule_id in rules {
+            let rule = program.rule(rule_id);
+            let sizes = |q: PredId| self.relations[q.0 as usize].len();
+            let mut plan = plan_rule(rule, None, &|_| false, &sizes);
+            let relations = &mut self.relations;
+            plan.for_each_indexed(&mut |q, columns| relations[q.0 as usize].ensure_index(columns));
+            let mut buffer = ToAdd::default();
+            let mut exec = Exec {
+                relations: &self.relations,
+                recent: &recent,
+                old_end: &all_end,
+                all_end: &all_end,
+                interner: &mut self.interner,
+                to_add: &mut buffer,
+                head: &rule.head.args,
+                head_predicate: p,
+                premise_predicates: &self.premise_predicates[rule_id.0 as usize],
+                rule: rule_id.0,
+                strength: rule.strength,
+                record: true,
+                keep_all: true,
+                regs: vec![ValueId(u32::MAX); rule.variables.len()],
+                premises: vec![0; self.n_premises[rule_id.0 as usize]],
+                tuple: Vec::with_capacity(rule.head.args.len()),
+                failures: 0,
+            };
+            exec.run(&plan.steps, &mut Sink::Head);
+            let n = self.n_premises[rule_id.0 as usize];
+            let arity = rule.head.args.len();
+            for i in 0..buffer.hashes.len() {
+                let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+                let Some(row) = self.relations[p.0 as usize].find(tuple, buffer.hashes[i]) else {
+                    continue;
+                };
+                let premises = buffer.premises[i * n..(i + 1) * n].to_vec();
+                let mut sources = Vec::new();
+                for (atom, &premise_row) in rule.positive_atoms().zip(&premises) {
+                    let fact = FactId {
+                        predicate: atom.predicate,
+                        row: premise_row,
+                    };
+                    let relations = &self.relations;
+                    let derivation = |f: FactId| {
+                        let relation = &relations[f.predicate.0 as usize];
+                        let rule = relation.rule[f.row as usize];
+                        let count = if rule & INPUT_BIT != 0 {
+                            0
+                        } else {
+                            program.rule(RuleId(rule)).positive_atoms().count()
+                        };
+                        (rule, relation.premises_of(f.row as usize, count).to_vec())
+                    };
+                    let s = self.lineage.of_fact(program, fact, &derivation);
+                    sources = super::combine::union(&sources, &s);
+                }
+                let origin = LineOrigin::Rule {
+                    rule: rule_id,
+                    premises,
+                };
+                lines.push((row, Line::new(origin, buffer.confidence[i], sources)));
+            }
+        }
+        // Group by row, keeping the order lines were found in (inputs, then rules in
+        // program order, each in plan order) as the tie-break among equal confidences.
+        lines.sort_by_key(|(row, _)| *row);
+        let mut start = 0;
+        while start < lines.len() {
+            let row = lines[start].0;
+            let end = start + lines[start..].iter().take_while(|(r, _)| *r == row).count();
+            let mut group: Vec<Line> = lines[start..end].iter().map(|(_, l)| l.clone()).collect();
+            let confidence = noisy_or(&mut group);
+            let fact = FactId { predicate: p, row };
+            let mut sources = Vec::new();
+            for line in group.iter().filter(|l| l.counted) {
+                sources = super::combine::union(&sources, &line.sources);
+            }
+            self.lineage.set(fact, sources);
+            self.relations[p.0 as usize].set_confidence(row as usize, confidence);
+            self.lines.insert(fact, group);
+            start = end;
         }
     }
 
@@ -491,6 +623,7 @@ impl<'p> State<'p> {
                     rule: rule_id.0,
                     strength: rule.strength,
                     record: self.options.record_derivations,
+                    keep_all: false,
                     regs: vec![ValueId(u32::MAX); rule.variables.len()],
                     premises: vec![0; self.n_premises[rule_id.0 as usize]],
                     tuple: Vec::with_capacity(rule.head.args.len()),

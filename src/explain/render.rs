@@ -16,6 +16,8 @@ pub fn confidence(x: f64) -> String {
 enum Item<'a> {
     Node(&'a Node),
     Line(String),
+    /// A node printed after a label (a line of a combined fact).
+    Labeled(String, &'a Node),
 }
 
 fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
@@ -35,6 +37,25 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             } else {
                 details.push(format!("source: {source}"));
                 details.push(format!("at {location}"));
+            }
+        }
+        Via::Combined { formula, lines, .. } => {
+            let counted = lines.iter().filter(|l| l.counted).count();
+            details.push(format!(
+                "combined (noisy-or) from {counted} independent line{} of {}: {formula}",
+                if counted == 1 { "" } else { "s" },
+                lines.len()
+            ));
+            for (i, line) in lines.iter().enumerate() {
+                let label = match &line.shares {
+                    None if line.counted => format!("line {}, counted: ", i + 1),
+                    Some(source) => format!(
+                        "line {}, not counted (shares the source \"{source}\" with a line above): ",
+                        i + 1
+                    ),
+                    None => format!("line {}, not counted: ", i + 1),
+                };
+                items.push(Item::Labeled(label, &line.node));
             }
         }
         Via::ShownAbove => details.push("(derivation shown above)".to_string()),
@@ -88,6 +109,12 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
                 out,
                 child,
                 &format!("{rest}{head}"),
+                &format!("{rest}{tail}"),
+            ),
+            Item::Labeled(label, child) => write_node(
+                out,
+                child,
+                &format!("{rest}{head}{label}"),
                 &format!("{rest}{tail}"),
             ),
             Item::Line(text) => {
@@ -163,6 +190,22 @@ pub fn dot(explanation: &Explanation) -> String {
             confidence(node.confidence),
             node.likelihood
         );
+        if let Via::Combined { lines, .. } = &node.via {
+            for (i, line) in lines.iter().enumerate() {
+                if let Via::Rule { rule, premises, .. } = &line.node.via {
+                    for premise in premises {
+                        let child = walk(premise, ids, nodes, edges);
+                        let style = if line.counted { "solid" } else { "dotted" };
+                        let _ = writeln!(
+                            edges,
+                            "  f{child} -> f{id} [style={style}, label=\"line {}: {}\"];",
+                            i + 1,
+                            dot_escape(rule)
+                        );
+                    }
+                }
+            }
+        }
         if let Via::Rule {
             rule,
             premises,

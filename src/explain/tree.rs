@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::estimative::likelihood;
 use super::matcher::{Matcher, Partial};
-use crate::eval::{Derivation, FactId, Model};
+use crate::eval::{Derivation, FactId, LineOrigin, Model};
 use crate::program::{write_atom, write_literal, write_rule, Literal, Program, Rule};
 use crate::value::{Interner, Value, ValueId};
 
@@ -62,10 +62,34 @@ pub enum Via {
         /// Aggregates with their value and the facts they counted.
         aggregates: Vec<AggregateNode>,
     },
+    /// A fact of a `@combine(noisy_or)` relation: its confidence is
+    /// `1 - (1 - c1)(1 - c2)...` over the lines counted.
+    Combined {
+        /// How the lines combine: `noisy_or`.
+        method: &'static str,
+        /// The computation, e.g. `1 - (1 - 0.600)(1 - 0.600)`.
+        formula: String,
+        /// Every line, most confident first.
+        lines: Vec<LineNode>,
+    },
     /// Expanded earlier in the same tree.
     ShownAbove,
     /// Derived, but derivations were not recorded (`--no-explain`).
     Unrecorded,
+}
+
+/// One line of evidence of a combined fact.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineNode {
+    /// Whether it counts towards the fact's confidence.
+    pub counted: bool,
+    /// Why not: a source it shares with a line counted before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<String>,
+    /// The uncertain sources the line rests on.
+    pub sources: Vec<String>,
+    /// The fact as this line derives it: its confidence is the line's own.
+    pub node: Node,
 }
 
 /// An aggregate premise of a derivation.
@@ -121,6 +145,10 @@ impl Explanation {
                     }
                 }
                 Via::Rule { premises, .. } => premises.iter().for_each(|p| walk(p, best)),
+                Via::Combined { lines, .. } => lines
+                    .iter()
+                    .filter(|l| l.counted)
+                    .for_each(|l| walk(&l.node, best)),
                 Via::ShownAbove | Via::Unrecorded => {}
             }
         }
@@ -207,6 +235,9 @@ impl<'a> Builder<'a> {
         if !self.shown.insert(fact) {
             return self.leaf(fact, Via::ShownAbove);
         }
+        if let Some(lines) = model.lines(fact) {
+            return self.combined(fact, lines);
+        }
         match model.derivation(program, fact) {
             Derivation::Input(index) => {
                 let input = &program.facts()[index];
@@ -233,6 +264,60 @@ impl<'a> Builder<'a> {
                 self.leaf(fact, via)
             }
         }
+    }
+
+    /// The node of a combined fact: one child per line.
+    fn combined(&mut self, fact: FactId, lines: &[crate::eval::Line]) -> Node {
+        let (program, model) = (self.matcher.program, self.matcher.model);
+        let mut nodes = Vec::new();
+        let mut factors = Vec::new();
+        for line in lines {
+            let via = match &line.origin {
+                LineOrigin::Input(index) => {
+                    let input = &program.facts()[*index];
+                    Via::Input {
+                        source: program.fact_source(input),
+                        location: program.fact_location(input),
+                    }
+                }
+                LineOrigin::Rule { rule, premises } => {
+                    let rule = program.rule(*rule);
+                    let premise_facts: Vec<FactId> = rule
+                        .positive_atoms()
+                        .zip(premises)
+                        .map(|(atom, &row)| FactId {
+                            predicate: atom.predicate,
+                            row,
+                        })
+                        .collect();
+                    self.rule_via(rule, fact, &premise_facts)
+                }
+            };
+            let mut node = self.leaf(fact, via);
+            node.confidence = round(line.confidence);
+            node.likelihood = likelihood(line.confidence);
+            if line.counted {
+                factors.push(format!("(1 - {:.3})", line.confidence));
+            }
+            nodes.push(LineNode {
+                counted: line.counted,
+                shares: line.shares.map(|s| model.source_name(s).to_string()),
+                sources: line
+                    .sources
+                    .iter()
+                    .map(|&s| model.source_name(s).to_string())
+                    .collect(),
+                node,
+            });
+        }
+        self.leaf(
+            fact,
+            Via::Combined {
+                method: "noisy_or",
+                formula: format!("1 - {}", factors.join("")),
+                lines: nodes,
+            },
+        )
     }
 
     /// Bindings of one derivation: the head unified with the fact, each positive atom

@@ -8,7 +8,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::stratify::stratify;
 use super::{
-    Aggregate, Atom, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term, VarId,
+    Aggregate, Atom, Combine, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term,
+    VarId, Window,
 };
 use crate::diagnostic::{suggest, Diagnostic, Sources, Span};
 use crate::io::InputFact;
@@ -138,6 +139,9 @@ pub fn lower(
         return (None, diagnostics);
     }
     match stratify(&predicates, &rules) {
+        Ok(strata) if combined_in_recursion(&predicates, &strata, &mut diagnostics) => {
+            (None, diagnostics)
+        }
         Ok(strata) => (
             Some(Program {
                 predicates,
@@ -154,6 +158,45 @@ pub fn lower(
             (None, diagnostics)
         }
     }
+}
+
+/// Reports each `@combine(noisy_or)` relation that is recursive: adding up derivations
+/// that feed back into themselves has no fixpoint. True if there was one.
+fn combined_in_recursion(
+    predicates: &[Predicate],
+    strata: &[super::Stratum],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut found = false;
+    for stratum in strata.iter().filter(|s| s.recursive) {
+        for p in &stratum.predicates {
+            let predicate = &predicates[p.0 as usize];
+            // Only a declaration can say `@combine`, so the span is always there.
+            let (Combine::NoisyOr, Some(span)) = (predicate.combine, predicate.declared_at) else {
+                continue;
+            };
+            found = true;
+            let names: Vec<String> = stratum
+                .predicates
+                .iter()
+                .map(|q| format!("`{}`", predicates[q.0 as usize].name))
+                .collect();
+            diagnostics.push(
+                Diagnostic::error(
+                    "E0109",
+                    format!("`{}` combines its derivations but is recursive", predicate.name),
+                    span,
+                )
+                .with_label("declared `@combine(noisy_or)` here")
+                .with_note(format!("these relations depend on each other: {}", names.join(", ")))
+                .with_help(format!(
+                    "derive `{}` from relations that do not depend on it (e.g. combine a non-recursive summary relation), or drop `@combine(noisy_or)`",
+                    predicate.name
+                )),
+            );
+        }
+    }
+    found
 }
 
 fn name_span(clause: &ast::Clause) -> Option<Span> {
@@ -181,6 +224,7 @@ struct Annotations {
     strength: Option<f64>,
     source: Option<String>,
     confidence: Option<f64>,
+    window: Window,
 }
 
 fn kind_of_type(name: &str) -> Option<Option<Kind>> {
@@ -196,7 +240,8 @@ fn kind_of_type(name: &str) -> Option<Option<Kind>> {
 
 const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
 const RULE_ANNOTATIONS: [&str; 2] = ["name", "strength"];
-const FACT_ANNOTATIONS: [&str; 3] = ["source", "confidence", "grade"];
+const FACT_ANNOTATIONS: [&str; 5] = ["source", "confidence", "grade", "since", "until"];
+const DECLARATION_ANNOTATIONS: [&str; 2] = ["combine", "hypothesis"];
 
 impl Lowerer {
     fn error(&mut self, diagnostic: Diagnostic) {
@@ -220,18 +265,7 @@ impl Lowerer {
             self.error(d);
             return;
         }
-        for annotation in &decl.annotations {
-            self.error(
-                Diagnostic::error(
-                    "E0107",
-                    format!("`@{}` does not apply to declarations", annotation.name.text),
-                    annotation.span,
-                )
-                .with_help(
-                    "declarations take a `///` comment for documentation; remove the annotation",
-                ),
-            );
-        }
+        let (combine, hypothesis) = self.read_declaration_annotations(&decl.annotations);
         let mut kinds = Vec::new();
         let mut columns = Vec::new();
         for column in &decl.columns {
@@ -263,6 +297,8 @@ impl Lowerer {
             declared_at: Some(decl.name.span),
             doc: decl.doc.clone(),
             derived: false,
+            combine,
+            hypothesis,
         });
         self.first_use.push(decl.name.span);
         self.has_facts.push(false);
@@ -310,6 +346,8 @@ impl Lowerer {
             declared_at: None,
             doc: None,
             derived: false,
+            combine: Combine::Max,
+            hypothesis: None,
         });
         self.first_use.push(span);
         self.has_facts.push(false);
@@ -349,6 +387,75 @@ impl Lowerer {
         }
     }
 
+    /// `@combine(max|noisy_or)` and `@hypothesis("label")` on a `rel` declaration.
+    fn read_declaration_annotations(
+        &mut self,
+        annotations: &[ast::Annotation],
+    ) -> (Combine, Option<String>) {
+        let mut combine = Combine::Max;
+        let mut hypothesis = None;
+        for annotation in annotations {
+            let name = annotation.name.text.as_str();
+            match (name, annotation.args.as_slice()) {
+                ("combine", [(Value::Text(method), _)]) if &**method == "noisy_or" => {
+                    combine = Combine::NoisyOr;
+                }
+                ("combine", [(Value::Text(method), _)]) if &**method == "max" => {
+                    combine = Combine::Max;
+                }
+                ("combine", args) => {
+                    let span = args.first().map_or(annotation.span, |a| a.1);
+                    self.error(
+                        Diagnostic::error(
+                            "E0107",
+                            "`@combine` takes `max` or `noisy_or`",
+                            span,
+                        )
+                        .with_help("`@combine(noisy_or)`: independent derivations of a fact add up; `@combine(max)` (the default): the best one counts"),
+                    );
+                }
+                ("hypothesis", []) => hypothesis = Some(String::new()),
+                ("hypothesis", [(Value::Text(label), _)]) => hypothesis = Some(label.to_string()),
+                ("hypothesis", _) => self.error(
+                    Diagnostic::error(
+                        "E0107",
+                        "`@hypothesis` takes at most one string, the label of the candidates",
+                        annotation.span,
+                    )
+                    .with_help(annotation_example("hypothesis")),
+                ),
+                _ => {
+                    let known =
+                        RULE_ANNOTATIONS.contains(&name) || FACT_ANNOTATIONS.contains(&name);
+                    let mut d = Diagnostic::error(
+                        "E0107",
+                        if known {
+                            format!("`@{name}` does not apply to declarations")
+                        } else {
+                            format!("unknown annotation `@{name}`")
+                        },
+                        annotation.span,
+                    );
+                    d = if RULE_ANNOTATIONS.contains(&name) || FACT_ANNOTATIONS.contains(&name) {
+                        d.with_help(format!(
+                            "`@{name}` goes on {}; declarations take `@combine` and `@hypothesis`",
+                            if RULE_ANNOTATIONS.contains(&name) { "rules" } else { "facts" }
+                        ))
+                    } else {
+                        match suggest(name, DECLARATION_ANNOTATIONS) {
+                            Some(s) => d.with_help(format!("did you mean `@{s}`?")),
+                            None => d.with_help(
+                                "declarations take `@combine(...)` and `@hypothesis(...)`, and a `///` comment for documentation",
+                            ),
+                        }
+                    };
+                    self.error(d);
+                }
+            }
+        }
+        (combine, hypothesis)
+    }
+
     fn read_annotations(&mut self, annotations: &[ast::Annotation], is_rule: bool) -> Annotations {
         let mut out = Annotations::default();
         for annotation in annotations {
@@ -364,7 +471,13 @@ impl Lowerer {
                 } else {
                     &RULE_ANNOTATIONS
                 };
-                let mut d = if other.contains(&name) {
+                let mut d = if DECLARATION_ANNOTATIONS.contains(&name) {
+                    Diagnostic::error(
+                        "E0107",
+                        format!("`@{name}` applies to `rel` declarations, not {}", if is_rule { "rules" } else { "facts" }),
+                        annotation.span,
+                    )
+                } else if other.contains(&name) {
                     Diagnostic::error(
                         "E0107",
                         format!(
@@ -386,6 +499,9 @@ impl Lowerer {
                     .chain(FACT_ANNOTATIONS.iter())
                     .copied();
                 d = match suggest(name, all) {
+                    _ if DECLARATION_ANNOTATIONS.contains(&name) => d.with_help(format!(
+                        "write `@{name}(...)` before the relation's `rel` declaration, as in `@combine(noisy_or) rel supported(incident: sym, group: sym).`"
+                    )),
                     Some(s) if !other.contains(&name) => {
                         d.with_help(format!("did you mean `@{s}`?"))
                     }
@@ -427,6 +543,20 @@ impl Lowerer {
                     }
                     _ => self.error(
                         Diagnostic::error("E0107", format!("`@{name}` takes a string"), arg.1)
+                            .with_help(annotation_example(name)),
+                    ),
+                },
+                "since" | "until" => match arg.0 {
+                    Value::Date(day) => {
+                        if name == "since" {
+                            out.window.since = Some(day);
+                        } else {
+                            out.window.until = Some(day);
+                        }
+                    }
+                    _ => self.error(
+                        Diagnostic::error("E0107", format!("`@{name}` takes a date"), arg.1)
+                            .with_label(format!("found {}", arg.0))
                             .with_help(annotation_example(name)),
                     ),
                 },
@@ -541,12 +671,34 @@ impl Lowerer {
                 }
             }
         }
+        if let Window {
+            since: Some(since),
+            until: Some(until),
+        } = annotations.window
+        {
+            if until < since {
+                self.error(
+                    Diagnostic::error(
+                        "E0107",
+                        format!(
+                            "`@until({})` is before `@since({})`: the fact would never hold",
+                            Value::Date(until),
+                            Value::Date(since)
+                        ),
+                        clause.span,
+                    )
+                    .with_help("`@since` is the first day the fact holds and `@until` the last; swap them or correct one"),
+                );
+                return None;
+            }
+        }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
         Some(Fact {
             predicate: id,
             tuple: tuple?,
             confidence: annotations.confidence.unwrap_or(1.0),
             source: annotations.source,
+            window: annotations.window,
             span: clause.span,
         })
     }
@@ -579,6 +731,7 @@ impl Lowerer {
             tuple,
             confidence,
             source: fact.source,
+            window: Window::default(),
             span: fact.span,
         })
     }
@@ -1176,6 +1329,10 @@ fn annotation_example(name: &str) -> &'static str {
         "strength" => "example: `@strength(0.9)`",
         "source" => "example: `@source(\"GCSB statement 2024-03-26\")`",
         "confidence" => "example: `@confidence(0.95)`",
+        "since" => "example: `@since(2024-03-26)`: the fact holds from that day on",
+        "until" => "example: `@until(2022-12-31)`: the fact holds up to and including that day",
+        "combine" => "example: `@combine(noisy_or)` or `@combine(max)` before `rel`",
+        "hypothesis" => "example: `@hypothesis(\"responsible group\")` before `rel`",
         _ => "example: `@grade(B2)`",
     }
 }

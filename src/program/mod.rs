@@ -46,6 +46,45 @@ pub struct Predicate {
     pub doc: Option<String>,
     /// Whether some rule has this relation in its head.
     pub derived: bool,
+    /// How several derivations of one fact combine (`@combine` on the declaration).
+    pub combine: Combine,
+    /// `@hypothesis` on the declaration: the relation's facts are candidate conclusions
+    /// about their first column (an incident), for `ascribe report`. The label names
+    /// what the candidates are ("responsible group").
+    pub hypothesis: Option<String>,
+}
+
+/// How the derivations of one fact combine into its confidence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Combine {
+    /// The best derivation counts (the max-product semiring): the default.
+    #[default]
+    Max,
+    /// Independent lines of evidence add up: `1 - (1 - c1)(1 - c2)...` over the
+    /// derivations that share no uncertain source (`@combine(noisy_or)`).
+    NoisyOr,
+}
+
+/// A period in which an input fact holds: `@since(date)` and `@until(date)`, both
+/// inclusive, either open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// First day the fact holds (days since 1970-01-01), if bounded.
+    pub since: Option<i32>,
+    /// Last day the fact holds, if bounded.
+    pub until: Option<i32>,
+}
+
+impl Window {
+    /// Whether the fact holds on `day`.
+    pub fn contains(&self, day: i32) -> bool {
+        self.since.map_or(true, |s| s <= day) && self.until.map_or(true, |u| day <= u)
+    }
+
+    /// Whether neither end is bounded.
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
 }
 
 /// A variable or an interned constant.
@@ -194,8 +233,19 @@ pub struct Fact {
     /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
     /// fact's place is all there is to say.
     pub source: Option<String>,
+    /// When the fact holds; open unless `@since`/`@until` were given.
+    pub window: Window,
     /// Where the fact was written.
     pub span: Span,
+}
+
+/// Input facts left out by [`Program::as_of`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAside {
+    /// Facts whose window starts after the date.
+    pub not_yet: usize,
+    /// Facts whose window ended before the date.
+    pub expired: usize,
 }
 
 /// A checked program.
@@ -289,6 +339,25 @@ impl Program {
         let mut reduced = self.clone();
         reduced.facts.remove(index);
         reduced
+    }
+
+    /// The program as of `day`: only the input facts whose window contains it, and how
+    /// many were set aside because they did not hold yet or no longer held.
+    pub fn as_of(&self, day: i32) -> (Program, SetAside) {
+        let mut reduced = self.clone();
+        let mut set_aside = SetAside::default();
+        reduced.facts.retain(|fact| {
+            if fact.window.since.is_some_and(|s| day < s) {
+                set_aside.not_yet += 1;
+                false
+            } else if fact.window.until.is_some_and(|u| u < day) {
+                set_aside.expired += 1;
+                false
+            } else {
+                true
+            }
+        });
+        (reduced, set_aside)
     }
 
     /// Mutable access to the constants, for interning query constants.

@@ -126,7 +126,50 @@ pub fn check_tree(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -
         "{}: confidence differs from the model",
         node.fact
     );
+    check_via(node, model_confidence)
+}
+
+/// [`check_tree`] without comparing the node's own confidence with the model (the
+/// lines of a combined fact carry their own).
+fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usize {
     match &node.via {
+        Via::Combined { lines, .. } => {
+            let doubt: f64 = lines
+                .iter()
+                .filter(|l| l.counted)
+                .map(|l| 1.0 - l.node.confidence)
+                .product();
+            assert!(
+                (1.0 - doubt - node.confidence).abs() < 1e-5,
+                "{}: noisy-or of the counted lines is {} not {}",
+                node.fact,
+                1.0 - doubt,
+                node.confidence
+            );
+            let mut taken: Vec<&String> = Vec::new();
+            for line in lines {
+                assert_eq!(line.node.fact, node.fact, "a line derives its fact");
+                match &line.shares {
+                    None => {
+                        assert!(line.counted, "{}: a line left out names no shared source", node.fact);
+                        assert!(
+                            line.sources.iter().all(|s| !taken.contains(&s)),
+                            "{}: counted lines share a source",
+                            node.fact
+                        );
+                        taken.extend(&line.sources);
+                    }
+                    Some(shared) => {
+                        assert!(!line.counted);
+                        assert!(line.sources.contains(shared) && taken.contains(&shared));
+                    }
+                }
+            }
+            1 + lines
+                .iter()
+                .map(|l| check_via(&l.node, model_confidence))
+                .sum::<usize>()
+        }
         Via::Input { source, location } => {
             assert!(
                 !source.is_empty() && !location.is_empty(),
