@@ -2,16 +2,17 @@
 //!
 //! An input fact is critical to a conclusion when evaluating the program without it no
 //! longer derives the conclusion, or derives it with a confidence below a threshold.
-//! Only the input facts at the leaves of the conclusion's best derivation can be
-//! critical (a fact absent from one derivation cannot be needed by all of them), so
-//! each of those is removed in turn and the program evaluated again.
+//! Only the input facts at the leaves of the conclusion's best derivation (and, for a
+//! combined fact, of each counted line) can be critical: a fact absent from the best
+//! derivation cannot be needed by all of them, nor lower the best one. Each of those is
+//! removed in turn and the program evaluated again.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use super::tree::fact_text;
-use crate::eval::{evaluate, Derivation, EvalOptions, FactId, Model};
+use crate::eval::{evaluate, Derivation, EvalOptions, FactId, LineOrigin, Model};
 use crate::program::Program;
 
 /// What removing one input fact does to the conclusion.
@@ -59,6 +60,27 @@ fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
     let mut stack = vec![fact];
     while let Some(fact) = stack.pop() {
         if !seen.insert(fact) {
+            continue;
+        }
+        if let Some(lines) = model.lines(fact) {
+            // A combined fact rests on every counted line: removing a fact of any of
+            // them lowers its confidence. Lines not counted change nothing if removed.
+            for line in lines.iter().filter(|l| l.counted) {
+                match &line.origin {
+                    LineOrigin::Input(index) => {
+                        out.insert(*index);
+                    }
+                    LineOrigin::Rule { rule, premises } => {
+                        let rule = program.rule(*rule);
+                        for (atom, &row) in rule.positive_atoms().zip(premises) {
+                            stack.push(FactId {
+                                predicate: atom.predicate,
+                                row,
+                            });
+                        }
+                    }
+                }
+            }
             continue;
         }
         match model.derivation(program, fact) {

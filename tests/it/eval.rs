@@ -34,6 +34,53 @@ fn max_product_keeps_the_best_derivation() {
     assert!((model.confidence(fact) - 0.3645).abs() < 1e-12);
 }
 
+#[test]
+fn noisy_or_adds_independent_sources_and_counts_one_report_once() {
+    let (program, _) = load(&[relative(std::path::Path::new(
+        "tests/fixtures/explain/noisy_or.rules",
+    ))]);
+    let model = evaluate_checked(&program);
+    assert!(check_all_explanations(&program, &model) > 0);
+    let supported = program.predicate_id("supported").expect("defined");
+    let interner = model.interner();
+    let confidence = |group: &str| {
+        let id = |s: &str| {
+            interner
+                .get(&ascribe::value::Value::text(s))
+                .expect("interned")
+        };
+        let fact = model
+            .find(supported, &[id("inc"), id(group)])
+            .expect("derived");
+        model.confidence(fact)
+    };
+    // Two independent moderate vendors (0.9 x 0.7, 0.9 x 0.6) outweigh one strong one
+    // (0.9 x 0.9): 1 - 0.37 x 0.46 = 0.8298 > 0.81.
+    assert!((confidence("two_vendors") - (1.0 - 0.37 * 0.46)).abs() < 1e-12);
+    assert!((confidence("strong_single") - 0.81).abs() < 1e-12);
+    assert!(confidence("two_vendors") > confidence("strong_single"));
+    // Three statements, all tracing back to Vendor D's report, count once: 0.9 x 0.7.
+    assert!((confidence("one_report") - 0.63).abs() < 1e-12);
+    // The default (max) would have kept the best line only.
+    let max = {
+        let text = std::fs::read_to_string("tests/fixtures/explain/noisy_or.rules")
+            .expect("readable")
+            .replace("@combine(noisy_or)", "");
+        let dir = std::env::temp_dir().join(format!("ascribe-max-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("max.rules");
+        std::fs::write(&path, text).expect("written");
+        let (program, _) = load(&[path]);
+        let model = ascribe::evaluate(&program, &ascribe::EvalOptions::default());
+        let p = program.predicate_id("supported").expect("defined");
+        let i = model.interner();
+        let id = |s: &str| i.get(&ascribe::value::Value::text(s)).expect("interned");
+        let f = model.find(p, &[id("inc"), id("two_vendors")]).expect("derived");
+        model.confidence(f)
+    };
+    assert!((max - 0.63).abs() < 1e-12);
+}
+
 /// A small deterministic generator (64-bit LCG), so the test needs no dependency.
 struct Lcg(u64);
 
