@@ -61,6 +61,18 @@ pub struct EvalArgs {
     #[command(flatten)]
     /// Bounds on evaluation.
     pub limits: LimitArgs,
+    /// Reason only with input facts that hold on this date (YYYY-MM-DD): facts
+    /// `@since` a later day, or `@until` an earlier one, are set aside.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<i32>,
+}
+
+/// A `YYYY-MM-DD` date as days since 1970-01-01.
+pub fn parse_date(text: &str) -> Result<i32, String> {
+    match crate::value::Value::parse_date(text) {
+        Some(crate::value::Value::Date(day)) => Ok(day),
+        _ => Err(format!("`{text}` is not a date: write YYYY-MM-DD, e.g. 2022-01-01")),
+    }
 }
 
 /// Bounds for programs that do not terminate on their own. Reaching one is an error:
@@ -158,6 +170,9 @@ pub struct ExplainArgs {
     /// With --critical: a confidence below which the conclusion counts as lost.
     #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.0, value_parser = parse_confidence)]
     pub threshold: f64,
+    /// Reason only with input facts that hold on this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<i32>,
 }
 
 /// A confidence argument: a number in [0, 1].

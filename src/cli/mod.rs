@@ -242,6 +242,12 @@ impl Session {
     /// Loads and checks the inputs, reports diagnostics, and returns the program or the
     /// exit code to stop with.
     fn load(&mut self, rules: &[PathBuf], facts: &[PathBuf]) -> Loaded {
+        self.load_as_of(rules, facts, None)
+    }
+
+    /// [`Session::load`], then keeps only the input facts that hold on `as_of`, saying
+    /// on standard error how many were set aside.
+    fn load_as_of(&mut self, rules: &[PathBuf], facts: &[PathBuf], as_of: Option<i32>) -> Loaded {
         let paths: Vec<PathBuf> = rules.iter().chain(facts).cloned().collect();
         if paths.is_empty() {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
@@ -253,7 +259,22 @@ impl Session {
             return Err(EXIT_USAGE);
         }
         match inputs.program {
-            Some(program) => Ok(program),
+            Some(program) => match as_of {
+                None => Ok(program),
+                Some(day) => {
+                    let (program, set_aside) = program.as_of(day);
+                    let date = crate::value::Value::Date(day);
+                    eprintln!(
+                        "note: as of {date}: {} input fact{} set aside ({} not yet holding, {} no longer holding), {} kept",
+                        set_aside.not_yet + set_aside.expired,
+                        if set_aside.not_yet + set_aside.expired == 1 { "" } else { "s" },
+                        set_aside.not_yet,
+                        set_aside.expired,
+                        program.facts().len()
+                    );
+                    Ok(program)
+                }
+            },
             None => {
                 let errors = inputs.diagnostics.iter().filter(|d| d.is_error()).count();
                 eprintln!(
@@ -309,10 +330,11 @@ impl Session {
 
     fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
         let start = Instant::now();
-        let program = match self.load(&args.input.rules, &args.input.facts) {
-            Ok(p) => p,
-            Err(code) => return Ok(code),
-        };
+        let program =
+            match self.load_as_of(&args.input.rules, &args.input.facts, args.eval.as_of) {
+                Ok(p) => p,
+                Err(code) => return Ok(code),
+            };
         let loaded = start.elapsed();
         let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
             Ok(model) => model,
@@ -381,7 +403,7 @@ impl Session {
 
     fn explain(&mut self, args: &args::ExplainArgs, out: &mut Out) -> io::Result<i32> {
         let (rules, fact) = Self::split(&args.positional);
-        let program = match self.load(&rules, &args.facts) {
+        let program = match self.load_as_of(&rules, &args.facts, args.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
@@ -444,7 +466,7 @@ impl Session {
 
     fn query(&mut self, args: &args::QueryArgs, out: &mut Out) -> io::Result<i32> {
         let (rules, text) = Self::split(&args.positional);
-        let program = match self.load(&rules, &args.facts) {
+        let program = match self.load_as_of(&rules, &args.facts, args.eval.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };

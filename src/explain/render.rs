@@ -31,12 +31,25 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
     let mut items: Vec<Item<'_>> = Vec::new();
     let mut details: Vec<String> = Vec::new();
     match &node.via {
-        Via::Input { source, location } => {
+        Via::Input {
+            source,
+            location,
+            since,
+            until,
+        } => {
             if source == location {
                 details.push(format!("input fact at {location}"));
             } else {
                 details.push(format!("source: {source}"));
                 details.push(format!("at {location}"));
+            }
+            match (since, until) {
+                (Some(since), Some(until)) => {
+                    details.push(format!("holds from {since} to {until}"))
+                }
+                (Some(since), None) => details.push(format!("holds from {since}")),
+                (None, Some(until)) => details.push(format!("holds until {until}")),
+                (None, None) => {}
             }
         }
         Via::Combined { formula, lines, .. } => {

@@ -42,6 +42,12 @@ pub enum Via {
         source: String,
         /// `file:line:col`.
         location: String,
+        /// `@since`: the first day the fact holds, if bounded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        since: Option<String>,
+        /// `@until`: the last day the fact holds, if bounded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
     },
     /// Derived by a rule.
     Rule {
@@ -194,6 +200,17 @@ pub(crate) fn fact_text(
     out
 }
 
+/// How an input fact holds: its source, place and window.
+fn input_via(program: &Program, input: &crate::program::Fact) -> Via {
+    let day = |d: Option<i32>| d.map(|d| Value::Date(d).to_string());
+    Via::Input {
+        source: program.fact_source(input),
+        location: program.fact_location(input),
+        since: day(input.window.since),
+        until: day(input.window.until),
+    }
+}
+
 /// Rounds a confidence for output so that printing is stable.
 pub(crate) fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -243,10 +260,7 @@ impl<'a> Builder<'a> {
                 let input = &program.facts()[index];
                 self.leaf(
                     fact,
-                    Via::Input {
-                        source: program.fact_source(input),
-                        location: program.fact_location(input),
-                    },
+                    input_via(program, input),
                 )
             }
             Derivation::Unrecorded => self.leaf(fact, Via::Unrecorded),
@@ -275,10 +289,7 @@ impl<'a> Builder<'a> {
             let via = match &line.origin {
                 LineOrigin::Input(index) => {
                     let input = &program.facts()[*index];
-                    Via::Input {
-                        source: program.fact_source(input),
-                        location: program.fact_location(input),
-                    }
+                    input_via(program, input)
                 }
                 LineOrigin::Rule { rule, premises } => {
                     let rule = program.rule(*rule);

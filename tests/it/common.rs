@@ -170,7 +170,9 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
                 .map(|l| check_via(&l.node, model_confidence))
                 .sum::<usize>()
         }
-        Via::Input { source, location } => {
+        Via::Input {
+            source, location, ..
+        } => {
             assert!(
                 !source.is_empty() && !location.is_empty(),
                 "{}: input without a source",
