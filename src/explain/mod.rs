@@ -5,6 +5,7 @@
 //! DOT. Building a tree reads the model and never changes it.
 
 pub mod critical;
+pub mod defeat;
 pub mod estimative;
 mod matcher;
 pub mod render;
@@ -13,9 +14,11 @@ pub mod why_not;
 
 pub use estimative::likelihood;
 pub use tree::{AggregateNode, Explanation, Node, Via, Weakest};
+pub use defeat::{defeats, Defeat};
 pub use why_not::{why_not, Blocked, WhyNot};
 
 pub(crate) use tree::{fact_text, round, value_json};
+pub use tree::LineNode;
 
 use crate::eval::{FactId, Model};
 use crate::program::Program;

@@ -30,6 +30,9 @@ pub struct WhyNot {
     pub fact: String,
     /// One entry per rule whose head could produce the fact, in program order.
     pub rules: Vec<Blocked>,
+    /// Instances that an exception (a `not` premise) defeated, with what defeated them:
+    /// of the fact itself, then of the derived premises that block its rules.
+    pub defeated: Vec<super::Defeat>,
 }
 
 /// Explains why `predicate(tuple)` was not derived.
@@ -41,6 +44,8 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Va
         .collect();
     let tuple = tuple.as_slice();
     let mut rules = Vec::new();
+    // Derived premises that block a rule: an exception may have defeated them in turn.
+    let mut premises_missing: Vec<(PredId, Vec<ValueId>)> = Vec::new();
     for rule in program.rules() {
         if rule.head.predicate != predicate {
             continue;
@@ -90,6 +95,23 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Va
                     Some(&example),
                     &matcher.interner,
                 );
+                if let Literal::Pos(atom) = literal {
+                    let ground: Option<Vec<ValueId>> = atom
+                        .args
+                        .iter()
+                        .map(|t| match t {
+                            crate::program::Term::Const(c) => Some(*c),
+                            crate::program::Term::Var(v) => example[v.0 as usize],
+                        })
+                        .collect();
+                    if let Some(ground) = ground {
+                        if program.predicate(atom.predicate).derived
+                            && !premises_missing.contains(&(atom.predicate, ground.clone()))
+                        {
+                            premises_missing.push((atom.predicate, ground));
+                        }
+                    }
+                }
                 let reason = match literal {
                     Literal::Pos(_) | Literal::Agg(_) => "no_fact",
                     Literal::Neg(_) => "fact_present",
@@ -107,9 +129,22 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Va
             rules.push(blocked);
         }
     }
+    let known = |t: &[ValueId]| t.iter().all(|v| (v.0 as usize) < model.interner().len());
+    // A value the model never saw cannot occur in any instance.
+    let mut defeated = if known(tuple) {
+        super::defeats(program, model, predicate, Some(tuple))
+    } else {
+        Vec::new()
+    };
+    for (premise, values) in &premises_missing {
+        if known(values) {
+            defeated.extend(super::defeats(program, model, *premise, Some(values)));
+        }
+    }
     WhyNot {
         fact: super::fact_text(program, &matcher.interner, predicate, tuple),
         rules,
+        defeated,
     }
 }
 
@@ -131,6 +166,10 @@ impl WhyNot {
                 .strip_prefix("not ")
                 .unwrap_or(&blocked.missing);
             out.push_str(&format!("- rule \"{}\": `{}` {why}\n", blocked.rule, shown));
+        }
+        if !self.defeated.is_empty() {
+            out.push('\n');
+            out.push_str(&super::defeat::text(&self.defeated));
         }
         out
     }
