@@ -31,6 +31,7 @@ pub mod explain;
 pub mod io;
 pub mod program;
 pub mod query;
+pub mod report;
 pub mod syntax;
 pub mod value;
 

@@ -38,6 +38,9 @@ pub enum Command {
     Check(InputArgs),
     /// Print the derived facts matching a pattern such as 'conducted_by(I, apt40)'.
     Query(QueryArgs),
+    /// Rank the competing hypotheses about each incident, with the evidence for and
+    /// against each (an ACH matrix).
+    Report(ReportArgs),
 }
 
 /// Rule files and fact files.
@@ -198,4 +201,47 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FactFormat::Text)]
     pub format: FactFormat,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Plain text.
+    Text,
+    /// Markdown tables.
+    Markdown,
+    /// JSON (schema in the README).
+    Json,
+}
+
+/// `ascribe report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    /// Inputs.
+    pub input: InputArgs,
+    /// Candidates at or above this confidence are concluded; when none is, the
+    /// hypothesis is reported as insufficient evidence.
+    #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.5, value_parser = parse_confidence)]
+    pub threshold: f64,
+    /// Hypothesis relations to report (repeatable); default: those declared
+    /// `@hypothesis`.
+    #[arg(long = "hypothesis", value_name = "RELATION")]
+    pub hypotheses: Vec<String>,
+    /// The relation whose first column lists the incidents (default: `incident`, if the
+    /// rules have it).
+    #[arg(long, value_name = "RELATION")]
+    pub subjects: Option<String>,
+    /// Report only on this incident (repeatable).
+    #[arg(long = "incident", value_name = "INCIDENT")]
+    pub incidents: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    /// Bounds on evaluation.
+    pub limits: LimitArgs,
+    /// Reason only with input facts that hold on this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<i32>,
 }

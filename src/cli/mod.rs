@@ -75,6 +75,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Check(args) => session.check(&args.rules, &args.facts, &mut out),
         Command::Explain(args) => session.explain(&args, &mut out),
         Command::Query(args) => session.query(&args, &mut out),
+        Command::Report(args) => session.report_command(&args, &mut out),
     };
     match result {
         Ok(code) => {
@@ -483,6 +484,74 @@ impl Session {
         };
         let facts = pattern.matches(&model);
         let text = output::fact_list(&program, &model, pattern.predicate(), &facts, args.format);
+        out.write(&text)?;
+        Ok(EXIT_OK)
+    }
+}
+
+impl Session {
+    fn report_command(&mut self, args: &args::ReportArgs, out: &mut Out) -> io::Result<i32> {
+        let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.as_of) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let relation = |name: &str, flag: &str| -> Result<crate::program::PredId, i32> {
+            program.predicate_id(name).ok_or_else(|| {
+                let names = program.predicates().iter().map(|p| p.name.as_str());
+                let hint = crate::diagnostic::suggest(name, names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: {flag} {name}: no such relation{hint}");
+                EXIT_USAGE
+            })
+        };
+        let mut hypotheses = Vec::new();
+        for name in &args.hypotheses {
+            match relation(name, "--hypothesis") {
+                Ok(p) => hypotheses.push(p),
+                Err(code) => return Ok(code),
+            }
+        }
+        let subjects = match &args.subjects {
+            Some(name) => match relation(name, "--subjects") {
+                Ok(p) => Some(p),
+                Err(code) => return Ok(code),
+            },
+            None => program.predicate_id("incident"),
+        };
+        let model = match self.evaluate(&program, false, &args.limits) {
+            Ok(model) => model,
+            Err(code) => return Ok(code),
+        };
+        let mut only = Vec::new();
+        for name in &args.incidents {
+            let value = crate::value::Value::text(name);
+            match model.interner().get(&value) {
+                Some(id) => only.push(id),
+                None => {
+                    eprintln!("error: --incident {name}: no fact mentions it");
+                    return Ok(EXIT_USAGE);
+                }
+            }
+        }
+        let options = crate::report::ReportOptions {
+            threshold: args.threshold,
+            hypotheses,
+            subjects,
+            only,
+        };
+        let report = match crate::report::report(&program, &model, &options) {
+            Ok(report) => report,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let text = match args.format {
+            args::ReportFormat::Text => crate::report::text(&report),
+            args::ReportFormat::Markdown => crate::report::markdown(&report),
+            args::ReportFormat::Json => crate::report::json(&report),
+        };
         out.write(&text)?;
         Ok(EXIT_OK)
     }

@@ -3,8 +3,10 @@
 //! conclusion it would have drawn, what it would have been worth, and the facts that
 //! defeated it, with their explanations.
 //!
-//! Exceptions in a rule set are written as `not` premises (`not false_flag_suspected(I, G)`),
-//! so these are the conclusions an exception took away, and why.
+//! Exceptions in a rule set are written as `not` premises (`not false_flag_suspected(I, G)`)
+//! over relations declared `@exception`; other negations (`not official(S)`, which
+//! routes a claim to the right rule) block nothing worth reporting. A program that
+//! declares no `@exception` relation has every negation counted.
 
 use serde::Serialize;
 
@@ -32,12 +34,22 @@ pub struct Defeat {
     pub would_be: f64,
     /// The negated premises that failed: the facts that hold, each explained.
     pub defeated_by: Vec<Explanation>,
+    /// The instance's positive premises.
+    #[serde(skip)]
+    pub premises: Vec<FactId>,
+    /// The facts that defeated it, in the order of `defeated_by`.
+    #[serde(skip)]
+    pub blockers: Vec<FactId>,
+    /// For a conclusion defeated through a premise: the premise that was defeated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
 }
 
 /// Every defeated instance of the rules deriving `predicate` whose head matches
 /// `tuple` (all instances when `None`), in rule order, strongest first within a rule.
 /// Instances that differ only in premises but draw the same conclusion, by the same
-/// rule, with the same defeaters are listed once, with the best confidence.
+/// rule, with the same defeaters are listed once, with the best confidence and the
+/// premises of all.
 pub fn defeats(
     program: &Program,
     model: &Model,
@@ -46,10 +58,13 @@ pub fn defeats(
 ) -> Vec<Defeat> {
     let mut builder = Builder::new(program, model);
     let mut out: Vec<Defeat> = Vec::new();
+    let declared = program.predicates().iter().any(|p| p.exception);
+    let is_exception = |literal: &Literal| match literal {
+        Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
+        _ => false,
+    };
     for rule in program.rules() {
-        if rule.head.predicate != predicate
-            || !rule.body.iter().any(|l| matches!(l, Literal::Neg(_)))
-        {
+        if rule.head.predicate != predicate || !rule.body.iter().any(is_exception) {
             continue;
         }
         let mut start: Partial = vec![None; rule.variables.len()];
@@ -58,7 +73,7 @@ pub fn defeats(
                 continue;
             }
         }
-        let found = instances(&mut builder.matcher, rule, start);
+        let found = instances(&mut builder.matcher, rule, start, &is_exception);
         let mut for_rule: Vec<Defeat> = Vec::new();
         for (bindings, premises, blockers) in found {
             let head: Vec<ValueId> = rule
@@ -102,10 +117,18 @@ pub fn defeats(
                         .all(|(a, b)| a.root.fact == b.root.fact)
             });
             match same {
-                Some(existing) if existing.would_be >= round(would_be) => {}
+                // The same conclusion by the same rule, defeated by the same facts: one
+                // entry, the best instance shown, the premises of all of them kept.
                 Some(existing) => {
-                    existing.would_be = round(would_be);
-                    existing.instance = instance;
+                    for p in premises {
+                        if !existing.premises.contains(&p) {
+                            existing.premises.push(p);
+                        }
+                    }
+                    if existing.would_be < round(would_be) {
+                        existing.would_be = round(would_be);
+                        existing.instance = instance;
+                    }
                 }
                 None => for_rule.push(Defeat {
                     holds_anyway: model.find(predicate, &head).is_some(),
@@ -115,6 +138,9 @@ pub fn defeats(
                     instance,
                     would_be: round(would_be),
                     defeated_by,
+                    premises,
+                    blockers,
+                    through: None,
                 }),
             }
         }
@@ -128,19 +154,120 @@ pub fn defeats(
     out
 }
 
-/// Instances of `rule`'s body without its negations, extending `start`, for which some
-/// negated atom holds: the bindings, the positive premises, and the facts that match
+/// Conclusions of `predicate` defeated one step down: rule instances that would hold
+/// if a defeated premise (a fact of a derived relation that an exception took away)
+/// held. `would_be` multiplies what the premise would have been worth; the defeaters
+/// are the premise's.
+pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> Vec<Defeat> {
+    let mut builder = Builder::new(program, model);
+    let mut below: rustc_hash::FxHashMap<PredId, Vec<Defeat>> = rustc_hash::FxHashMap::default();
+    let mut out: Vec<Defeat> = Vec::new();
+    for rule in program.rules() {
+        if rule.head.predicate != predicate {
+            continue;
+        }
+        for (i, literal) in rule.body.iter().enumerate() {
+            let Literal::Pos(atom) = literal else {
+                continue;
+            };
+            if !program.predicate(atom.predicate).derived || atom.predicate == predicate {
+                continue;
+            }
+            let premise_defeats = below
+                .entry(atom.predicate)
+                .or_insert_with(|| {
+                    defeats(program, model, atom.predicate, None)
+                        .into_iter()
+                        .filter(|d| !d.holds_anyway)
+                        .collect()
+                })
+                .clone();
+            for defeat in premise_defeats {
+                let mut bindings: Partial = vec![None; rule.variables.len()];
+                if !Matcher::unify(atom, &defeat.tuple, &mut bindings) {
+                    continue;
+                }
+                let rest: Vec<&Literal> = rule
+                    .body
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, l)| l)
+                    .collect();
+                let mut solutions: Vec<(Partial, Vec<FactId>)> = Vec::new();
+                builder.matcher.solve(
+                    rule,
+                    &rest,
+                    &mut bindings,
+                    &mut Vec::new(),
+                    &mut |b, premises| {
+                        solutions.push((b.clone(), premises.to_vec()));
+                        true
+                    },
+                );
+                for (bindings, premises) in solutions {
+                    let head: Vec<ValueId> = rule
+                        .head
+                        .args
+                        .iter()
+                        .map(|t| match t {
+                            crate::program::Term::Const(c) => *c,
+                            crate::program::Term::Var(v) => bindings[v.0 as usize]
+                                .expect("safe rules bind every head variable"),
+                        })
+                        .collect();
+                    let would_be = rule.strength
+                        * defeat.would_be
+                        * premises
+                            .iter()
+                            .map(|p| model.confidence(*p))
+                            .product::<f64>();
+                    let conclusion =
+                        fact_text(program, &builder.matcher.interner, predicate, &head);
+                    if out.iter().any(|d| {
+                        d.conclusion == conclusion && d.through.as_ref() == Some(&defeat.conclusion)
+                    }) {
+                        continue;
+                    }
+                    let mut instance = String::new();
+                    crate::program::write_rule(
+                        &mut instance,
+                        program,
+                        rule,
+                        Some(&bindings),
+                        &builder.matcher.interner,
+                    );
+                    let mut all_premises = premises.clone();
+                    all_premises.extend(defeat.premises.iter().copied());
+                    out.push(Defeat {
+                        holds_anyway: model.find(predicate, &head).is_some(),
+                        conclusion,
+                        tuple: head,
+                        rule: rule.label(),
+                        instance,
+                        would_be: round(would_be),
+                        defeated_by: defeat.defeated_by.clone(),
+                        premises: all_premises,
+                        blockers: defeat.blockers.clone(),
+                        through: Some(defeat.conclusion.clone()),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Instances of `rule`'s body without its exceptions, extending `start`, for which some
+/// exception holds: the bindings, the positive premises, and the facts that match
 /// the negated atoms (first match per atom, in model order).
 fn instances(
     matcher: &mut Matcher<'_>,
     rule: &Rule,
     start: Partial,
+    is_exception: &dyn Fn(&Literal) -> bool,
 ) -> Vec<(Partial, Vec<FactId>, Vec<FactId>)> {
-    let positive: Vec<&Literal> = rule
-        .body
-        .iter()
-        .filter(|l| !matches!(l, Literal::Neg(_)))
-        .collect();
+    let positive: Vec<&Literal> = rule.body.iter().filter(|l| !is_exception(l)).collect();
     let mut solutions: Vec<(Partial, Vec<FactId>)> = Vec::new();
     let mut bindings = start;
     matcher.solve(
@@ -156,7 +283,7 @@ fn instances(
     let mut out = Vec::new();
     for (bindings, premises) in solutions {
         let mut blockers = Vec::new();
-        for literal in &rule.body {
+        for literal in rule.body.iter().filter(|l| is_exception(l)) {
             let Literal::Neg(atom) = literal else {
                 continue;
             };
@@ -186,8 +313,12 @@ fn instances(
 pub fn text(defeats: &[Defeat]) -> String {
     let mut out = String::new();
     for defeat in defeats {
+        let through = match &defeat.through {
+            Some(premise) => format!(" through its premise {premise}"),
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "{} was defeated{}: rule \"{}\" would give {} ({})\n",
+            "{} was defeated{through}{}: rule \"{}\" would give {} ({})\n",
             defeat.conclusion,
             if defeat.holds_anyway {
                 " on one line (it holds by another)"

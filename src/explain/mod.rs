@@ -9,12 +9,13 @@ pub mod defeat;
 pub mod estimative;
 mod matcher;
 pub mod render;
+pub mod support;
 mod tree;
 pub mod why_not;
 
 pub use estimative::likelihood;
 pub use tree::{AggregateNode, Explanation, Node, Via, Weakest};
-pub use defeat::{defeats, Defeat};
+pub use defeat::{defeats, defeats_through, Defeat};
 pub use why_not::{why_not, Blocked, WhyNot};
 
 pub(crate) use tree::{fact_text, round, value_json};

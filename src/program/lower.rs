@@ -241,7 +241,7 @@ fn kind_of_type(name: &str) -> Option<Option<Kind>> {
 const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
 const RULE_ANNOTATIONS: [&str; 2] = ["name", "strength"];
 const FACT_ANNOTATIONS: [&str; 5] = ["source", "confidence", "grade", "since", "until"];
-const DECLARATION_ANNOTATIONS: [&str; 2] = ["combine", "hypothesis"];
+const DECLARATION_ANNOTATIONS: [&str; 3] = ["combine", "hypothesis", "exception"];
 
 impl Lowerer {
     fn error(&mut self, diagnostic: Diagnostic) {
@@ -265,7 +265,8 @@ impl Lowerer {
             self.error(d);
             return;
         }
-        let (combine, hypothesis) = self.read_declaration_annotations(&decl.annotations);
+        let (combine, hypothesis, exception) =
+            self.read_declaration_annotations(&decl.annotations);
         let mut kinds = Vec::new();
         let mut columns = Vec::new();
         for column in &decl.columns {
@@ -299,6 +300,7 @@ impl Lowerer {
             derived: false,
             combine,
             hypothesis,
+            exception,
         });
         self.first_use.push(decl.name.span);
         self.has_facts.push(false);
@@ -348,6 +350,7 @@ impl Lowerer {
             derived: false,
             combine: Combine::Max,
             hypothesis: None,
+            exception: false,
         });
         self.first_use.push(span);
         self.has_facts.push(false);
@@ -391,9 +394,10 @@ impl Lowerer {
     fn read_declaration_annotations(
         &mut self,
         annotations: &[ast::Annotation],
-    ) -> (Combine, Option<String>) {
+    ) -> (Combine, Option<String>, bool) {
         let mut combine = Combine::Max;
         let mut hypothesis = None;
+        let mut exception = false;
         for annotation in annotations {
             let name = annotation.name.text.as_str();
             match (name, annotation.args.as_slice()) {
@@ -414,6 +418,11 @@ impl Lowerer {
                         .with_help("`@combine(noisy_or)`: independent derivations of a fact add up; `@combine(max)` (the default): the best one counts"),
                     );
                 }
+                ("exception", []) => exception = true,
+                ("exception", _) => self.error(
+                    Diagnostic::error("E0107", "`@exception` takes no arguments", annotation.span)
+                        .with_help(annotation_example("exception")),
+                ),
                 ("hypothesis", []) => hypothesis = Some(String::new()),
                 ("hypothesis", [(Value::Text(label), _)]) => hypothesis = Some(label.to_string()),
                 ("hypothesis", _) => self.error(
@@ -438,14 +447,14 @@ impl Lowerer {
                     );
                     d = if RULE_ANNOTATIONS.contains(&name) || FACT_ANNOTATIONS.contains(&name) {
                         d.with_help(format!(
-                            "`@{name}` goes on {}; declarations take `@combine` and `@hypothesis`",
+                            "`@{name}` goes on {}; declarations take `@combine`, `@hypothesis` and `@exception`",
                             if RULE_ANNOTATIONS.contains(&name) { "rules" } else { "facts" }
                         ))
                     } else {
                         match suggest(name, DECLARATION_ANNOTATIONS) {
                             Some(s) => d.with_help(format!("did you mean `@{s}`?")),
                             None => d.with_help(
-                                "declarations take `@combine(...)` and `@hypothesis(...)`, and a `///` comment for documentation",
+                                "declarations take `@combine(...)`, `@hypothesis(...)` and `@exception`, and a `///` comment for documentation",
                             ),
                         }
                     };
@@ -453,7 +462,7 @@ impl Lowerer {
                 }
             }
         }
-        (combine, hypothesis)
+        (combine, hypothesis, exception)
     }
 
     fn read_annotations(&mut self, annotations: &[ast::Annotation], is_rule: bool) -> Annotations {
@@ -1333,6 +1342,7 @@ fn annotation_example(name: &str) -> &'static str {
         "until" => "example: `@until(2022-12-31)`: the fact holds up to and including that day",
         "combine" => "example: `@combine(noisy_or)` or `@combine(max)` before `rel`",
         "hypothesis" => "example: `@hypothesis(\"responsible group\")` before `rel`",
+        "exception" => "example: `@exception` before `rel false_flag_suspected(...)`",
         _ => "example: `@grade(B2)`",
     }
 }

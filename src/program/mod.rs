@@ -52,6 +52,9 @@ pub struct Predicate {
     /// about their first column (an incident), for `ascribe report`. The label names
     /// what the candidates are ("responsible group").
     pub hypothesis: Option<String>,
+    /// `@exception` on the declaration: a fact of this relation under `not` defeats
+    /// the conclusions of the rule instances it blocks (see [`crate::explain::defeats`]).
+    pub exception: bool,
 }
 
 /// How the derivations of one fact combine into its confidence.
