@@ -312,7 +312,10 @@ fn instances(
 /// Defeats as text: one paragraph per defeated instance, each defeater's tree indented.
 pub fn text(defeats: &[Defeat]) -> String {
     let mut out = String::new();
-    for defeat in defeats {
+    for (i, defeat) in defeats.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
         let through = match &defeat.through {
             Some(premise) => format!(" through its premise {premise}"),
             None => String::new(),

@@ -277,15 +277,101 @@ fn australia_2020_stops_at_an_unnamed_state_actor() {
 }
 
 #[test]
-fn suspected_deception_blocks_the_attribution() {
+fn planted_evidence_blocks_the_attribution_to_the_group_it_implicates() {
     holds(
         "deception-example",
         &[
-            "deception_suspected(example_intrusion)",
+            "false_flag_suspected(example_intrusion, example_group)",
+            "attribution_withheld(example_intrusion, example_group)",
             "consistent_with(example_intrusion, example_group)",
         ],
-        &["conducted_by(_, _)", "state_sponsored(_, _)"],
+        &[
+            "conducted_by(_, _)",
+            "state_sponsored(_, _)",
+            // The planted artefact names its target, so nothing else is held back.
+            "deception_suspected(_)",
+        ],
     );
+}
+
+#[test]
+fn a_false_flag_points_to_x_but_the_engine_concludes_y() {
+    // Cheap indicators (strings, Rich header) and an early vendor claim point to
+    // GROUP-X; infrastructure and unique code point to GROUP-Y.
+    holds(
+        "false-flag-example",
+        &[
+            "conducted_by(ff_intrusion, ff_group_y)",
+            "technical_link(ff_intrusion, ff_group_y)",
+            "conducted_for(ff_intrusion, ff_state_y_unit)",
+            "state_sponsored(ff_intrusion, ff_state_y)",
+            "outweighed(ff_intrusion, ff_group_x)",
+            "false_flag_suspected(ff_intrusion, ff_group_x)",
+        ],
+        &[
+            "conducted_by(ff_intrusion, ff_group_x)",
+            "technical_link(ff_intrusion, ff_group_x)",
+            "conducted_for(ff_intrusion, ff_state_x_service)",
+            "state_sponsored(ff_intrusion, ff_state_x)",
+            "outweighed(ff_intrusion, ff_group_y)",
+        ],
+    );
+}
+
+#[test]
+fn without_the_forgery_finding_costly_evidence_still_outweighs_cheap() {
+    let (program, mut sources) = load(&[
+        PathBuf::from("rules"),
+        PathBuf::from("facts/false-flag-example"),
+    ]);
+    let index = program
+        .facts()
+        .iter()
+        .position(|f| program.predicate(f.predicate).name == "deception_indicator")
+        .expect("the case has a deception indicator");
+    let reduced = program.without_fact(index);
+    let model = evaluate_checked(&reduced);
+    let count = |text: &str, sources: &mut ascribe::diagnostic::Sources| {
+        Pattern::parse(&reduced, &model, sources, text)
+            .expect("valid pattern")
+            .matches(&model)
+            .len()
+    };
+    // The technical case for GROUP-X is still outweighed...
+    assert_eq!(count("technical_link(ff_intrusion, ff_group_x)", &mut sources), 0);
+    assert_eq!(count("outweighed(ff_intrusion, ff_group_x)", &mut sources), 1);
+    assert_eq!(count("technical_link(ff_intrusion, ff_group_y)", &mut sources), 1);
+    // ...but the vendor's early claim for GROUP-X now stands beside GROUP-Y, weaker.
+    let y = Pattern::parse(&reduced, &model, &mut sources, "conducted_by(ff_intrusion, ff_group_y)")
+        .expect("valid")
+        .ground_fact(&model)
+        .expect("GROUP-Y concluded");
+    let x = Pattern::parse(&reduced, &model, &mut sources, "conducted_by(ff_intrusion, ff_group_x)")
+        .expect("valid")
+        .ground_fact(&model)
+        .expect("the vendor claim stands");
+    assert!(model.confidence(y) > model.confidence(x));
+}
+
+#[test]
+fn why_not_names_what_defeated_the_false_flag_target() {
+    let (program, _) = load(&[
+        PathBuf::from("rules"),
+        PathBuf::from("facts/false-flag-example"),
+    ]);
+    let model = evaluate_checked(&program);
+    let group = program.predicate_id("conducted_by").expect("defined");
+    let values = [
+        ascribe::value::Value::text("ff_intrusion"),
+        ascribe::value::Value::text("ff_group_x"),
+    ];
+    let answer = ascribe::explain::why_not(&program, &model, group, &values);
+    let text = answer.text();
+    assert!(text.contains("conducted_by(ff_intrusion, ff_group_x) was defeated: rule \"industry attribution\""), "{text}");
+    assert!(text.contains("technical_link(ff_intrusion, ff_group_x) was defeated: rule \"cheap indicator\""), "{text}");
+    assert!(text.contains("defeated by:\n    false_flag_suspected(ff_intrusion, ff_group_x)  [0.850 very likely]"), "{text}");
+    assert!(text.contains("defeated by:\n    outweighed(ff_intrusion, ff_group_x)  [0.720 likely]"), "{text}");
+    insta::assert_snapshot!(text);
 }
 
 #[test]
