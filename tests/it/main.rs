@@ -7,6 +7,7 @@ mod differential;
 mod docs;
 mod eval;
 mod examples;
+mod report;
 mod explain;
 mod tidy;
 mod workloads;

@@ -1,0 +1,167 @@
+//! `ascribe report`: competing hypotheses ranked per incident, defeated candidates with
+//! what defeated them, the evidence matrix, and insufficient evidence.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use ascribe::report::{self, Report, ReportOptions, Status};
+
+use crate::common::{evaluate_checked, load};
+
+fn report_for(case: &str, threshold: f64) -> Report {
+    let (program, _) = load(&[
+        PathBuf::from("rules"),
+        PathBuf::from(format!("facts/{case}")),
+    ]);
+    let model = evaluate_checked(&program);
+    let options = ReportOptions {
+        threshold,
+        hypotheses: Vec::new(),
+        subjects: program.predicate_id("incident"),
+        only: Vec::new(),
+    };
+    report::report(&program, &model, &options).expect("the rule set declares hypotheses")
+}
+
+fn level<'r>(report: &'r Report, incident: &str, relation: &str) -> &'r report::Level {
+    report
+        .incidents
+        .iter()
+        .find(|i| i.incident == incident)
+        .unwrap_or_else(|| panic!("no incident {incident}"))
+        .levels
+        .iter()
+        .find(|l| l.relation == relation)
+        .unwrap_or_else(|| panic!("no level {relation}"))
+}
+
+#[test]
+fn new_zealand_report() {
+    let report = report_for("nz-2021", 0.5);
+    let group = level(&report, "nz_pco_2021", "conducted_by");
+    assert!(!group.insufficient_evidence);
+    assert_eq!(group.candidates[0].candidate, "apt40");
+    assert_eq!(group.candidates[0].status, Status::Concluded);
+    let state = level(&report, "nz_pco_2021", "state_sponsored");
+    assert_eq!(state.candidates[0].candidate, "prc");
+    assert!((state.candidates[0].confidence - 0.735).abs() < 1e-3);
+    // The GCSB's and the minister's statements are consistent with APT40.
+    let incident = &report.incidents[1];
+    assert_eq!(incident.incident, "nz_pco_2021");
+    let gcsb = incident
+        .evidence
+        .iter()
+        .find(|e| e.fact.starts_with("claims(gcsb_ncsc_2024_03_26, conducted_by"))
+        .expect("the GCSB's claim is evidence");
+    assert!(group.candidates[0].consistent.contains(&gcsb.id));
+    insta::assert_snapshot!("nz_text", report::text(&report));
+    insta::assert_snapshot!("nz_markdown", report::markdown(&report));
+}
+
+#[test]
+fn false_flag_report_ranks_the_costly_evidence_first() {
+    let report = report_for("false-flag-example", 0.5);
+    let group = level(&report, "ff_intrusion", "conducted_by");
+    let names: Vec<(&str, Status)> = group
+        .candidates
+        .iter()
+        .map(|c| (c.candidate.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("ff_group_y", Status::Concluded), ("ff_group_x", Status::Defeated)]
+    );
+    let x = &group.candidates[1];
+    assert!(x
+        .defeated_by
+        .iter()
+        .any(|d| d.fact == "false_flag_suspected(ff_intrusion, ff_group_x)"));
+    assert!(x
+        .defeated_by
+        .iter()
+        .any(|d| d.fact == "outweighed(ff_intrusion, ff_group_x)"));
+    // The infrastructure overlap supports Y and counts against X.
+    let incident = &report.incidents[0];
+    let infrastructure = incident
+        .evidence
+        .iter()
+        .find(|e| e.fact.contains("infrastructure_overlap"))
+        .expect("listed");
+    assert!(group.candidates[0].consistent.contains(&infrastructure.id));
+    assert!(x.inconsistent.contains(&infrastructure.id));
+    // Organ and state stay below 0.5: insufficient evidence, candidates still listed.
+    let state = level(&report, "ff_intrusion", "state_sponsored");
+    assert!(state.insufficient_evidence);
+    assert_eq!(state.candidates[0].status, Status::BelowThreshold);
+    insta::assert_snapshot!("false_flag_text", report::text(&report));
+    let json: serde_json::Value =
+        serde_json::from_str(&report::json(&report)).expect("valid JSON");
+    assert_eq!(
+        json["incidents"][0]["levels"][0]["candidates"][1]["status"],
+        "defeated"
+    );
+}
+
+#[test]
+fn australia_2019_has_insufficient_evidence_for_any_name() {
+    let report = report_for("au-parliament-2019", 0.5);
+    for relation in ["conducted_by", "conducted_for", "state_sponsored"] {
+        let level = level(&report, "au_parliament_2019", relation);
+        assert!(level.insufficient_evidence, "{relation}");
+        assert!(level.candidates.is_empty(), "{relation}");
+    }
+    let actor = level(&report, "au_parliament_2019", "state_actor_involved");
+    assert_eq!(actor.candidates[0].candidate, "yes");
+    assert_eq!(actor.candidates[0].status, Status::Concluded);
+    assert!(report::text(&report).contains("--  insufficient evidence: no candidate reaches 0.500"));
+}
+
+#[test]
+fn a_high_threshold_leaves_only_insufficient_evidence() {
+    let report = report_for("nz-2021", 0.9);
+    for incident in &report.incidents {
+        for level in &incident.levels {
+            assert!(level.insufficient_evidence);
+            assert!(level
+                .candidates
+                .iter()
+                .all(|c| c.status == Status::BelowThreshold));
+        }
+    }
+}
+
+fn ascribe(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ascribe"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn report_command_formats_and_errors() {
+    let markdown = ascribe(&[
+        "report", "rules/", "--facts", "facts/nz-2021/", "--format", "markdown", "--incident",
+        "nz_pco_2021",
+    ]);
+    assert_eq!(markdown.status.code(), Some(0));
+    let text = String::from_utf8(markdown.stdout).expect("UTF-8");
+    assert!(text.starts_with("# Competing hypotheses"), "{text}");
+    assert!(!text.contains("nz_parliamentary_service_2021"), "{text}");
+
+    let unknown = ascribe(&["report", "rules/", "--hypothesis", "conducted_bi"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = String::from_utf8(unknown.stderr).expect("UTF-8");
+    assert!(err.contains("--hypothesis conducted_bi: no such relation (did you mean `conducted_by`?)"), "{err}");
+
+    let none = ascribe(&["report", "tests/fixtures/eval/tc_chain.rules"]);
+    assert_eq!(none.status.code(), Some(2));
+    let err = String::from_utf8(none.stderr).expect("UTF-8");
+    assert!(err.contains("no relation is declared `@hypothesis`"), "{err}");
+
+    let json = ascribe(&["report", "rules/", "--facts", "facts/nz-2021/", "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(parsed["threshold"], 0.5);
+    assert_eq!(parsed["incidents"].as_array().map(Vec::len), Some(2));
+}
