@@ -161,7 +161,10 @@ pub fn report(
     if hypotheses.is_empty() {
         return Err(ReportError::NoHypotheses);
     }
-    if let Some(&p) = hypotheses.iter().find(|&&p| program.predicate(p).arity == 0) {
+    if let Some(&p) = hypotheses
+        .iter()
+        .find(|&&p| program.predicate(p).arity == 0)
+    {
         return Err(ReportError::NoIncidentColumn(
             program.predicate(p).name.clone(),
         ));
@@ -260,6 +263,17 @@ impl Ord for Key {
     }
 }
 
+/// A candidate while a level is built.
+struct Row<'d> {
+    confidence: f64,
+    status: Status,
+    tuple: Vec<ValueId>,
+    /// For a defeated candidate, what its best defeated instance would have given.
+    would_be: Option<f64>,
+    /// The defeats of instances that would derive it.
+    against: Vec<&'d Defeat>,
+}
+
 struct IncidentBuilder<'r, 'a> {
     program: &'a Program,
     model: &'a Model,
@@ -311,8 +325,7 @@ impl IncidentBuilder<'_, '_> {
                     .join(", ")
             }
         };
-        // (confidence, status, tuple, would_be, premises of the candidate, its defeats)
-        let mut rows: Vec<(f64, Status, Vec<ValueId>, Option<f64>, Vec<&Defeat>)> = Vec::new();
+        let mut rows: Vec<Row<'_>> = Vec::new();
         for &fact in facts {
             let tuple = model.tuple(fact);
             if tuple[0] != incident {
@@ -324,25 +337,30 @@ impl IncidentBuilder<'_, '_> {
             } else {
                 Status::BelowThreshold
             };
-            let against = defeated.iter().filter(|d| d.tuple == tuple).collect();
-            rows.push((confidence, status, tuple.to_vec(), None, against));
+            rows.push(Row {
+                confidence,
+                status,
+                tuple: tuple.to_vec(),
+                would_be: None,
+                against: defeated.iter().filter(|d| d.tuple == tuple).collect(),
+            });
         }
         for defeat in defeated
             .iter()
             .filter(|d| !d.holds_anyway && d.tuple[0] == incident)
         {
-            match rows.iter_mut().find(|r| r.2 == defeat.tuple) {
+            match rows.iter_mut().find(|r| r.tuple == defeat.tuple) {
                 Some(row) => {
-                    row.3 = Some(row.3.unwrap_or(0.0).max(defeat.would_be));
-                    row.4.push(defeat);
+                    row.would_be = Some(row.would_be.unwrap_or(0.0).max(defeat.would_be));
+                    row.against.push(defeat);
                 }
-                None => rows.push((
-                    0.0,
-                    Status::Defeated,
-                    defeat.tuple.clone(),
-                    Some(defeat.would_be),
-                    vec![defeat],
-                )),
+                None => rows.push(Row {
+                    confidence: 0.0,
+                    status: Status::Defeated,
+                    tuple: defeat.tuple.clone(),
+                    would_be: Some(defeat.would_be),
+                    against: vec![defeat],
+                }),
             }
         }
         let rank = |s: Status| match s {
@@ -351,14 +369,25 @@ impl IncidentBuilder<'_, '_> {
             Status::Defeated => 2,
         };
         rows.sort_by(|a, b| {
-            rank(a.1)
-                .cmp(&rank(b.1))
-                .then(b.0.total_cmp(&a.0))
-                .then(b.3.unwrap_or(0.0).total_cmp(&a.3.unwrap_or(0.0)))
-                .then_with(|| describe(&a.2).cmp(&describe(&b.2)))
+            rank(a.status)
+                .cmp(&rank(b.status))
+                .then(b.confidence.total_cmp(&a.confidence))
+                .then(
+                    b.would_be
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.would_be.unwrap_or(0.0)),
+                )
+                .then_with(|| describe(&a.tuple).cmp(&describe(&b.tuple)))
         });
         let mut candidates = Vec::new();
-        for (confidence, status, tuple, would_be, against) in rows {
+        for Row {
+            confidence,
+            status,
+            tuple,
+            would_be,
+            against,
+        } in rows
+        {
             let consistent_inputs = match model.find(p, &tuple) {
                 Some(fact) => self.support.inputs(fact),
                 None => {
@@ -395,8 +424,10 @@ impl IncidentBuilder<'_, '_> {
             // Evidence a candidate rests on is consistent with it, even where what
             // defeated it rests on the same evidence (cheap indicators are the premise
             // of their own outweighing).
-            let against_inputs: BTreeSet<usize> =
-                against_inputs.difference(&consistent_inputs).copied().collect();
+            let against_inputs: BTreeSet<usize> = against_inputs
+                .difference(&consistent_inputs)
+                .copied()
+                .collect();
             let consistent = self.ids(&consistent_inputs);
             let inconsistent = self.ids(&against_inputs);
             self.next_candidate += 1;
@@ -454,17 +485,14 @@ fn matrix(incident: &IncidentReport) -> (Vec<&Candidate>, Vec<(&Evidence, Vec<&'
         .map(|e| {
             let cells = candidates
                 .iter()
-                .map(|c| {
-                    match (
-                        c.consistent.contains(&e.id),
-                        c.inconsistent.contains(&e.id),
-                    ) {
+                .map(
+                    |c| match (c.consistent.contains(&e.id), c.inconsistent.contains(&e.id)) {
                         (true, true) => "C/I",
                         (true, false) => "C",
                         (false, true) => "I",
                         (false, false) => ".",
-                    }
-                })
+                    },
+                )
                 .collect();
             (e, cells)
         })

@@ -74,7 +74,9 @@ pub struct EvalArgs {
 pub fn parse_date(text: &str) -> Result<i32, String> {
     match crate::value::Value::parse_date(text) {
         Some(crate::value::Value::Date(day)) => Ok(day),
-        _ => Err(format!("`{text}` is not a date: write YYYY-MM-DD, e.g. 2022-01-01")),
+        _ => Err(format!(
+            "`{text}` is not a date: write YYYY-MM-DD, e.g. 2022-01-01"
+        )),
     }
 }
 

@@ -331,11 +331,10 @@ impl Session {
 
     fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
         let start = Instant::now();
-        let program =
-            match self.load_as_of(&args.input.rules, &args.input.facts, args.eval.as_of) {
-                Ok(p) => p,
-                Err(code) => return Ok(code),
-            };
+        let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.eval.as_of) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
         let loaded = start.elapsed();
         let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
             Ok(model) => model,

@@ -17,9 +17,9 @@ use std::cmp::Ordering;
 use crate::program::{PredId, Program, RuleId};
 use crate::value::{Interner, ValueId};
 
+pub use combine::{Line, LineOrigin};
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
-pub use combine::{Line, LineOrigin};
 use relation::{hash_row, Relation, INPUT_BIT};
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.

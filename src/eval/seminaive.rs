@@ -14,9 +14,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
-use super::FactId;
 use super::plan::{plan_rule, Plan, Step, Version};
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
+use super::FactId;
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
@@ -416,7 +416,10 @@ impl<'p> State<'p> {
             let relation = &self.relations[p.0 as usize];
             if let Some(row) = relation.find(&fact.tuple, hash_row(&fact.tuple)) {
                 let sources = self.lineage.of_input(program, index);
-                lines.push((row, Line::new(LineOrigin::Input(index), fact.confidence, sources)));
+                lines.push((
+                    row,
+                    Line::new(LineOrigin::Input(index), fact.confidence, sources),
+                ));
             }
         }
         let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();

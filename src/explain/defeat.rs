@@ -206,16 +206,16 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                     },
                 );
                 for (bindings, premises) in solutions {
-                    let head: Vec<ValueId> = rule
-                        .head
-                        .args
-                        .iter()
-                        .map(|t| match t {
-                            crate::program::Term::Const(c) => *c,
-                            crate::program::Term::Var(v) => bindings[v.0 as usize]
-                                .expect("safe rules bind every head variable"),
-                        })
-                        .collect();
+                    let head: Vec<ValueId> =
+                        rule.head
+                            .args
+                            .iter()
+                            .map(|t| match t {
+                                crate::program::Term::Const(c) => *c,
+                                crate::program::Term::Var(v) => bindings[v.0 as usize]
+                                    .expect("safe rules bind every head variable"),
+                            })
+                            .collect();
                     let would_be = rule.strength
                         * defeat.would_be
                         * premises

@@ -13,13 +13,13 @@ pub mod support;
 mod tree;
 pub mod why_not;
 
+pub use defeat::{defeats, defeats_through, Defeat};
 pub use estimative::likelihood;
 pub use tree::{AggregateNode, Explanation, Node, Via, Weakest};
-pub use defeat::{defeats, defeats_through, Defeat};
 pub use why_not::{why_not, Blocked, WhyNot};
 
-pub(crate) use tree::{fact_text, round, value_json};
 pub use tree::LineNode;
+pub(crate) use tree::{fact_text, round, value_json};
 
 use crate::eval::{FactId, Model};
 use crate::program::Program;

@@ -258,10 +258,7 @@ impl<'a> Builder<'a> {
         match model.derivation(program, fact) {
             Derivation::Input(index) => {
                 let input = &program.facts()[index];
-                self.leaf(
-                    fact,
-                    input_via(program, input),
-                )
+                self.leaf(fact, input_via(program, input))
             }
             Derivation::Unrecorded => self.leaf(fact, Via::Unrecorded),
             Derivation::Rule { rule, premises } => {

@@ -265,8 +265,7 @@ impl Lowerer {
             self.error(d);
             return;
         }
-        let (combine, hypothesis, exception) =
-            self.read_declaration_annotations(&decl.annotations);
+        let (combine, hypothesis, exception) = self.read_declaration_annotations(&decl.annotations);
         let mut kinds = Vec::new();
         let mut columns = Vec::new();
         for column in &decl.columns {
@@ -483,7 +482,10 @@ impl Lowerer {
                 let mut d = if DECLARATION_ANNOTATIONS.contains(&name) {
                     Diagnostic::error(
                         "E0107",
-                        format!("`@{name}` applies to `rel` declarations, not {}", if is_rule { "rules" } else { "facts" }),
+                        format!(
+                            "`@{name}` applies to `rel` declarations, not {}",
+                            if is_rule { "rules" } else { "facts" }
+                        ),
                         annotation.span,
                     )
                 } else if other.contains(&name) {

@@ -272,8 +272,16 @@ fn limits_stop_growing_programs_without_printing_a_partial_result() {
 fn as_of_reasons_only_with_what_held_on_that_day() {
     // Before the 2024 statements, New Zealand had not attributed the incident.
     let before = ascribe(&[
-        "run", "rules/", "--facts", "facts/nz-2021/", "--as-of", "2022-01-01", "-r",
-        "state_sponsored", "-r", "operates_for",
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--as-of",
+        "2022-01-01",
+        "-r",
+        "state_sponsored",
+        "-r",
+        "operates_for",
     ]);
     assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
     let out = stdout(&before);
@@ -286,7 +294,13 @@ fn as_of_reasons_only_with_what_held_on_that_day() {
         stderr(&before)
     );
     let after = ascribe(&[
-        "run", "rules/", "--facts", "facts/nz-2021/", "--as-of", "2024-04-01", "-r",
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--as-of",
+        "2024-04-01",
+        "-r",
         "state_sponsored",
     ]);
     assert!(stdout(&after).contains("state_sponsored(nz_pco_2021, prc)  [0.735 likely]"));
@@ -294,27 +308,45 @@ fn as_of_reasons_only_with_what_held_on_that_day() {
     // Windows close as well as open: an old alias stops resolving.
     let at = |day: &str| {
         let output = ascribe(&[
-            "run", "tests/fixtures/time/windows.rules", "--as-of", day, "-r", "named",
+            "run",
+            "tests/fixtures/time/windows.rules",
+            "--as-of",
+            day,
+            "-r",
+            "named",
         ]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         stdout(&output)
     };
-    assert_eq!(at("2018-06-01"), "named (1 fact)\n  named(incident_b, apt40)  [1.000 almost certain]\n");
+    assert_eq!(
+        at("2018-06-01"),
+        "named (1 fact)\n  named(incident_b, apt40)  [1.000 almost certain]\n"
+    );
     assert_eq!(at("2020-01-01"), "named (no facts)\n");
-    assert_eq!(at("2024-03-26"), "named (1 fact)\n  named(incident_a, apt40)  [1.000 almost certain]\n");
+    assert_eq!(
+        at("2024-03-26"),
+        "named (1 fact)\n  named(incident_a, apt40)  [1.000 almost certain]\n"
+    );
     // Without --as-of every fact counts, whatever its window.
     let all = ascribe(&["run", "tests/fixtures/time/windows.rules", "-r", "named"]);
     assert!(stdout(&all).contains("named (2 facts)"));
 
     let bad = ascribe(&["run", "rules/", "--as-of", "2022-13-01"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("`2022-13-01` is not a date: write YYYY-MM-DD"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("`2022-13-01` is not a date: write YYYY-MM-DD"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
 fn explanations_show_windows() {
     let output = ascribe(&[
-        "explain", "tests/fixtures/time/windows.rules", "--as-of", "2024-06-01",
+        "explain",
+        "tests/fixtures/time/windows.rules",
+        "--as-of",
+        "2024-06-01",
         "named(incident_a, apt40)",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

@@ -151,7 +151,11 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
                 assert_eq!(line.node.fact, node.fact, "a line derives its fact");
                 match &line.shares {
                     None => {
-                        assert!(line.counted, "{}: a line left out names no shared source", node.fact);
+                        assert!(
+                            line.counted,
+                            "{}: a line left out names no shared source",
+                            node.fact
+                        );
                         assert!(
                             line.sources.iter().all(|s| !taken.contains(&s)),
                             "{}: counted lines share a source",

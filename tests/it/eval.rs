@@ -75,7 +75,9 @@ fn noisy_or_adds_independent_sources_and_counts_one_report_once() {
         let p = program.predicate_id("supported").expect("defined");
         let i = model.interner();
         let id = |s: &str| i.get(&ascribe::value::Value::text(s)).expect("interned");
-        let f = model.find(p, &[id("inc"), id("two_vendors")]).expect("derived");
+        let f = model
+            .find(p, &[id("inc"), id("two_vendors")])
+            .expect("derived");
         model.confidence(f)
     };
     assert!((max - 0.63).abs() < 1e-12);

@@ -338,18 +338,37 @@ fn without_the_forgery_finding_costly_evidence_still_outweighs_cheap() {
             .len()
     };
     // The technical case for GROUP-X is still outweighed...
-    assert_eq!(count("technical_link(ff_intrusion, ff_group_x)", &mut sources), 0);
-    assert_eq!(count("outweighed(ff_intrusion, ff_group_x)", &mut sources), 1);
-    assert_eq!(count("technical_link(ff_intrusion, ff_group_y)", &mut sources), 1);
+    assert_eq!(
+        count("technical_link(ff_intrusion, ff_group_x)", &mut sources),
+        0
+    );
+    assert_eq!(
+        count("outweighed(ff_intrusion, ff_group_x)", &mut sources),
+        1
+    );
+    assert_eq!(
+        count("technical_link(ff_intrusion, ff_group_y)", &mut sources),
+        1
+    );
     // ...but the vendor's early claim for GROUP-X now stands beside GROUP-Y, weaker.
-    let y = Pattern::parse(&reduced, &model, &mut sources, "conducted_by(ff_intrusion, ff_group_y)")
-        .expect("valid")
-        .ground_fact(&model)
-        .expect("GROUP-Y concluded");
-    let x = Pattern::parse(&reduced, &model, &mut sources, "conducted_by(ff_intrusion, ff_group_x)")
-        .expect("valid")
-        .ground_fact(&model)
-        .expect("the vendor claim stands");
+    let y = Pattern::parse(
+        &reduced,
+        &model,
+        &mut sources,
+        "conducted_by(ff_intrusion, ff_group_y)",
+    )
+    .expect("valid")
+    .ground_fact(&model)
+    .expect("GROUP-Y concluded");
+    let x = Pattern::parse(
+        &reduced,
+        &model,
+        &mut sources,
+        "conducted_by(ff_intrusion, ff_group_x)",
+    )
+    .expect("valid")
+    .ground_fact(&model)
+    .expect("the vendor claim stands");
     assert!(model.confidence(y) > model.confidence(x));
 }
 
@@ -367,10 +386,28 @@ fn why_not_names_what_defeated_the_false_flag_target() {
     ];
     let answer = ascribe::explain::why_not(&program, &model, group, &values);
     let text = answer.text();
-    assert!(text.contains("conducted_by(ff_intrusion, ff_group_x) was defeated: rule \"industry attribution\""), "{text}");
-    assert!(text.contains("technical_link(ff_intrusion, ff_group_x) was defeated: rule \"cheap indicator\""), "{text}");
-    assert!(text.contains("defeated by:\n    false_flag_suspected(ff_intrusion, ff_group_x)  [0.850 very likely]"), "{text}");
-    assert!(text.contains("defeated by:\n    outweighed(ff_intrusion, ff_group_x)  [0.720 likely]"), "{text}");
+    assert!(
+        text.contains(
+            "conducted_by(ff_intrusion, ff_group_x) was defeated: rule \"industry attribution\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "technical_link(ff_intrusion, ff_group_x) was defeated: rule \"cheap indicator\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "defeated by:\n    false_flag_suspected(ff_intrusion, ff_group_x)  [0.850 very likely]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("defeated by:\n    outweighed(ff_intrusion, ff_group_x)  [0.720 likely]"),
+        "{text}"
+    );
     insta::assert_snapshot!(text);
 }
 

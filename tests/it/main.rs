@@ -7,7 +7,7 @@ mod differential;
 mod docs;
 mod eval;
 mod examples;
-mod report;
 mod explain;
+mod report;
 mod tidy;
 mod workloads;

@@ -51,7 +51,10 @@ fn new_zealand_report() {
     let gcsb = incident
         .evidence
         .iter()
-        .find(|e| e.fact.starts_with("claims(gcsb_ncsc_2024_03_26, conducted_by"))
+        .find(|e| {
+            e.fact
+                .starts_with("claims(gcsb_ncsc_2024_03_26, conducted_by")
+        })
         .expect("the GCSB's claim is evidence");
     assert!(group.candidates[0].consistent.contains(&gcsb.id));
     insta::assert_snapshot!("nz_text", report::text(&report));
@@ -69,7 +72,10 @@ fn false_flag_report_ranks_the_costly_evidence_first() {
         .collect();
     assert_eq!(
         names,
-        vec![("ff_group_y", Status::Concluded), ("ff_group_x", Status::Defeated)]
+        vec![
+            ("ff_group_y", Status::Concluded),
+            ("ff_group_x", Status::Defeated)
+        ]
     );
     let x = &group.candidates[1];
     assert!(x
@@ -94,8 +100,7 @@ fn false_flag_report_ranks_the_costly_evidence_first() {
     assert!(state.insufficient_evidence);
     assert_eq!(state.candidates[0].status, Status::BelowThreshold);
     insta::assert_snapshot!("false_flag_text", report::text(&report));
-    let json: serde_json::Value =
-        serde_json::from_str(&report::json(&report)).expect("valid JSON");
+    let json: serde_json::Value = serde_json::from_str(&report::json(&report)).expect("valid JSON");
     assert_eq!(
         json["incidents"][0]["levels"][0]["candidates"][1]["status"],
         "defeated"
@@ -142,7 +147,13 @@ fn ascribe(args: &[&str]) -> std::process::Output {
 #[test]
 fn report_command_formats_and_errors() {
     let markdown = ascribe(&[
-        "report", "rules/", "--facts", "facts/nz-2021/", "--format", "markdown", "--incident",
+        "report",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--format",
+        "markdown",
+        "--incident",
         "nz_pco_2021",
     ]);
     assert_eq!(markdown.status.code(), Some(0));
@@ -153,14 +164,27 @@ fn report_command_formats_and_errors() {
     let unknown = ascribe(&["report", "rules/", "--hypothesis", "conducted_bi"]);
     assert_eq!(unknown.status.code(), Some(2));
     let err = String::from_utf8(unknown.stderr).expect("UTF-8");
-    assert!(err.contains("--hypothesis conducted_bi: no such relation (did you mean `conducted_by`?)"), "{err}");
+    assert!(
+        err.contains("--hypothesis conducted_bi: no such relation (did you mean `conducted_by`?)"),
+        "{err}"
+    );
 
     let none = ascribe(&["report", "tests/fixtures/eval/tc_chain.rules"]);
     assert_eq!(none.status.code(), Some(2));
     let err = String::from_utf8(none.stderr).expect("UTF-8");
-    assert!(err.contains("no relation is declared `@hypothesis`"), "{err}");
+    assert!(
+        err.contains("no relation is declared `@hypothesis`"),
+        "{err}"
+    );
 
-    let json = ascribe(&["report", "rules/", "--facts", "facts/nz-2021/", "--format", "json"]);
+    let json = ascribe(&[
+        "report",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--format",
+        "json",
+    ]);
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
     assert_eq!(parsed["threshold"], 0.5);
     assert_eq!(parsed["incidents"].as_array().map(Vec::len), Some(2));
