@@ -160,6 +160,11 @@ pub fn defeats(
 /// are the premise's.
 pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> Vec<Defeat> {
     let mut builder = Builder::new(program, model);
+    let declared = program.predicates().iter().any(|p| p.exception);
+    let is_exception = |literal: &Literal| match literal {
+        Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
+        _ => false,
+    };
     let mut below: rustc_hash::FxHashMap<PredId, Vec<Defeat>> = rustc_hash::FxHashMap::default();
     let mut out: Vec<Defeat> = Vec::new();
     for rule in program.rules() {
@@ -187,11 +192,12 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                 if !Matcher::unify(atom, &defeat.tuple, &mut bindings) {
                     continue;
                 }
+                // The rule's own exceptions may hold too: they defeat the same instance.
                 let rest: Vec<&Literal> = rule
                     .body
                     .iter()
                     .enumerate()
-                    .filter(|(j, _)| *j != i)
+                    .filter(|(j, l)| *j != i && !is_exception(l))
                     .map(|(_, l)| l)
                     .collect();
                 let mut solutions: Vec<(Partial, Vec<FactId>)> = Vec::new();
@@ -239,6 +245,15 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                     );
                     let mut all_premises = premises.clone();
                     all_premises.extend(defeat.premises.iter().copied());
+                    let mut all_blockers = defeat.blockers.clone();
+                    let mut defeated_by = defeat.defeated_by.clone();
+                    for blocker in blockers(model, rule, &bindings, &is_exception) {
+                        if !all_blockers.contains(&blocker) {
+                            all_blockers.push(blocker);
+                            let mut fresh = Builder::new(program, model);
+                            defeated_by.push(Explanation::new(fresh.node(blocker)));
+                        }
+                    }
                     out.push(Defeat {
                         holds_anyway: model.find(predicate, &head).is_some(),
                         conclusion,
@@ -246,9 +261,9 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                         rule: rule.label(),
                         instance,
                         would_be: round(would_be),
-                        defeated_by: defeat.defeated_by.clone(),
+                        defeated_by,
                         premises: all_premises,
-                        blockers: defeat.blockers.clone(),
+                        blockers: all_blockers,
                         through: Some(defeat.conclusion.clone()),
                     });
                 }
@@ -282,28 +297,39 @@ fn instances(
     );
     let mut out = Vec::new();
     for (bindings, premises) in solutions {
-        let mut blockers = Vec::new();
-        for literal in rule.body.iter().filter(|l| is_exception(l)) {
-            let Literal::Neg(atom) = literal else {
-                continue;
-            };
-            let predicate = atom.predicate;
-            let model = matcher.model;
-            let blocker = (0..model.len(predicate) as u32)
-                .map(|row| FactId { predicate, row })
-                .filter(|&fact| {
-                    let mut trial = bindings.clone();
-                    Matcher::unify(atom, model.tuple(fact), &mut trial)
-                })
-                .min_by(|&a, &b| model.tuple(a).cmp(model.tuple(b)));
-            if let Some(fact) = blocker {
-                blockers.push(fact);
-            }
-        }
+        let blockers = blockers(matcher.model, rule, &bindings, is_exception);
         if !blockers.is_empty() {
             // The matcher reports positive premises in written order, the order in
             // which evaluation multiplies their confidences.
             out.push((bindings, premises, blockers));
+        }
+    }
+    out
+}
+
+/// The facts that make the exception premises of `rule` fail under `bindings`: for
+/// each, the first matching fact in value order.
+fn blockers(
+    model: &Model,
+    rule: &Rule,
+    bindings: &Partial,
+    is_exception: &dyn Fn(&Literal) -> bool,
+) -> Vec<FactId> {
+    let mut out = Vec::new();
+    for literal in rule.body.iter().filter(|l| is_exception(l)) {
+        let Literal::Neg(atom) = literal else {
+            continue;
+        };
+        let predicate = atom.predicate;
+        let blocker = (0..model.len(predicate) as u32)
+            .map(|row| FactId { predicate, row })
+            .filter(|&fact| {
+                let mut trial = bindings.clone();
+                Matcher::unify(atom, model.tuple(fact), &mut trial)
+            })
+            .min_by(|&a, &b| model.tuple(a).cmp(model.tuple(b)));
+        if let Some(fact) = blocker {
+            out.push(fact);
         }
     }
     out

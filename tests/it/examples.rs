@@ -319,6 +319,33 @@ fn a_false_flag_points_to_x_but_the_engine_concludes_y() {
 }
 
 #[test]
+fn olympic_destroyer_reaches_the_gru_and_sets_the_planted_trails_aside() {
+    holds(
+        "olympic-destroyer-2018",
+        &[
+            "conducted_by(olympic_destroyer_2018, sandworm)",
+            "corroborated_attribution(olympic_destroyer_2018, sandworm)",
+            "conducted_for(olympic_destroyer_2018, gru_unit_74455)",
+            "state_sponsored(olympic_destroyer_2018, russia)",
+            "false_flag_suspected(olympic_destroyer_2018, lazarus)",
+            "outweighed(olympic_destroyer_2018, lazarus)",
+            "outweighed(olympic_destroyer_2018, apt3)",
+            "outweighed(olympic_destroyer_2018, apt10)",
+            "cheap_only(olympic_destroyer_2018, apt3)",
+        ],
+        &[
+            "conducted_by(olympic_destroyer_2018, lazarus)",
+            "conducted_by(olympic_destroyer_2018, apt3)",
+            "conducted_by(olympic_destroyer_2018, apt10)",
+            "technical_link(olympic_destroyer_2018, _)",
+            "deception_suspected(_)",
+            "attributed_to_state(_, _)",
+            "unnamed_state_actor_only(_)",
+        ],
+    );
+}
+
+#[test]
 fn without_the_forgery_finding_costly_evidence_still_outweighs_cheap() {
     let (program, mut sources) = load(&[
         PathBuf::from("rules"),
