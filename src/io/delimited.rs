@@ -319,6 +319,8 @@ impl Rows<'_> {
             span,
             confidence: None,
             source: None,
+            since: None,
+            until: None,
         });
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! - `"facts": [fact, ...]`, each `fact` an object with `"relation"` (a relation name,
 //!   required), `"args"` (an array, required), and optionally `"source"` (a string shown
-//!   at explanation leaves) and `"confidence"` (a number in [0, 1]; 1 when absent);
+//!   at explanation leaves), `"confidence"` (a number in [0, 1]; 1 when absent), and
+//!   `"since"` and `"until"` (dates as `"YYYY-MM-DD"` strings: the fact's window, as
+//!   `@since` and `@until`);
 //! - `"<relation>": [row, ...]`, each `row` either an array of arguments or an object with
-//!   `"args"` and optionally `"source"` and `"confidence"`.
+//!   `"args"` and optionally `"source"`, `"confidence"`, `"since"` and `"until"`.
 //!
 //! ```json
 //! {
@@ -96,7 +98,7 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
 }
 
 /// The keys a fact object may have.
-const FACT_KEYS: [&str; 4] = ["relation", "args", "source", "confidence"];
+const FACT_KEYS: [&str; 6] = ["relation", "args", "source", "confidence", "since", "until"];
 
 /// What is known about one relation while reading a file.
 struct Relation {
@@ -119,6 +121,8 @@ struct Reader<'s> {
 struct Annotations {
     source: Option<String>,
     confidence: Option<f64>,
+    since: Option<i32>,
+    until: Option<i32>,
 }
 
 impl Reader<'_> {
@@ -304,6 +308,28 @@ impl Reader<'_> {
                         );
                     }
                 },
+                "since" | "until" => {
+                    let day =
+                        value.as_str().and_then(|text| {
+                            match crate::value::Value::parse_date(&text.decode()) {
+                                Some(crate::value::Value::Date(day)) => Some(day),
+                                _ => None,
+                            }
+                        });
+                    match day {
+                        Some(day) if field == "since" => annotations.since = Some(day),
+                        Some(day) => annotations.until = Some(day),
+                        None => {
+                            ok = false;
+                            self.shape(
+                                "`since` and `until` must be dates written as strings",
+                                format!("found {}", value.kind_name()),
+                                Some("write `\"since\": \"2024-03-26\"` (YYYY-MM-DD)"),
+                                value,
+                            );
+                        }
+                    }
+                }
                 _ => match confidence(value) {
                     Some(c) => annotations.confidence = Some(c),
                     None => {
@@ -388,6 +414,8 @@ impl Reader<'_> {
             span,
             confidence: annotations.confidence,
             source: annotations.source,
+            since: annotations.since,
+            until: annotations.until,
         });
     }
 
@@ -509,6 +537,23 @@ mod tests {
             r#"
 f.json:2:3 claims(gcsb, conducted_by, nz_pco_2021, apt40) @confidence(0.95) @source("GCSB statement")
 f.json:4:3 m(1, 2.5, "2021-08-01")
+"#,
+        );
+    }
+
+    #[test]
+    fn windows_are_dates() {
+        check(
+            r#"{"alias_of": [{"args": ["APT40", "apt40"], "since": "2019-03-04"},
+  {"args": ["TEMP.Periscope", "apt40"], "until": "2019-03-03", "since": "2018-03-16"},
+  {"args": ["X", "x"], "since": 2019}]}"#,
+            &[],
+            r#"
+f.json:1:15 alias_of("APT40", apt40) @since(2019-03-04)
+f.json:2:3 alias_of("TEMP.Periscope", apt40) @since(2018-03-16) @until(2019-03-03)
+error[E0308]: `since` and `until` must be dates written as strings f.json:3:33
+  label: found a number
+  help: write `"since": "2024-03-26"` (YYYY-MM-DD)
 "#,
         );
     }

@@ -80,6 +80,10 @@ pub struct InputFact {
     /// Human-readable source annotation shown at explanation leaves (a STIX object's name
     /// and id, a JSON `"source"` field); `None`: the caller shows file:line.
     pub source: Option<String>,
+    /// First day the fact holds (days since 1970-01-01; JSON `"since"`), if bounded.
+    pub since: Option<i32>,
+    /// Last day the fact holds (JSON `"until"`), if bounded.
+    pub until: Option<i32>,
 }
 
 /// What the caller knows about declared column kinds.
@@ -531,6 +535,12 @@ fn render(loaded: &Loaded, sources: &Sources) -> String {
         }
         if let Some(source) = &fact.source {
             let _ = write!(out, " @source({source:?})");
+        }
+        if let Some(day) = fact.since {
+            let _ = write!(out, " @since({})", crate::value::Value::Date(day));
+        }
+        if let Some(day) = fact.until {
+            let _ = write!(out, " @until({})", crate::value::Value::Date(day));
         }
         out.push('\n');
     }

@@ -284,6 +284,8 @@ impl<'a> Importer<'a> {
             span,
             confidence: meta.confidence,
             source: Some(meta.source.clone()),
+            since: None,
+            until: None,
         });
     }
 

@@ -725,6 +725,23 @@ impl Lowerer {
             let kind = self.predicates[id.0 as usize].kinds[column];
             tuple.push(self.constant(value, span, kind, &fact.relation, column)?);
         }
+        if let (Some(since), Some(until)) = (fact.since, fact.until) {
+            if until < since {
+                self.error(
+                    Diagnostic::error(
+                        "E0107",
+                        format!(
+                            "`until` {} is before `since` {}: the fact would never hold",
+                            Value::Date(until),
+                            Value::Date(since)
+                        ),
+                        fact.span,
+                    )
+                    .with_help("`since` is the first day the fact holds and `until` the last; swap them or correct one"),
+                );
+                return None;
+            }
+        }
         let confidence = fact.confidence.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&confidence) {
             self.error(
@@ -742,7 +759,10 @@ impl Lowerer {
             tuple,
             confidence,
             source: fact.source,
-            window: Window::default(),
+            window: Window {
+                since: fact.since,
+                until: fact.until,
+            },
             span: fact.span,
         })
     }
