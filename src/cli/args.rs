@@ -169,6 +169,10 @@ pub struct ExplainArgs {
     /// fall below --threshold).
     #[arg(long)]
     pub critical: bool,
+    /// Instead of the tree of the best derivation, list every derivation of the fact
+    /// (input facts and rule instances) with what each alone gives.
+    #[arg(long, conflicts_with = "critical")]
+    pub all: bool,
     #[command(flatten)]
     /// Bounds on evaluation.
     pub limits: LimitArgs,

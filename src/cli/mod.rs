@@ -423,6 +423,17 @@ impl Session {
             return Ok(EXIT_USAGE);
         }
         match pattern.ground_fact(&model) {
+            Some(found) if args.all => {
+                let ways = crate::explain::support::all_derivations(&program, &model, found);
+                let text = match args.format {
+                    ExplainFormat::Json => {
+                        serde_json::to_string_pretty(&ways).expect("derivations serialise") + "\n"
+                    }
+                    _ => crate::explain::support::text(fact.trim(), &ways),
+                };
+                out.write(&text)?;
+                Ok(EXIT_OK)
+            }
             Some(found) if args.critical => {
                 let sensitivities = critical::critical(&program, &model, found, args.threshold);
                 let text = match args.format {

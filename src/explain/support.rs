@@ -9,10 +9,128 @@ use std::collections::BTreeSet;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use serde::Serialize;
+
 use super::matcher::{Matcher, Partial};
-use crate::eval::{FactId, Model};
+use super::tree::{fact_text, round};
+use crate::eval::{Derivation, FactId, Model};
 use crate::program::{Literal, Program, RuleId};
 use crate::value::ValueId;
+
+/// One derivation of a fact, for `explain --all`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Way {
+    /// `input` or the rule's `@name` (`rule #n` without one).
+    pub by: String,
+    /// The rule instance with its values, or the input fact's source.
+    pub text: String,
+    /// What this derivation alone gives: strength times premises, or the input's confidence.
+    pub confidence: f64,
+    /// The ICD 203 term of the confidence.
+    pub likelihood: &'static str,
+    /// The positive premises with their confidences.
+    pub premises: Vec<(String, f64)>,
+    /// Whether this is the derivation the explanation tree shows.
+    pub best: bool,
+}
+
+/// Every derivation of `fact`: its input facts first, then every rule instance in rule
+/// order, each with what it alone would give.
+pub fn all_derivations(program: &Program, model: &Model, fact: FactId) -> Vec<Way> {
+    let mut support = Support::new(program, model);
+    let mut builder = super::tree::Builder::new(program, model);
+    let recorded = model.derivation(program, fact);
+    let mut out = Vec::new();
+    let key = (fact.predicate.0, model.tuple(fact).to_vec());
+    for &index in support.inputs.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
+        let input = &program.facts()[index];
+        out.push(Way {
+            by: "input".to_string(),
+            text: format!(
+                "{} at {}",
+                program.fact_source(input),
+                program.fact_location(input)
+            ),
+            confidence: round(input.confidence),
+            likelihood: super::likelihood(input.confidence),
+            premises: Vec::new(),
+            best: recorded == Derivation::Input(index),
+        });
+    }
+    for instance in support.instances(fact) {
+        let rule = program.rule(instance.rule);
+        let confidence = rule.strength
+            * instance
+                .premises
+                .iter()
+                .map(|p| model.confidence(*p))
+                .product::<f64>();
+        let bindings = builder.bindings(rule, fact, &instance.premises);
+        let mut text = String::new();
+        crate::program::write_rule(
+            &mut text,
+            program,
+            rule,
+            Some(&bindings),
+            &builder.matcher.interner,
+        );
+        let rows: Vec<u32> = instance.premises.iter().map(|p| p.row).collect();
+        let best = matches!(recorded, Derivation::Rule { rule: r, premises } if r == instance.rule && premises == rows.as_slice());
+        out.push(Way {
+            by: rule.label(),
+            text,
+            confidence: round(confidence),
+            likelihood: super::likelihood(confidence),
+            premises: instance
+                .premises
+                .iter()
+                .map(|p| {
+                    (
+                        fact_text(program, model.interner(), p.predicate, model.tuple(*p)),
+                        round(model.confidence(*p)),
+                    )
+                })
+                .collect(),
+            best,
+        });
+    }
+    out
+}
+
+/// The derivations as text, one paragraph each.
+pub fn text(fact: &str, ways: &[Way]) -> String {
+    let mut out = format!(
+        "{fact} is derived {} way{}:\n",
+        ways.len(),
+        if ways.len() == 1 { "" } else { "s" }
+    );
+    for (i, way) in ways.iter().enumerate() {
+        out.push_str(&format!(
+            "{}. {}  [{} {}]{}\n   {}\n",
+            i + 1,
+            if way.by == "input" {
+                "input fact".to_string()
+            } else {
+                format!("by rule \"{}\"", way.by)
+            },
+            super::render::confidence(way.confidence),
+            way.likelihood,
+            if way.best {
+                "  (best: the explanation shows this one)"
+            } else {
+                ""
+            },
+            way.text
+        ));
+        for (premise, confidence) in &way.premises {
+            out.push_str(&format!(
+                "   - {premise}  [{}]\n",
+                super::render::confidence(*confidence)
+            ));
+        }
+    }
+    out
+}
 
 /// One way a fact is derived: a rule and its positive premises in written order.
 #[derive(Clone, Debug, PartialEq, Eq)]

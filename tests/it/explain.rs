@@ -1,6 +1,7 @@
 //! Explanation fixtures: each `// explain: fact` line of a fixture is explained, and the
 //! text and JSON trees are snapshotted; `// why-not: fact` lines snapshot the answer for
-//! facts that do not hold.
+//! facts that do not hold; `// all: fact` lines list every derivation; `// critical: fact`
+//! lines the input facts it cannot do without.
 
 use std::fmt::Write as _;
 
@@ -37,6 +38,21 @@ fn fixtures() {
                     out,
                     "== critical{rest}\n{}",
                     critical::text(fact, &answer, threshold)
+                );
+            } else if let Some(fact) = line.strip_prefix("// all: ") {
+                let pattern =
+                    Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let found = pattern.ground_fact(&model).expect("derived");
+                let ways = ascribe::explain::support::all_derivations(&program, &model, found);
+                assert_eq!(
+                    ways.iter().filter(|w| w.best).count(),
+                    1,
+                    "exactly one derivation is the recorded best"
+                );
+                let _ = writeln!(
+                    out,
+                    "== all {fact}\n{}",
+                    ascribe::explain::support::text(fact, &ways)
                 );
             } else if let Some(fact) = line.strip_prefix("// why-not: ") {
                 let pattern =
