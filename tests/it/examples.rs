@@ -346,6 +346,25 @@ fn olympic_destroyer_reaches_the_gru_and_sets_the_planted_trails_aside() {
 }
 
 #[test]
+fn colonial_pipeline_is_located_in_russia_but_not_russias_operation() {
+    holds(
+        "colonial-pipeline-2021",
+        &[
+            "conducted_by(colonial_pipeline_2021, darkside)",
+            "located_in(darkside, russia)",
+            "located_without_sponsorship(colonial_pipeline_2021, darkside, russia)",
+        ],
+        &[
+            "state_sponsored(_, _)",
+            "conducted_for(_, _)",
+            "attributed_to_state(_, _)",
+            "state_actor_involved(_)",
+            "state_backed(_, _)",
+        ],
+    );
+}
+
+#[test]
 fn without_the_forgery_finding_costly_evidence_still_outweighs_cheap() {
     let (program, mut sources) = load(&[
         PathBuf::from("rules"),
