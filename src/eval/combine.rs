@@ -185,9 +185,14 @@ impl Lineage {
 }
 
 /// Chooses the counted lines of one fact and returns its combined confidence. Lines
-/// are ordered most confident first (ties: as given), which is also the order shown.
+/// are ordered most confident first, then those resting on fewer sources (they block
+/// fewer others), then as given; this is also the order shown.
 pub(crate) fn noisy_or(lines: &mut [Line]) -> f64 {
-    lines.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    lines.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(a.sources.len().cmp(&b.sources.len()))
+    });
     let mut taken: Vec<u32> = Vec::new();
     let mut doubt = 1.0;
     for line in lines.iter_mut() {
@@ -247,6 +252,16 @@ mod tests {
         assert!(!lines[1].counted);
         assert_eq!(lines[1].shares, Some(1));
         assert!(lines[2].counted);
+    }
+
+    #[test]
+    fn among_equals_lines_with_fewer_sources_go_first() {
+        // Taking the line with two sources first would block both others: 0.6.
+        let mut lines = vec![line(0.6, &[1, 2]), line(0.6, &[1]), line(0.6, &[2])];
+        let c = noisy_or(&mut lines);
+        assert!((c - 0.84).abs() < 1e-12);
+        assert_eq!(lines[2].sources, vec![1, 2]);
+        assert!(!lines[2].counted);
     }
 
     #[test]

@@ -486,9 +486,39 @@ impl<'p> State<'p> {
                 lines.push((row, Line::new(origin, buffer.confidence[i], sources)));
             }
         }
-        // Group by row, keeping the order lines were found in (inputs, then rules in
-        // program order, each in plan order) as the tie-break among equal confidences.
-        lines.sort_by_key(|(row, _)| *row);
+        // Group by row; within a row, order by a key made of values only (not row
+        // numbers, which depend on evaluation order), so that equal lines are weighed in
+        // the same order whatever the input order or strategy.
+        let interner = &self.interner;
+        let relations = &self.relations;
+        let key = |line: &Line| -> String {
+            match &line.origin {
+                LineOrigin::Input(index) => {
+                    format!("0\u{1}{}", program.fact_source(&program.facts()[*index]))
+                }
+                LineOrigin::Rule { rule, premises } => {
+                    let mut key = format!("1\u{1}{:010}", rule.0);
+                    for (atom, &row) in program.rule(*rule).positive_atoms().zip(premises) {
+                        key.push('\u{1}');
+                        key.push_str(&atom.predicate.0.to_string());
+                        for v in relations[atom.predicate.0 as usize].row(row as usize) {
+                            key.push('\u{2}');
+                            key.push_str(&interner.value(*v).to_string());
+                        }
+                    }
+                    key
+                }
+            }
+        };
+        let mut keyed: Vec<(u32, String, Line)> = lines
+            .into_iter()
+            .map(|(row, line)| (row, key(&line), line))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let lines: Vec<(u32, Line)> = keyed
+            .into_iter()
+            .map(|(row, _, line)| (row, line))
+            .collect();
         let mut start = 0;
         while start < lines.len() {
             let row = lines[start].0;

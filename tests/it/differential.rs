@@ -557,8 +557,12 @@ pub fn generate(seed: u64) -> Generated {
         }
     }
     let mut name = 0;
+    // Relations whose rules all read lower layers only, which are never recursive.
+    let mut only_base = vec![false; gen.relations.len()];
     for head in n_input..gen.relations.len() {
-        for i in 0..1 + gen.rng.below(3) {
+        let n_rules = 1 + gen.rng.below(3);
+        only_base[head] = n_rules == 1;
+        for i in 0..n_rules {
             name += 1;
             statements.push(gen.rule(head, name, i == 0));
         }
@@ -567,7 +571,18 @@ pub fn generate(seed: u64) -> Generated {
     for _ in 0..gen.rng.below(3) {
         name += 1;
         let head = n_input + gen.rng.below(n_derived);
+        only_base[head] = false;
         statements.push(gen.rule(head, name, false));
+    }
+    // Some non-recursive relations add up their lines (drawn last, so that the rest of
+    // the program is the same as without this choice).
+    for (relation, &base) in only_base.iter().enumerate() {
+        if base && gen.rng.chance(40) {
+            let declaration = format!("rel {}(", gen.relations[relation].name);
+            if let Some(statement) = statements.iter_mut().find(|s| s.starts_with(&declaration)) {
+                *statement = format!("@combine(noisy_or) {statement}");
+            }
+        }
     }
     Generated { statements }
 }
@@ -743,7 +758,7 @@ fn check_output_round_trip(
     let declarations: String = generated
         .statements
         .iter()
-        .filter(|s| s.starts_with("rel "))
+        .filter(|s| s.starts_with("rel ") || s.starts_with("@combine(noisy_or) rel "))
         .map(|s| format!("{s}\n"))
         .collect();
     let declarations_path = dir.join(format!("p{seed}-declarations.rules"));
