@@ -559,13 +559,17 @@ pub fn generate(seed: u64) -> Generated {
     let mut name = 0;
     // Relations whose rules all read lower layers only, which are never recursive.
     let mut only_base = vec![false; gen.relations.len()];
+    let mut rules_per_head = Vec::new();
     for head in n_input..gen.relations.len() {
         let n_rules = 1 + gen.rng.below(3);
-        only_base[head] = n_rules == 1;
+        rules_per_head.push((head, n_rules));
         for i in 0..n_rules {
             name += 1;
             statements.push(gen.rule(head, name, i == 0));
         }
+    }
+    for (head, n_rules) in rules_per_head {
+        only_base[head] = n_rules == 1;
     }
     // A few more rules for random heads, so some relations have many.
     for _ in 0..gen.rng.below(3) {
