@@ -107,6 +107,10 @@ pub struct Candidate {
     pub inconsistent: Vec<String>,
     /// The facts that defeated some derivation of it, with the rule defeated.
     pub defeated_by: Vec<DefeatedBy>,
+    /// For a derived candidate: the least confident input fact of its explanation, the
+    /// evidence that limits it most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakest: Option<crate::explain::Weakest>,
 }
 
 /// A fact that defeated a derivation of a candidate.
@@ -430,6 +434,9 @@ impl IncidentBuilder<'_, '_> {
                 .collect();
             let consistent = self.ids(&consistent_inputs);
             let inconsistent = self.ids(&against_inputs);
+            let weakest = model
+                .find(p, &tuple)
+                .and_then(|fact| crate::explain::explain(program, model, fact).weakest);
             self.next_candidate += 1;
             candidates.push(Candidate {
                 id: format!("H{}", self.next_candidate),
@@ -442,6 +449,7 @@ impl IncidentBuilder<'_, '_> {
                 consistent,
                 inconsistent,
                 defeated_by,
+                weakest,
             });
         }
         Level {
@@ -532,6 +540,14 @@ pub fn text(report: &Report) -> String {
                     c.likelihood,
                     status_text(c, report.threshold)
                 );
+                if let Some(w) = &c.weakest {
+                    let _ = writeln!(
+                        out,
+                        "      weakest evidence: {}  [{}]",
+                        w.fact,
+                        number(w.confidence)
+                    );
+                }
                 for d in &c.defeated_by {
                     let _ = writeln!(
                         out,
@@ -606,7 +622,7 @@ pub fn markdown(report: &Report) -> String {
             }
             let _ = writeln!(
                 out,
-                "| | candidate | confidence | likelihood | status | defeated by |\n|---|---|---|---|---|---|"
+                "| | candidate | confidence | likelihood | status | weakest evidence | defeated by |\n|---|---|---|---|---|---|---|"
             );
             for c in &level.candidates {
                 let defeated: Vec<String> = c
@@ -614,14 +630,20 @@ pub fn markdown(report: &Report) -> String {
                     .iter()
                     .map(|d| format!("`{}` (rule \"{}\")", md_escape(&d.fact), md_escape(&d.rule)))
                     .collect();
+                let weakest = c
+                    .weakest
+                    .as_ref()
+                    .map(|w| format!("`{}` ({})", md_escape(&w.fact), number(w.confidence)))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "| {} | `{}` | {} | {} | {} | {} |",
+                    "| {} | `{}` | {} | {} | {} | {} | {} |",
                     c.id,
                     md_escape(&c.candidate),
                     number(c.confidence),
                     c.likelihood,
                     status_text(c, report.threshold),
+                    weakest,
                     defeated.join("; ")
                 );
             }

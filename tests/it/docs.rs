@@ -44,3 +44,47 @@ fn why_not_example_is_what_the_engine_prints() {
         .expect("the binary runs");
     assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
 }
+
+#[test]
+fn report_examples_are_what_the_engine_prints() {
+    for (marker, args) in [
+        (
+            "$ ascribe report rules/ --facts facts/nz-2021/ --incident nz_pco_2021",
+            vec![
+                "report",
+                "rules/",
+                "--facts",
+                "facts/nz-2021/",
+                "--incident",
+                "nz_pco_2021",
+            ],
+        ),
+        (
+            "$ ascribe report rules/ --facts facts/false-flag-example/",
+            vec!["report", "rules/", "--facts", "facts/false-flag-example/"],
+        ),
+    ] {
+        let readme = std::fs::read_to_string("README.md").expect("README.md exists");
+        let start = readme.find(marker).expect("the example is in the README") + marker.len();
+        let end = readme[start..].find("```").expect("the block closes");
+        let shown = &readme[start..start + end];
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("the binary runs");
+        let printed = String::from_utf8(output.stdout).expect("UTF-8");
+        let mut from = 0;
+        for line in shown
+            .lines()
+            .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+        {
+            // Every line shown appears in the output, in the same order
+            // (`scripts/readme_reports.py` regenerates the blocks).
+            let at = printed[from..]
+                .find(&format!("{line}\n"))
+                .unwrap_or_else(|| panic!("README line not printed (in order): {line:?}"));
+            from += at + line.len();
+        }
+    }
+}
