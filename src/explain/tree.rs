@@ -252,7 +252,9 @@ impl<'a> Builder<'a> {
         if !self.shown.insert(fact) {
             return self.leaf(fact, Via::ShownAbove);
         }
-        if let Some(lines) = model.lines(fact) {
+        // A combined fact with one line is shown as that line's derivation (the one
+        // recorded), without the combining step.
+        if let Some(lines) = model.lines(fact).filter(|lines| lines.len() > 1) {
             return self.combined(fact, lines);
         }
         match model.derivation(program, fact) {
