@@ -34,7 +34,9 @@
 //! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…)` (`STIX
 //! …` unless both ends have ATT&CK ids; ends without one are shown by name). A STIX
 //! `confidence` (0–100) on an object or relationship becomes the confidence of its facts
-//! divided by 100. Spans: a fact spans its JSON object; each argument spans the JSON
+//! divided by 100. Its `created` timestamp becomes the first day its facts hold
+//! (`@since`), so that under `--as-of` a bundle says only what it had recorded by then
+//! (a bundle is one release: what a later release removed is not there to be seen). Spans: a fact spans its JSON object; each argument spans the JSON
 //! string it came from (for relationship facts, `source_ref` and `target_ref`).
 //!
 //! # What is skipped
@@ -202,6 +204,7 @@ struct Properties<'t, 'a> {
     confidence: Option<&'t Json<'a>>,
     first_seen: Option<&'t Json<'a>>,
     last_seen: Option<&'t Json<'a>>,
+    created: Option<&'t Json<'a>>,
     relationship_type: Option<&'t Json<'a>>,
     source_ref: Option<&'t Json<'a>>,
     target_ref: Option<&'t Json<'a>>,
@@ -223,6 +226,7 @@ impl<'t, 'a> Properties<'t, 'a> {
                 "confidence" => &mut properties.confidence,
                 "first_seen" => &mut properties.first_seen,
                 "last_seen" => &mut properties.last_seen,
+                "created" => &mut properties.created,
                 "relationship_type" => &mut properties.relationship_type,
                 "source_ref" => &mut properties.source_ref,
                 "target_ref" => &mut properties.target_ref,
@@ -284,7 +288,7 @@ impl<'a> Importer<'a> {
             span,
             confidence: meta.confidence,
             source: Some(meta.source.clone()),
-            since: None,
+            since: meta.since,
             until: None,
         });
     }
@@ -385,6 +389,7 @@ impl<'a> Importer<'a> {
         let meta = Meta {
             source,
             confidence: self.confidence(properties.confidence),
+            since: self.created(properties.created),
         };
         let type_span = properties.stix_type.map_or(span, |t| self.span(t));
         let key_arg = || (Value::text(&key), key_span);
@@ -492,6 +497,14 @@ impl<'a> Importer<'a> {
         Some((date?, self.span(value)))
     }
 
+    /// The day of a `created` timestamp, as days since 1970-01-01.
+    fn created(&mut self, value: Option<&Json<'_>>) -> Option<i32> {
+        match self.timestamp(value, "created")?.0 {
+            Value::Date(day) => Some(day),
+            _ => None,
+        }
+    }
+
     /// A STIX `confidence` (0-100) as a confidence in [0, 1].
     fn confidence(&mut self, value: Option<&Json<'_>>) -> Option<f64> {
         let value = value?;
@@ -590,6 +603,7 @@ impl<'a> Importer<'a> {
         let meta = Meta {
             source: description,
             confidence: self.confidence(properties.confidence),
+            since: self.created(properties.created),
         };
         self.fact(relation, args, span, &meta);
     }
@@ -663,6 +677,8 @@ impl<'a> Importer<'a> {
 struct Meta {
     source: String,
     confidence: Option<f64>,
+    /// The day of the object's or relationship's `created` timestamp.
+    since: Option<i32>,
 }
 
 #[cfg(test)]
@@ -870,6 +886,30 @@ warning[W0303]: skipped revoked or deprecated STIX data: 2 objects, 1 relationsh
   label: the first one skipped
   note: skipped: 1 attack-pattern, 1 tool, 1 relationship
   note: revoked and deprecated ATT&CK objects have been replaced or withdrawn; they and relationships touching them are not loaded
+"#,
+        );
+    }
+
+    #[test]
+    fn created_timestamps_start_the_facts_windows() {
+        check(
+            r#"{"type": "bundle", "objects": [
+{"type": "intrusion-set", "id": "intrusion-set--a", "name": "A", "created": "2018-04-18T17:59:24.739Z", "aliases": ["A", "TEMP.A"]},
+{"type": "tool", "id": "tool--t", "name": "T"},
+{"type": "relationship", "id": "relationship--1", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "tool--t", "created": "2021-07-19T00:00:00Z"},
+{"type": "relationship", "id": "relationship--2", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "tool--t", "created": "yesterday"}]}"#,
+            &[],
+            r#"
+b.json:2:1 stix_object("intrusion-set--a", intrusion_set, "A") @source("STIX A (intrusion-set--a)") @since(2018-04-18)
+b.json:2:1 stix_id("intrusion-set--a", "intrusion-set--a") @source("STIX A (intrusion-set--a)") @since(2018-04-18)
+b.json:2:1 alias("intrusion-set--a", "A") @source("STIX A (intrusion-set--a)") @since(2018-04-18)
+b.json:2:1 alias("intrusion-set--a", "TEMP.A") @source("STIX A (intrusion-set--a)") @since(2018-04-18)
+b.json:3:1 stix_object("tool--t", tool, "T") @source("STIX T (tool--t)")
+b.json:3:1 stix_id("tool--t", "tool--t") @source("STIX T (tool--t)")
+b.json:4:1 uses("intrusion-set--a", "tool--t") @source("STIX A uses T (relationship--1)") @since(2021-07-19)
+b.json:5:1 uses("intrusion-set--a", "tool--t") @source("STIX A uses T (relationship--2)")
+warning[W0305]: STIX property `created` ignored: expected a timestamp such as `2021-08-01T00:00:00Z` b.json:5:150
+  label: ignored
 "#,
         );
     }
