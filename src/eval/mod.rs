@@ -8,6 +8,7 @@
 
 mod expr;
 mod plan;
+mod provenance;
 mod relation;
 mod seminaive;
 
@@ -18,7 +19,8 @@ use crate::value::{Interner, ValueId};
 
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
-use relation::{hash_row, Relation, INPUT_BIT};
+use provenance::{Layout, Source};
+use relation::{hash_row, Recorded, Relation};
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,8 +60,8 @@ pub struct FactId {
 }
 
 /// How a fact of the model was obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Derivation<'m> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Derivation {
     /// An input fact: its index in [`Program::facts`].
     Input(usize),
     /// Derived by a rule from these premises, one per positive atom of the rule body.
@@ -67,7 +69,7 @@ pub enum Derivation<'m> {
         /// The rule.
         rule: RuleId,
         /// Row of each premise, in the order of the rule's positive atoms.
-        premises: &'m [u32],
+        premises: Vec<u32>,
     },
     /// Derived, but derivations were not recorded.
     Unrecorded,
@@ -91,6 +93,8 @@ pub struct Model {
     failures: Vec<ArithmeticFailure>,
     iterations: usize,
     recorded: bool,
+    /// Per rule, which premises its derivations store.
+    layouts: Vec<Layout>,
     /// Rank of each value in output order, and the values by rank.
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
 }
@@ -163,6 +167,7 @@ pub fn evaluate_limited(
         failures,
         iterations: state.iterations,
         recorded: options.record_derivations,
+        layouts: state.layouts,
         ranks: std::sync::OnceLock::new(),
     })
 }
@@ -210,19 +215,43 @@ impl Model {
     }
 
     /// How a fact was obtained.
-    pub fn derivation<'m>(&'m self, program: &Program, fact: FactId) -> Derivation<'m> {
+    pub fn derivation(&self, program: &Program, fact: FactId) -> Derivation {
         let relation = &self.relations[fact.predicate.0 as usize];
-        let Some(&rule) = relation.rule.get(fact.row as usize) else {
-            return Derivation::Unrecorded;
-        };
-        if rule & INPUT_BIT != 0 {
-            Derivation::Input((rule & !INPUT_BIT) as usize)
-        } else {
-            let id = RuleId(rule);
-            let count = program.rule(id).positive_atoms().count();
-            Derivation::Rule {
-                rule: id,
-                premises: relation.premises_of(fact.row as usize, count),
+        let recorded = relation.recorded(fact.row as usize, |rule| {
+            self.layouts[rule as usize].stored.len()
+        });
+        match recorded {
+            None => Derivation::Unrecorded,
+            Some(Recorded::Input(index)) => Derivation::Input(index as usize),
+            Some(Recorded::Rule(rule, stored)) => {
+                let id = RuleId(rule);
+                let layout = &self.layouts[rule as usize];
+                let atoms: Vec<PredId> = program
+                    .rule(id)
+                    .positive_atoms()
+                    .map(|a| a.predicate)
+                    .collect();
+                let mut premises = vec![0; atoms.len()];
+                for (&position, &row) in layout.stored.iter().zip(stored) {
+                    premises[position] = row;
+                }
+                let head = relation.row(fact.row as usize);
+                let mut tuple = Vec::new();
+                for (position, sources) in &layout.rebuilt {
+                    tuple.clear();
+                    tuple.extend(sources.iter().map(|source| match *source {
+                        Source::Const(value) => value,
+                        Source::Head(column) => head[column],
+                        Source::Stored(k, column) => {
+                            let predicate = atoms[layout.stored[k]];
+                            self.relations[predicate.0 as usize].row(stored[k] as usize)[column]
+                        }
+                    }));
+                    premises[*position] = self.relations[atoms[*position].0 as usize]
+                        .find(&tuple, hash_row(&tuple))
+                        .expect("a premise implied by a recorded derivation is in the model");
+                }
+                Derivation::Rule { rule: id, premises }
             }
         }
     }

@@ -12,9 +12,76 @@ use hashbrown::HashTable;
 
 use crate::value::ValueId;
 
-/// Marks an input fact in a derivation record; the low bits are the fact's index in
-/// [`Program::facts`](crate::program::Program::facts).
+/// Marks an input fact in a derivation given to [`Relation::insert`]; the low bits are
+/// the fact's index in [`Program::facts`](crate::program::Program::facts).
 pub(crate) const INPUT_BIT: u32 = 1 << 31;
+
+/// A row's recorded derivation, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded<'r> {
+    /// An input fact: its index in the program's facts.
+    Input(u32),
+    /// A rule id and the premise rows its [`Layout`](super::provenance::Layout) stores.
+    Rule(u32, &'r [u32]),
+}
+
+/// Per row, which derivation it has: 0 for an input fact, else one more than the rule's
+/// position among the rules deriving the relation. As narrow as that count allows
+/// (one byte for fewer than 255 rules).
+#[derive(Clone, Debug)]
+enum Codes {
+    Narrow(Vec<u8>),
+    Wide(Vec<u16>),
+    Full(Vec<u32>),
+}
+
+impl Codes {
+    fn for_rules(count: usize) -> Codes {
+        if count < usize::from(u8::MAX) {
+            Codes::Narrow(Vec::new())
+        } else if count < usize::from(u16::MAX) {
+            Codes::Wide(Vec::new())
+        } else {
+            Codes::Full(Vec::new())
+        }
+    }
+
+    // The constructor picked a width that holds every code, so the casts are exact.
+    #[inline]
+    fn push(&mut self, code: u32) {
+        match self {
+            Codes::Narrow(codes) => codes.push(code as u8),
+            Codes::Wide(codes) => codes.push(code as u16),
+            Codes::Full(codes) => codes.push(code),
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, row: usize, code: u32) {
+        match self {
+            Codes::Narrow(codes) => codes[row] = code as u8,
+            Codes::Wide(codes) => codes[row] = code as u16,
+            Codes::Full(codes) => codes[row] = code,
+        }
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> Option<u32> {
+        match self {
+            Codes::Narrow(codes) => codes.get(row).map(|&c| u32::from(c)),
+            Codes::Wide(codes) => codes.get(row).map(|&c| u32::from(c)),
+            Codes::Full(codes) => codes.get(row).copied(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Codes::Narrow(codes) => codes.capacity(),
+            Codes::Wide(codes) => codes.capacity() * 2,
+            Codes::Full(codes) => codes.capacity() * 4,
+        }
+    }
+}
 
 /// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
 ///
@@ -239,17 +306,21 @@ pub(crate) struct Relation {
     dedup: Dedup,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
-    /// Per row: the deriving rule's id or `INPUT_BIT | fact index`; empty when
+    /// The rules deriving this relation, ascending ids.
+    rules: Vec<u32>,
+    /// Per row: which of `rules` derived it, or that it is an input fact; empty when
     /// derivations are not recorded.
-    pub rule: Vec<u32>,
-    /// Premise slots per row: the most positive atoms of any rule deriving this
-    /// relation. Row `r`'s premises are `premises[r*stride..]`, as many as its rule has.
+    codes: Codes,
+    /// Per input row (input facts come first, so these rows are a prefix): the index of
+    /// its input fact, read when its code says input.
+    inputs: Vec<u32>,
+    /// Premise slots per row: the most premises any rule deriving this relation stores.
+    /// Row `r`'s stored premises are `premises[r*stride..]`, as many as its rule stores.
     stride: usize,
     /// Whether derivations are recorded.
     record: bool,
-    /// Premise row numbers, `stride` slots per row (unused slots 0); the relation of
-    /// each premise is given by the rule's positive atoms. A better derivation
-    /// overwrites the slots of the row in place.
+    /// Premise row numbers, `stride` slots per row (unused slots 0), in the order of the
+    /// rule's stored premises. A better derivation overwrites the slots in place.
     premises: Vec<u32>,
     /// Number of rows; kept apart from `data` because rows of a nullary relation
     /// take no values.
@@ -257,8 +328,9 @@ pub(crate) struct Relation {
 }
 
 impl Relation {
-    /// An empty relation; `stride` premise slots per row if `record`.
-    pub fn new(arity: usize, stride: usize, record: bool) -> Relation {
+    /// An empty relation derived by `rules` (ascending ids); `stride` premise slots per
+    /// row if `record`.
+    pub fn new(arity: usize, rules: Vec<u32>, stride: usize, record: bool) -> Relation {
         Relation {
             arity,
             data: Vec::new(),
@@ -269,7 +341,9 @@ impl Relation {
                 Dedup::Rows(HashTable::new())
             },
             indexes: Vec::new(),
-            rule: Vec::new(),
+            codes: Codes::for_rules(rules.len()),
+            rules,
+            inputs: Vec::new(),
             stride,
             record,
             premises: Vec::new(),
@@ -385,7 +459,8 @@ impl Relation {
         }
         self.confidence[r] = confidence;
         if self.record {
-            self.rule[r] = rule;
+            let code = self.code(r, rule);
+            self.codes.set(r, code);
             let slots = &mut self.premises[r * self.stride..(r + 1) * self.stride];
             slots[..premises.len()].copy_from_slice(premises);
             slots[premises.len()..].fill(0);
@@ -400,16 +475,53 @@ impl Relation {
                 premises.len() <= self.stride,
                 "premise slots fit every rule"
             );
-            self.rule.push(rule);
+            let code = self.code(self.len, rule);
+            self.codes.push(code);
             self.premises.extend_from_slice(premises);
             let padding = self.stride - premises.len();
             self.premises.resize(self.premises.len() + padding, 0);
         }
     }
 
-    /// The recorded premises of row `r`, given how many the rule has.
-    pub fn premises_of(&self, r: usize, count: usize) -> &[u32] {
-        &self.premises[r * self.stride..r * self.stride + count]
+    /// The code of a derivation of row `r` by `rule` (a rule id or `INPUT_BIT | fact`),
+    /// noting an input fact's index.
+    #[inline]
+    fn code(&mut self, r: usize, rule: u32) -> u32 {
+        if rule & INPUT_BIT != 0 {
+            let fact = rule & !INPUT_BIT;
+            match self.inputs.get_mut(r) {
+                Some(slot) => *slot = fact,
+                None => {
+                    debug_assert_eq!(r, self.inputs.len(), "input rows come first");
+                    self.inputs.push(fact);
+                }
+            }
+            return 0;
+        }
+        match self.rules.as_slice() {
+            [only] if *only == rule => 1,
+            rules => {
+                rules
+                    .binary_search(&rule)
+                    .expect("a rule deriving a relation is among its rules") as u32
+                    + 1
+            }
+        }
+    }
+
+    /// The recorded derivation of row `r`, if derivations are recorded; `stored` is how
+    /// many premises a rule stores.
+    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded<'_>> {
+        let code = self.codes.get(r)?;
+        if code == 0 {
+            return Some(Recorded::Input(self.inputs[r]));
+        }
+        let rule = self.rules[code as usize - 1];
+        let start = r * self.stride;
+        Some(Recorded::Rule(
+            rule,
+            &self.premises[start..start + stored(rule)],
+        ))
     }
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
@@ -451,7 +563,8 @@ impl Relation {
         self.data.capacity() * 4
             + self.confidence.capacity() * 8
             + self.dedup.heap_bytes()
-            + self.rule.capacity() * 4
+            + self.codes.heap_bytes()
+            + self.inputs.capacity() * 4
             + self.premises.capacity() * 4
             + index_bytes
     }
@@ -467,7 +580,7 @@ mod tests {
 
     #[test]
     fn rows_deduplicate_and_indexes_group_by_key() {
-        let mut relation = Relation::new(2, 0, true);
+        let mut relation = Relation::new(2, vec![0], 0, true);
         for (a, b) in [(1, 2), (1, 3), (2, 3)] {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
@@ -500,7 +613,7 @@ mod tests {
 
     #[test]
     fn improving_a_row_replaces_its_derivation() {
-        let mut relation = Relation::new(1, 1, true);
+        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true);
         let t = ids(&[4]);
         assert_eq!(relation.insert(&t, hash_row(&t), 0.5, 0, &[7]), Merged::New);
         assert_eq!(
@@ -512,7 +625,6 @@ mod tests {
             Merged::Kept
         );
         assert_eq!(relation.confidence(0), 0.9);
-        assert_eq!(relation.rule[0], 1);
-        assert_eq!(relation.premises_of(0, 1), &[8]);
+        assert_eq!(relation.recorded(0, |_| 1), Some(Recorded::Rule(1, &[8])));
     }
 }

@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::expr::{aggregate, compare, eval_expr};
 use super::plan::{plan_rule, Plan, Step, Version};
+use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
@@ -55,6 +56,8 @@ struct Exec<'a> {
     head_predicate: PredId,
     /// The relation of each positive body atom, in written order.
     premise_predicates: &'a [PredId],
+    /// The positive body atoms whose rows a derivation stores.
+    stored: &'a [usize],
     rule: u32,
     strength: f64,
     record: bool,
@@ -282,7 +285,9 @@ impl Exec<'_> {
                 to_add.confidence.push(confidence);
                 to_add.rules.push(self.rule);
                 if self.record {
-                    to_add.premises.extend_from_slice(&self.premises);
+                    to_add
+                        .premises
+                        .extend(self.stored.iter().map(|&atom| self.premises[atom]));
                 }
             }
         }
@@ -298,7 +303,10 @@ pub(crate) struct State<'p> {
     /// Rule instances whose arithmetic had no value, per rule.
     pub failures: FxHashMap<RuleId, u64>,
     pub iterations: usize,
+    /// Per rule, how many positive body atoms it has.
     n_premises: Vec<usize>,
+    /// Per rule, which premises a derivation stores.
+    pub layouts: Vec<Layout>,
     /// Per rule, the relation of each positive body atom in written order.
     premise_predicates: Vec<Vec<PredId>>,
     /// Bounds checked after every iteration.
@@ -313,16 +321,21 @@ pub(crate) struct State<'p> {
 impl<'p> State<'p> {
     pub fn new(program: &'p Program, options: EvalOptions) -> State<'p> {
         let record = options.record_derivations;
-        let mut stride = vec![0usize; program.predicates().len()];
-        for rule in program.rules() {
-            let slots = &mut stride[rule.head.predicate.0 as usize];
-            *slots = (*slots).max(rule.positive_atoms().count());
+        let layouts: Vec<Layout> = program.rules().iter().map(Layout::of).collect();
+        let n = program.predicates().len();
+        let mut stride = vec![0usize; n];
+        let mut rules: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (rule, layout) in program.rules().iter().zip(&layouts) {
+            let p = rule.head.predicate.0 as usize;
+            stride[p] = stride[p].max(layout.stored.len());
+            rules[p].push(rule.id.0);
         }
         let mut relations: Vec<Relation> = program
             .predicates()
             .iter()
+            .zip(rules)
             .zip(&stride)
-            .map(|(p, &stride)| Relation::new(p.arity, stride, record))
+            .map(|((p, rules), &stride)| Relation::new(p.arity, rules, stride, record))
             .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
@@ -354,6 +367,7 @@ impl<'p> State<'p> {
             failures: FxHashMap::default(),
             iterations: 0,
             n_premises,
+            layouts,
             premise_predicates,
             limits: Limits::default(),
             stopped: None,
@@ -488,6 +502,7 @@ impl<'p> State<'p> {
                     head: &rule.head.args,
                     head_predicate: head,
                     premise_predicates: &self.premise_predicates[rule_id.0 as usize],
+                    stored: &self.layouts[rule_id.0 as usize].stored,
                     rule: rule_id.0,
                     strength: rule.strength,
                     record: self.options.record_derivations,
@@ -546,7 +561,7 @@ impl<'p> State<'p> {
             let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
             let rule = buffer.rules[i];
             let count = if self.options.record_derivations {
-                self.n_premises[rule as usize]
+                self.layouts[rule as usize].stored.len()
             } else {
                 0
             };
