@@ -23,16 +23,45 @@ use crate::value::{Interner, ValueId};
 /// Candidate facts for one relation, waiting to be merged.
 #[derive(Default)]
 struct ToAdd {
+    /// Values, `arity` per candidate.
     tuples: Vec<ValueId>,
-    hashes: Vec<u64>,
+    /// Confidence per candidate; empty while every candidate's is 1.
     confidence: Vec<f64>,
-    rules: Vec<u32>,
+    /// Runs of consecutive candidates by one rule: the rule and the run's length.
+    rules: Vec<(u32, u32)>,
+    /// The stored premises of each candidate, as many as its rule stores.
     premises: Vec<u32>,
+    /// Number of candidates.
+    len: usize,
 }
 
 impl ToAdd {
     fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.len == 0
+    }
+
+    /// Notes one more candidate by `rule` with `confidence` (its values and premises
+    /// are pushed by the caller).
+    #[inline]
+    fn push(&mut self, rule: u32, confidence: f64) {
+        // Non-empty exactly when some candidate so far is below 1.
+        if !self.confidence.is_empty() {
+            self.confidence.push(confidence);
+        } else if confidence != 1.0 {
+            self.confidence.resize(self.len, 1.0);
+            self.confidence.push(confidence);
+        }
+        match self.rules.last_mut() {
+            Some((last, count)) if *last == rule => *count += 1,
+            _ => self.rules.push((rule, 1)),
+        }
+        self.len += 1;
+    }
+
+    /// The confidence of candidate `i`.
+    #[inline]
+    fn confidence(&self, i: usize) -> f64 {
+        self.confidence.get(i).copied().unwrap_or(1.0)
     }
 }
 
@@ -281,9 +310,7 @@ impl Exec<'_> {
                 }
                 let to_add = &mut *self.to_add;
                 to_add.tuples.extend_from_slice(&self.tuple);
-                to_add.hashes.push(hash);
-                to_add.confidence.push(confidence);
-                to_add.rules.push(self.rule);
+                to_add.push(self.rule, confidence);
                 if self.record {
                     to_add
                         .premises
@@ -557,27 +584,29 @@ impl<'p> State<'p> {
         let first_new = relation.len() as u32;
         let mut improved = Vec::new();
         let mut premise_at = 0usize;
-        for i in 0..buffer.hashes.len() {
-            let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
-            let rule = buffer.rules[i];
+        let mut i = 0usize;
+        for &(rule, run) in &buffer.rules {
             let count = if self.options.record_derivations {
                 self.layouts[rule as usize].stored.len()
             } else {
                 0
             };
-            let premises = &buffer.premises[premise_at..premise_at + count];
-            premise_at += count;
-            let merged = relation.insert(
-                tuple,
-                buffer.hashes[i],
-                buffer.confidence[i],
-                rule,
-                premises,
-            );
-            match merged {
-                Merged::Improved(row) if row < first_new => improved.push(row),
-                Merged::New => *self.growth.entry(RuleId(rule)).or_default() += 1,
-                _ => {}
+            let mut new = 0u64;
+            for _ in 0..run {
+                let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+                let premises = &buffer.premises[premise_at..premise_at + count];
+                premise_at += count;
+                let merged =
+                    relation.insert(tuple, hash_row(tuple), buffer.confidence(i), rule, premises);
+                match merged {
+                    Merged::Improved(row) if row < first_new => improved.push(row),
+                    Merged::New => new += 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+            if new > 0 {
+                *self.growth.entry(RuleId(rule)).or_default() += new;
             }
         }
         improved.sort_unstable();
