@@ -7,6 +7,7 @@
 //! Recording derivations never changes which facts are derived or their confidences.
 
 mod expr;
+mod intersect;
 mod plan;
 mod provenance;
 mod relation;

@@ -293,6 +293,105 @@ impl Index {
     }
 }
 
+/// An index whose groups are sorted by the value of one more column (`by`), for
+/// intersecting groups of several relations on that value (leapfrog). Every key column
+/// and `by` together are all the relation's columns, so a group holds each value once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SortedIndex {
+    /// The key columns, in key order.
+    pub columns: Vec<usize>,
+    /// The column groups are sorted by.
+    pub by: usize,
+    /// Group numbers, hashed by the key of the group's first row.
+    table: HashTable<u32>,
+    /// Per group: `(value of column by, row)`, ascending values.
+    groups: Vec<Vec<(u32, u32)>>,
+    /// Rows `0..covered` are indexed.
+    covered: usize,
+}
+
+impl SortedIndex {
+    /// Indexes rows `covered..len`, then restores the order of the groups that grew out
+    /// of order.
+    fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
+        let key_hash = |columns: &[usize], row: usize| {
+            let mut h: u64 = columns.len() as u64;
+            for &c in columns {
+                h = (h.rotate_left(5) ^ u64::from(data[row * arity + c].0))
+                    .wrapping_mul(0x517c_c1b7_2722_0a95);
+            }
+            h
+        };
+        let mut unsorted = Vec::new();
+        for row in self.covered..len {
+            let hash = key_hash(&self.columns, row);
+            let columns = &self.columns;
+            let groups = &self.groups;
+            let found = self.table.find(hash, |&g| {
+                let first = groups[g as usize][0].1 as usize;
+                columns
+                    .iter()
+                    .all(|&c| data[first * arity + c] == data[row * arity + c])
+            });
+            let entry = (data[row * arity + self.by].0, row as u32);
+            match found {
+                Some(&g) => {
+                    let group = &mut self.groups[g as usize];
+                    if group.last().is_some_and(|&(v, _)| v > entry.0) {
+                        unsorted.push(g);
+                    }
+                    group.push(entry);
+                }
+                None => {
+                    let g = self.groups.len() as u32;
+                    self.groups.push(vec![entry]);
+                    let columns = &self.columns;
+                    let groups = &self.groups;
+                    self.table.insert_unique(hash, g, |&g| {
+                        key_hash(columns, groups[g as usize][0].1 as usize)
+                    });
+                }
+            }
+        }
+        unsorted.sort_unstable();
+        unsorted.dedup();
+        for g in unsorted {
+            self.groups[g as usize].sort_unstable();
+        }
+        self.covered = len;
+    }
+
+    /// Entries `(value, row)` of the rows whose key columns equal `key`, ascending
+    /// values.
+    #[inline]
+    pub fn lookup(
+        &self,
+        data: &[ValueId],
+        arity: usize,
+        key: &[ValueId],
+        hash: u64,
+    ) -> &[(u32, u32)] {
+        let columns = &self.columns;
+        let groups = &self.groups;
+        match self.table.find(hash, |&g| {
+            let first = groups[g as usize][0].1 as usize;
+            columns
+                .iter()
+                .zip(key)
+                .all(|(&c, k)| data[first * arity + c] == *k)
+        }) {
+            Some(&g) => &self.groups[g as usize],
+            None => &[],
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.table.capacity() * 5
+            + self.groups.capacity() * std::mem::size_of::<Vec<(u32, u32)>>()
+            + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
+    }
+}
+
 /// All tuples of one relation with their confidence and best derivation.
 #[derive(Clone, Debug)]
 pub(crate) struct Relation {
@@ -306,6 +405,8 @@ pub(crate) struct Relation {
     dedup: Dedup,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
+    /// Value-sorted indexes, built on first use.
+    pub sorted: Vec<SortedIndex>,
     /// The rules deriving this relation, ascending ids.
     rules: Vec<u32>,
     /// Per row: which of `rules` derived it, or that it is an input fact; empty when
@@ -341,6 +442,7 @@ impl Relation {
                 Dedup::Rows(HashTable::new())
             },
             indexes: Vec::new(),
+            sorted: Vec::new(),
             codes: Codes::for_rules(rules.len()),
             rules,
             inputs: Vec::new(),
@@ -541,10 +643,39 @@ impl Relation {
         slot
     }
 
+    /// The slot of the index on `columns`, or with `by` of the value-sorted index on
+    /// `columns` sorted by `by`, creating it if needed, brought up to date.
+    pub fn ensure_any_index(&mut self, columns: &[usize], by: Option<usize>) -> usize {
+        let Some(by) = by else {
+            return self.ensure_index(columns);
+        };
+        let slot = match self
+            .sorted
+            .iter()
+            .position(|i| i.columns == columns && i.by == by)
+        {
+            Some(slot) => slot,
+            None => {
+                self.sorted.push(SortedIndex {
+                    columns: columns.to_vec(),
+                    by,
+                    ..SortedIndex::default()
+                });
+                self.sorted.len() - 1
+            }
+        };
+        let len = self.len;
+        self.sorted[slot].extend(&self.data, self.arity, len);
+        slot
+    }
+
     /// Brings every index up to date with the rows.
     pub fn refresh_indexes(&mut self) {
         let len = self.len;
         for index in &mut self.indexes {
+            index.extend(&self.data, self.arity, len);
+        }
+        for index in &mut self.sorted {
             index.extend(&self.data, self.arity, len);
         }
     }
@@ -559,7 +690,12 @@ impl Relation {
                     + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
                     + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
             })
-            .sum();
+            .sum::<usize>()
+            + self
+                .sorted
+                .iter()
+                .map(SortedIndex::heap_bytes)
+                .sum::<usize>();
         self.data.capacity() * 4
             + self.confidence.capacity() * 8
             + self.dedup.heap_bytes()

@@ -13,7 +13,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::expr::{aggregate, compare, eval_expr};
-use super::plan::{plan_rule, Plan, Step, Version};
+use super::intersect::intersect;
+use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
@@ -205,6 +206,7 @@ impl Exec<'_> {
                     }
                 }
             }
+            Step::Intersect(fused) => self.run_intersect(fused, rest, sink),
             Step::Neg {
                 predicate,
                 arity,
@@ -279,6 +281,60 @@ impl Exec<'_> {
                     None => {}
                 }
             }
+        }
+    }
+
+    /// Runs `rest` for each row of the fused scans, in the order the unfused scans would
+    /// find them (ascending rows of the lead scan).
+    fn run_intersect(&mut self, fused: &Intersect, rest: &[Step], sink: &mut Sink<'_>) {
+        let relations = self.relations;
+        let mut lists: [&[(u32, u32)]; MAX_CHECKS + 1] = [&[]; MAX_CHECKS + 1];
+        let mut ends = [0u32; MAX_CHECKS + 1];
+        let mut key: Vec<ValueId> = Vec::new();
+        let scans = std::iter::once((&fused.lead, &fused.lead.key, fused.index)).chain(
+            fused
+                .checks
+                .iter()
+                .map(|check| (&check.scan, &check.key, check.index)),
+        );
+        let mut n = 0;
+        for (scan, terms, index) in scans {
+            let p = scan.predicate.0 as usize;
+            let relation = &relations[p];
+            key.clear();
+            key.extend(terms.iter().map(|term| self.term(term)));
+            let slot = index.expect("plan: sorted index slot filled before execution");
+            lists[n] = relation.sorted[slot].lookup(
+                &relation.data,
+                relation.arity,
+                &key,
+                Index::hash_key(&key),
+            );
+            ends[n] = if scan.version == Version::Old {
+                self.old_end[p]
+            } else {
+                self.all_end[p]
+            } as u32;
+            n += 1;
+        }
+        let mut found = Vec::new();
+        intersect(&lists[..n], &ends[..n], &mut found);
+        let stride = n + 1;
+        let count = found.len() / stride;
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_unstable_by_key(|&m| found[m * stride + 1]);
+        for m in order {
+            let entry = &found[m * stride..(m + 1) * stride];
+            self.regs[fused.var.0 as usize] = ValueId(entry[0]);
+            if let Some(slot) = fused.lead.slot {
+                self.premises[slot] = entry[1];
+            }
+            for (check, &row) in fused.checks.iter().zip(&entry[2..]) {
+                if let Some(slot) = check.scan.slot {
+                    self.premises[slot] = row;
+                }
+            }
+            self.run(rest, sink);
         }
     }
 
@@ -510,8 +566,8 @@ impl<'p> State<'p> {
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
-                plan.for_each_indexed(&mut |p, columns| {
-                    relations[p.0 as usize].ensure_index(columns)
+                plan.for_each_indexed(&mut |p, columns, by| {
+                    relations[p.0 as usize].ensure_any_index(columns, by)
                 });
             }
             let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
