@@ -277,26 +277,30 @@ impl Model {
     }
 
     /// Calls `f` with the values of each fact of a relation, sorted by value. Uses less
-    /// memory than [`Model::sorted_facts`] for relations of up to two columns, whose
-    /// sort keys are the values' ranks packed into one integer.
+    /// memory than [`Model::sorted_facts`] for relations of two columns: it sorts the
+    /// first values, then the second values of one first value at a time.
     pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
         let relation = &self.relations[predicate.0 as usize];
-        if relation.arity != 2 {
+        let Some(groups) = relation.pair_groups() else {
             for fact in self.sorted_facts(predicate) {
                 f(self.tuple(fact));
             }
             return;
-        }
+        };
         let (ranks, by_rank) = self.ranks();
-        let mut keys: Vec<u64> = (0..relation.len())
-            .map(|r| {
-                let row = relation.row(r);
-                (u64::from(ranks[row[0].0 as usize]) << 32) | u64::from(ranks[row[1].0 as usize])
-            })
+        let rank = |v: ValueId| ranks[v.0 as usize];
+        let mut groups: Vec<(u32, _)> = groups
+            .map(|(first, seconds)| (rank(first), seconds))
             .collect();
-        keys.sort_unstable();
-        for key in keys {
-            f(&[by_rank[(key >> 32) as usize], by_rank[key as u32 as usize]]);
+        groups.sort_unstable_by_key(|(r, _)| *r);
+        let mut seconds: Vec<u32> = Vec::new();
+        for (first, group) in groups {
+            seconds.clear();
+            seconds.extend(group.map(rank));
+            seconds.sort_unstable();
+            for &second in &seconds {
+                f(&[by_rank[first as usize], by_rank[second as usize]]);
+            }
         }
     }
 

@@ -190,6 +190,18 @@ impl Pairs {
         }
     }
 
+    /// Each first value with the second values of its rows, in no particular order.
+    fn groups(&self) -> impl Iterator<Item = (u32, impl Iterator<Item = u32> + '_)> + '_ {
+        self.groups_by_first.iter().map(|&(first, group)| {
+            (
+                first,
+                self.groups[group as usize]
+                    .iter()
+                    .map(|&(second, _)| second),
+            )
+        })
+    }
+
     fn heap_bytes(&self) -> usize {
         self.groups_by_first.capacity() * 9
             + self.groups.capacity() * std::mem::size_of::<HashTable<(u32, u32)>>()
@@ -582,6 +594,22 @@ impl Relation {
             self.premises.extend_from_slice(premises);
             let padding = self.stride - premises.len();
             self.premises.resize(self.premises.len() + padding, 0);
+        }
+    }
+
+    /// For a two-column relation, its rows grouped by first value: each first value with
+    /// the second values of its rows, in no particular order.
+    #[allow(clippy::type_complexity)]
+    pub fn pair_groups(
+        &self,
+    ) -> Option<impl Iterator<Item = (ValueId, impl Iterator<Item = ValueId> + '_)> + '_> {
+        match &self.dedup {
+            Dedup::Pairs(pairs) => Some(
+                pairs
+                    .groups()
+                    .map(|(first, seconds)| (ValueId(first), seconds.map(ValueId))),
+            ),
+            Dedup::Rows(_) => None,
         }
     }
 
