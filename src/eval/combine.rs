@@ -117,9 +117,12 @@ impl Lineage {
         id
     }
 
-    /// The uncertain sources of input fact `index`: its own, if its confidence is below 1.
+    /// The uncertain sources of input fact `index`: its own, if its confidence is below 1
+    /// (none for an index that names no input fact).
     pub fn of_input(&mut self, program: &Program, index: usize) -> Vec<u32> {
-        let fact = &program.facts()[index];
+        let Some(fact) = program.facts().get(index) else {
+            return Vec::new();
+        };
         if fact.confidence < 1.0 {
             vec![self.id(program.fact_source(fact))]
         } else {

@@ -8,7 +8,9 @@
 
 mod combine;
 mod expr;
+mod intersect;
 mod plan;
+mod provenance;
 mod relation;
 mod seminaive;
 
@@ -20,7 +22,8 @@ use crate::value::{Interner, ValueId};
 pub use combine::{Line, LineOrigin};
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
-use relation::{hash_row, Relation, INPUT_BIT};
+use provenance::{Layout, Source};
+use relation::{hash_row, Recorded, Relation};
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,8 +63,8 @@ pub struct FactId {
 }
 
 /// How a fact of the model was obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Derivation<'m> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Derivation {
     /// An input fact: its index in [`Program::facts`].
     Input(usize),
     /// Derived by a rule from these premises, one per positive atom of the rule body.
@@ -69,7 +72,7 @@ pub enum Derivation<'m> {
         /// The rule.
         rule: RuleId,
         /// Row of each premise, in the order of the rule's positive atoms.
-        premises: &'m [u32],
+        premises: Vec<u32>,
     },
     /// Derived, but derivations were not recorded.
     Unrecorded,
@@ -97,6 +100,8 @@ pub struct Model {
     lines: rustc_hash::FxHashMap<FactId, Vec<Line>>,
     /// Source texts by id, for [`Line::sources`].
     source_names: Vec<String>,
+    /// Per rule, which premises its derivations store.
+    layouts: Vec<Layout>,
     /// Rank of each value in output order, and the values by rank.
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
 }
@@ -171,8 +176,57 @@ pub fn evaluate_limited(
         interner: state.interner,
         failures,
         iterations: state.iterations,
+        layouts: state.layouts,
         ranks: std::sync::OnceLock::new(),
     })
+}
+
+/// How a fact was obtained, read from the relations' records: stored premises as
+/// recorded, the others found again by the values their rule's layout gives.
+pub(crate) fn derivation_in(
+    relations: &[Relation],
+    layouts: &[Layout],
+    program: &Program,
+    fact: FactId,
+) -> Derivation {
+    let relation = &relations[fact.predicate.0 as usize];
+    let recorded = relation.recorded(fact.row as usize, |rule| {
+        layouts[rule as usize].stored.len()
+    });
+    match recorded {
+        None => Derivation::Unrecorded,
+        Some(Recorded::Input(index)) => Derivation::Input(index as usize),
+        Some(Recorded::Rule(rule, stored)) => {
+            let id = RuleId(rule);
+            let layout = &layouts[rule as usize];
+            let atoms: Vec<PredId> = program
+                .rule(id)
+                .positive_atoms()
+                .map(|a| a.predicate)
+                .collect();
+            let mut premises = vec![0; atoms.len()];
+            for (&position, &row) in layout.stored.iter().zip(stored) {
+                premises[position] = row;
+            }
+            let head = relation.row(fact.row as usize);
+            let mut tuple = Vec::new();
+            for (position, sources) in &layout.rebuilt {
+                tuple.clear();
+                tuple.extend(sources.iter().map(|source| match *source {
+                    Source::Const(value) => value,
+                    Source::Head(column) => head[column],
+                    Source::Stored(k, column) => {
+                        let predicate = atoms[layout.stored[k]];
+                        relations[predicate.0 as usize].row(stored[k] as usize)[column]
+                    }
+                }));
+                premises[*position] = relations[atoms[*position].0 as usize]
+                    .find(&tuple, hash_row(&tuple))
+                    .expect("a premise implied by a recorded derivation is in the model");
+            }
+            Derivation::Rule { rule: id, premises }
+        }
+    }
 }
 
 impl Model {
@@ -218,21 +272,8 @@ impl Model {
     }
 
     /// How a fact was obtained.
-    pub fn derivation<'m>(&'m self, program: &Program, fact: FactId) -> Derivation<'m> {
-        let relation = &self.relations[fact.predicate.0 as usize];
-        let Some(&rule) = relation.rule.get(fact.row as usize) else {
-            return Derivation::Unrecorded;
-        };
-        if rule & INPUT_BIT != 0 {
-            Derivation::Input((rule & !INPUT_BIT) as usize)
-        } else {
-            let id = RuleId(rule);
-            let count = program.rule(id).positive_atoms().count();
-            Derivation::Rule {
-                rule: id,
-                premises: relation.premises_of(fact.row as usize, count),
-            }
-        }
+    pub fn derivation(&self, program: &Program, fact: FactId) -> Derivation {
+        derivation_in(&self.relations, &self.layouts, program, fact)
     }
 
     /// The rank of every value in [`Value::sort_cmp`](crate::value::Value::sort_cmp)
@@ -255,26 +296,30 @@ impl Model {
     }
 
     /// Calls `f` with the values of each fact of a relation, sorted by value. Uses less
-    /// memory than [`Model::sorted_facts`] for relations of up to two columns, whose
-    /// sort keys are the values' ranks packed into one integer.
+    /// memory than [`Model::sorted_facts`] for relations of two columns: it sorts the
+    /// first values, then the second values of one first value at a time.
     pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
         let relation = &self.relations[predicate.0 as usize];
-        if relation.arity != 2 {
+        let Some(groups) = relation.pair_groups() else {
             for fact in self.sorted_facts(predicate) {
                 f(self.tuple(fact));
             }
             return;
-        }
+        };
         let (ranks, by_rank) = self.ranks();
-        let mut keys: Vec<u64> = (0..relation.len())
-            .map(|r| {
-                let row = relation.row(r);
-                (u64::from(ranks[row[0].0 as usize]) << 32) | u64::from(ranks[row[1].0 as usize])
-            })
+        let rank = |v: ValueId| ranks[v.0 as usize];
+        let mut groups: Vec<(u32, _)> = groups
+            .map(|(first, seconds)| (rank(first), seconds))
             .collect();
-        keys.sort_unstable();
-        for key in keys {
-            f(&[by_rank[(key >> 32) as usize], by_rank[key as u32 as usize]]);
+        groups.sort_unstable_by_key(|(r, _)| *r);
+        let mut seconds: Vec<u32> = Vec::new();
+        for (first, group) in groups {
+            seconds.clear();
+            seconds.extend(group.map(rank));
+            seconds.sort_unstable();
+            for &second in &seconds {
+                f(&[by_rank[first as usize], by_rank[second as usize]]);
+            }
         }
     }
 

@@ -45,10 +45,48 @@ pub(crate) struct Scan {
     pub slot: Option<usize>,
 }
 
+/// A scan that binds one variable fused with the scans right after it that only check
+/// that variable (every other column bound): the rows they would find are those whose
+/// values of the variable are in every one of their value-sorted index groups, found by
+/// one leapfrog intersection instead of one probe per row of `lead`. Matches run in
+/// ascending rows of `lead`, as the unfused scans would.
+#[derive(Clone, Debug)]
+pub(crate) struct Intersect {
+    /// The scan binding the variable; its key columns and `column` are all its columns.
+    pub lead: Scan,
+    /// The column of `lead` binding the variable.
+    pub column: usize,
+    /// The variable.
+    pub var: VarId,
+    /// Each checking scan, its key without the variable's column, and that column.
+    pub checks: Vec<Check>,
+    /// Value-sorted index slot of `lead`, filled in before execution.
+    pub index: Option<usize>,
+}
+
+/// A scan fused into an [`Intersect`].
+#[derive(Clone, Debug)]
+pub(crate) struct Check {
+    pub scan: Scan,
+    /// Columns of the key without the variable's column.
+    pub key_columns: Vec<usize>,
+    /// The known values of `key_columns`.
+    pub key: Vec<Term>,
+    /// The column holding the variable.
+    pub column: usize,
+    /// Value-sorted index slot, filled in before execution.
+    pub index: Option<usize>,
+}
+
+/// At most this many scans check an intersected variable (the intersection keeps its
+/// cursors in a fixed array).
+pub(crate) const MAX_CHECKS: usize = 7;
+
 /// One step of a plan.
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
     Scan(Scan),
+    Intersect(Intersect),
     /// Succeeds when no row matches; `key_columns` may be a subset of the columns when
     /// the atom has anonymous variables.
     Neg {
@@ -84,18 +122,34 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Calls `f` on every step that reads an index, to fill in its slot.
-    pub fn for_each_indexed(&mut self, f: &mut impl FnMut(PredId, &[usize]) -> usize) {
-        fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize]) -> usize) {
+    /// Calls `f` on every step that reads an index, to fill in its slot; the index is on
+    /// the given columns, sorted by the value of a column if one is given.
+    pub fn for_each_indexed(
+        &mut self,
+        f: &mut impl FnMut(PredId, &[usize], Option<usize>) -> usize,
+    ) {
+        fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize], Option<usize>) -> usize) {
             for step in steps {
                 match step {
+                    Step::Intersect(fused) => {
+                        let lead = &fused.lead;
+                        fused.index =
+                            Some(f(lead.predicate, &lead.key_columns, Some(fused.column)));
+                        for check in &mut fused.checks {
+                            check.index = Some(f(
+                                check.scan.predicate,
+                                &check.key_columns,
+                                Some(check.column),
+                            ));
+                        }
+                    }
                     // A scan with every column bound probes the deduplicating table.
                     Step::Scan(scan)
                         if !scan.key_columns.is_empty()
                             && scan.key_columns.len() < scan.arity
                             && scan.version != Version::Delta =>
                     {
-                        scan.index = Some(f(scan.predicate, &scan.key_columns));
+                        scan.index = Some(f(scan.predicate, &scan.key_columns, None));
                     }
                     // A fully bound negation probes the deduplicating table instead.
                     Step::Neg {
@@ -104,7 +158,9 @@ impl Plan {
                         index,
                         arity,
                         ..
-                    } if key_columns.len() < *arity => *index = Some(f(*predicate, key_columns)),
+                    } if key_columns.len() < *arity => {
+                        *index = Some(f(*predicate, key_columns, None));
+                    }
                     Step::Agg { steps, .. } => walk(steps, f),
                     _ => {}
                 }
@@ -379,7 +435,83 @@ pub(crate) fn plan_rule(
     let mut bound = FxHashSet::default();
     let context = Context { rule, size_of };
     let steps = plan_literals(&context, &rule.body, &mut bound, &version_of, delta, true);
-    Plan { steps }
+    Plan {
+        steps: fuse_intersections(steps, recursive),
+    }
+}
+
+/// Fuses each scan that binds one variable with the fully bound scans right after it
+/// that check that variable (see [`Intersect`]). Only relations outside the stratum
+/// being evaluated take part: their value-sorted indexes are built once.
+fn fuse_intersections(steps: Vec<Step>, recursive: &dyn Fn(PredId) -> bool) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
+    let mut steps = steps.into_iter().peekable();
+    while let Some(step) = steps.next() {
+        let lead = match step {
+            Step::Scan(scan)
+                if scan.version != Version::Delta
+                    && !recursive(scan.predicate)
+                    && !scan.key_columns.is_empty()
+                    && scan.binds.len() == 1
+                    && scan.equal.is_empty()
+                    && scan.key_columns.len() + 1 == scan.arity =>
+            {
+                scan
+            }
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        let (column, var) = lead.binds[0];
+        let mut checks = Vec::new();
+        while let Some(Step::Scan(next)) = steps.peek() {
+            let positions: Vec<usize> = next
+                .key
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| **t == Term::Var(var))
+                .map(|(i, _)| i)
+                .collect();
+            let fits = checks.len() < MAX_CHECKS
+                && next.version != Version::Delta
+                && !recursive(next.predicate)
+                && next.key_columns.len() == next.arity
+                && next.binds.is_empty()
+                && next.equal.is_empty()
+                && positions.len() == 1;
+            if !fits {
+                break;
+            }
+            let Some(Step::Scan(next)) = steps.next() else {
+                unreachable!("peeked a scan");
+            };
+            let at = positions[0];
+            let mut key_columns = next.key_columns.clone();
+            let mut key = next.key.clone();
+            let column = key_columns.remove(at);
+            key.remove(at);
+            checks.push(Check {
+                scan: next,
+                key_columns,
+                key,
+                column,
+                index: None,
+            });
+        }
+        if checks.is_empty() {
+            out.push(Step::Scan(lead));
+        } else {
+            out.push(Step::Intersect(Intersect {
+                lead,
+                column,
+                var,
+                checks,
+                index: None,
+            }));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -421,6 +553,22 @@ mod tests {
                         program.predicate(*predicate).name
                     )
                 }
+                Step::Intersect(fused) => format!(
+                    "intersect {} key {:?} with {} on {}",
+                    program.predicate(fused.lead.predicate).name,
+                    fused.lead.key_columns,
+                    fused
+                        .checks
+                        .iter()
+                        .map(|c| format!(
+                            "{} key {:?}",
+                            program.predicate(c.scan.predicate).name,
+                            c.key_columns
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    var(&fused.var)
+                ),
                 Step::Filter { .. } => "filter".to_string(),
                 Step::Assign { var: v, .. } => format!("assign {}", var(v)),
                 Step::Agg { result, .. } => format!("aggregate {}", var(result)),
@@ -490,6 +638,30 @@ mod tests {
             None,
             &[],
             &["scan p All key [] binds [\"X\"]", "not m key [0]"],
+        );
+    }
+
+    #[test]
+    fn a_cyclic_join_intersects_the_closing_atom() {
+        check(
+            "e(1, 2).\nt(X, Y, Z) :- e(X, Y), e(Y, Z), e(Z, X).",
+            None,
+            &[],
+            &[
+                "scan e All key [] binds [\"X\", \"Y\"]",
+                "intersect e key [0] with e key [1] on Z",
+            ],
+        );
+        // Relations of the stratum being evaluated grow: no value-sorted index for them.
+        check(
+            "e(1, 2).\nt(X, Y) :- e(X, Y).\nt(X, Z) :- t(X, Y), e(Y, Z), t(Z, X).",
+            Some(0),
+            &["t"],
+            &[
+                "scan t Delta key [] binds [\"X\", \"Y\"]",
+                "scan e All key [0] binds [\"Z\"]",
+                "scan t All key [0, 1] binds []",
+            ],
         );
     }
 

@@ -12,9 +12,76 @@ use hashbrown::HashTable;
 
 use crate::value::ValueId;
 
-/// Marks an input fact in a derivation record; the low bits are the fact's index in
-/// [`Program::facts`](crate::program::Program::facts).
+/// Marks an input fact in a derivation given to [`Relation::insert`]; the low bits are
+/// the fact's index in [`Program::facts`](crate::program::Program::facts).
 pub(crate) const INPUT_BIT: u32 = 1 << 31;
+
+/// A row's recorded derivation, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded<'r> {
+    /// An input fact: its index in the program's facts.
+    Input(u32),
+    /// A rule id and the premise rows its [`Layout`](super::provenance::Layout) stores.
+    Rule(u32, &'r [u32]),
+}
+
+/// Per row, which derivation it has: 0 for an input fact, else one more than the rule's
+/// position among the rules deriving the relation. As narrow as that count allows
+/// (one byte for fewer than 255 rules).
+#[derive(Clone, Debug)]
+enum Codes {
+    Narrow(Vec<u8>),
+    Wide(Vec<u16>),
+    Full(Vec<u32>),
+}
+
+impl Codes {
+    fn for_rules(count: usize) -> Codes {
+        if count < usize::from(u8::MAX) {
+            Codes::Narrow(Vec::new())
+        } else if count < usize::from(u16::MAX) {
+            Codes::Wide(Vec::new())
+        } else {
+            Codes::Full(Vec::new())
+        }
+    }
+
+    // The constructor picked a width that holds every code, so the casts are exact.
+    #[inline]
+    fn push(&mut self, code: u32) {
+        match self {
+            Codes::Narrow(codes) => codes.push(code as u8),
+            Codes::Wide(codes) => codes.push(code as u16),
+            Codes::Full(codes) => codes.push(code),
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, row: usize, code: u32) {
+        match self {
+            Codes::Narrow(codes) => codes[row] = code as u8,
+            Codes::Wide(codes) => codes[row] = code as u16,
+            Codes::Full(codes) => codes[row] = code,
+        }
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> Option<u32> {
+        match self {
+            Codes::Narrow(codes) => codes.get(row).map(|&c| u32::from(c)),
+            Codes::Wide(codes) => codes.get(row).map(|&c| u32::from(c)),
+            Codes::Full(codes) => codes.get(row).copied(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Codes::Narrow(codes) => codes.capacity(),
+            Codes::Wide(codes) => codes.capacity() * 2,
+            Codes::Full(codes) => codes.capacity() * 4,
+        }
+    }
+}
 
 /// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
 ///
@@ -123,6 +190,18 @@ impl Pairs {
         }
     }
 
+    /// Each first value with the second values of its rows, in no particular order.
+    fn groups(&self) -> impl Iterator<Item = (u32, impl Iterator<Item = u32> + '_)> + '_ {
+        self.groups_by_first.iter().map(|&(first, group)| {
+            (
+                first,
+                self.groups[group as usize]
+                    .iter()
+                    .map(|&(second, _)| second),
+            )
+        })
+    }
+
     fn heap_bytes(&self) -> usize {
         self.groups_by_first.capacity() * 9
             + self.groups.capacity() * std::mem::size_of::<HashTable<(u32, u32)>>()
@@ -226,6 +305,105 @@ impl Index {
     }
 }
 
+/// An index whose groups are sorted by the value of one more column (`by`), for
+/// intersecting groups of several relations on that value (leapfrog). Every key column
+/// and `by` together are all the relation's columns, so a group holds each value once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SortedIndex {
+    /// The key columns, in key order.
+    pub columns: Vec<usize>,
+    /// The column groups are sorted by.
+    pub by: usize,
+    /// Group numbers, hashed by the key of the group's first row.
+    table: HashTable<u32>,
+    /// Per group: `(value of column by, row)`, ascending values.
+    groups: Vec<Vec<(u32, u32)>>,
+    /// Rows `0..covered` are indexed.
+    covered: usize,
+}
+
+impl SortedIndex {
+    /// Indexes rows `covered..len`, then restores the order of the groups that grew out
+    /// of order.
+    fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
+        let key_hash = |columns: &[usize], row: usize| {
+            let mut h: u64 = columns.len() as u64;
+            for &c in columns {
+                h = (h.rotate_left(5) ^ u64::from(data[row * arity + c].0))
+                    .wrapping_mul(0x517c_c1b7_2722_0a95);
+            }
+            h
+        };
+        let mut unsorted = Vec::new();
+        for row in self.covered..len {
+            let hash = key_hash(&self.columns, row);
+            let columns = &self.columns;
+            let groups = &self.groups;
+            let found = self.table.find(hash, |&g| {
+                let first = groups[g as usize][0].1 as usize;
+                columns
+                    .iter()
+                    .all(|&c| data[first * arity + c] == data[row * arity + c])
+            });
+            let entry = (data[row * arity + self.by].0, row as u32);
+            match found {
+                Some(&g) => {
+                    let group = &mut self.groups[g as usize];
+                    if group.last().is_some_and(|&(v, _)| v > entry.0) {
+                        unsorted.push(g);
+                    }
+                    group.push(entry);
+                }
+                None => {
+                    let g = self.groups.len() as u32;
+                    self.groups.push(vec![entry]);
+                    let columns = &self.columns;
+                    let groups = &self.groups;
+                    self.table.insert_unique(hash, g, |&g| {
+                        key_hash(columns, groups[g as usize][0].1 as usize)
+                    });
+                }
+            }
+        }
+        unsorted.sort_unstable();
+        unsorted.dedup();
+        for g in unsorted {
+            self.groups[g as usize].sort_unstable();
+        }
+        self.covered = len;
+    }
+
+    /// Entries `(value, row)` of the rows whose key columns equal `key`, ascending
+    /// values.
+    #[inline]
+    pub fn lookup(
+        &self,
+        data: &[ValueId],
+        arity: usize,
+        key: &[ValueId],
+        hash: u64,
+    ) -> &[(u32, u32)] {
+        let columns = &self.columns;
+        let groups = &self.groups;
+        match self.table.find(hash, |&g| {
+            let first = groups[g as usize][0].1 as usize;
+            columns
+                .iter()
+                .zip(key)
+                .all(|(&c, k)| data[first * arity + c] == *k)
+        }) {
+            Some(&g) => &self.groups[g as usize],
+            None => &[],
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.table.capacity() * 5
+            + self.groups.capacity() * std::mem::size_of::<Vec<(u32, u32)>>()
+            + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
+    }
+}
+
 /// All tuples of one relation with their confidence and best derivation.
 #[derive(Clone, Debug)]
 pub(crate) struct Relation {
@@ -239,17 +417,23 @@ pub(crate) struct Relation {
     dedup: Dedup,
     /// Indexes by key columns, built on first use.
     pub indexes: Vec<Index>,
-    /// Per row: the deriving rule's id or `INPUT_BIT | fact index`; empty when
+    /// Value-sorted indexes, built on first use.
+    pub sorted: Vec<SortedIndex>,
+    /// The rules deriving this relation, ascending ids.
+    rules: Vec<u32>,
+    /// Per row: which of `rules` derived it, or that it is an input fact; empty when
     /// derivations are not recorded.
-    pub rule: Vec<u32>,
-    /// Premise slots per row: the most positive atoms of any rule deriving this
-    /// relation. Row `r`'s premises are `premises[r*stride..]`, as many as its rule has.
+    codes: Codes,
+    /// Per input row (input facts come first, so these rows are a prefix): the index of
+    /// its input fact, read when its code says input.
+    inputs: Vec<u32>,
+    /// Premise slots per row: the most premises any rule deriving this relation stores.
+    /// Row `r`'s stored premises are `premises[r*stride..]`, as many as its rule stores.
     stride: usize,
     /// Whether derivations are recorded.
     record: bool,
-    /// Premise row numbers, `stride` slots per row (unused slots 0); the relation of
-    /// each premise is given by the rule's positive atoms. A better derivation
-    /// overwrites the slots of the row in place.
+    /// Premise row numbers, `stride` slots per row (unused slots 0), in the order of the
+    /// rule's stored premises. A better derivation overwrites the slots in place.
     premises: Vec<u32>,
     /// Number of rows; kept apart from `data` because rows of a nullary relation
     /// take no values.
@@ -257,8 +441,9 @@ pub(crate) struct Relation {
 }
 
 impl Relation {
-    /// An empty relation; `stride` premise slots per row if `record`.
-    pub fn new(arity: usize, stride: usize, record: bool) -> Relation {
+    /// An empty relation derived by `rules` (ascending ids); `stride` premise slots per
+    /// row if `record`.
+    pub fn new(arity: usize, rules: Vec<u32>, stride: usize, record: bool) -> Relation {
         Relation {
             arity,
             data: Vec::new(),
@@ -269,7 +454,10 @@ impl Relation {
                 Dedup::Rows(HashTable::new())
             },
             indexes: Vec::new(),
-            rule: Vec::new(),
+            sorted: Vec::new(),
+            codes: Codes::for_rules(rules.len()),
+            rules,
+            inputs: Vec::new(),
             stride,
             record,
             premises: Vec::new(),
@@ -385,7 +573,8 @@ impl Relation {
         }
         self.confidence[r] = confidence;
         if self.record {
-            self.rule[r] = rule;
+            let code = self.code(r, rule);
+            self.codes.set(r, code);
             let slots = &mut self.premises[r * self.stride..(r + 1) * self.stride];
             slots[..premises.len()].copy_from_slice(premises);
             slots[premises.len()..].fill(0);
@@ -411,16 +600,69 @@ impl Relation {
                 premises.len() <= self.stride,
                 "premise slots fit every rule"
             );
-            self.rule.push(rule);
+            let code = self.code(self.len, rule);
+            self.codes.push(code);
             self.premises.extend_from_slice(premises);
             let padding = self.stride - premises.len();
             self.premises.resize(self.premises.len() + padding, 0);
         }
     }
 
-    /// The recorded premises of row `r`, given how many the rule has.
-    pub fn premises_of(&self, r: usize, count: usize) -> &[u32] {
-        &self.premises[r * self.stride..r * self.stride + count]
+    /// For a two-column relation, its rows grouped by first value: each first value with
+    /// the second values of its rows, in no particular order.
+    #[allow(clippy::type_complexity)]
+    pub fn pair_groups(
+        &self,
+    ) -> Option<impl Iterator<Item = (ValueId, impl Iterator<Item = ValueId> + '_)> + '_> {
+        match &self.dedup {
+            Dedup::Pairs(pairs) => Some(
+                pairs
+                    .groups()
+                    .map(|(first, seconds)| (ValueId(first), seconds.map(ValueId))),
+            ),
+            Dedup::Rows(_) => None,
+        }
+    }
+
+    /// The code of a derivation of row `r` by `rule` (a rule id or `INPUT_BIT | fact`),
+    /// noting an input fact's index.
+    #[inline]
+    fn code(&mut self, r: usize, rule: u32) -> u32 {
+        if rule & INPUT_BIT != 0 {
+            let fact = rule & !INPUT_BIT;
+            match self.inputs.get_mut(r) {
+                Some(slot) => *slot = fact,
+                None => {
+                    debug_assert_eq!(r, self.inputs.len(), "input rows come first");
+                    self.inputs.push(fact);
+                }
+            }
+            return 0;
+        }
+        match self.rules.as_slice() {
+            [only] if *only == rule => 1,
+            rules => {
+                rules
+                    .binary_search(&rule)
+                    .expect("a rule deriving a relation is among its rules") as u32
+                    + 1
+            }
+        }
+    }
+
+    /// The recorded derivation of row `r`, if derivations are recorded; `stored` is how
+    /// many premises a rule stores.
+    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded<'_>> {
+        let code = self.codes.get(r)?;
+        if code == 0 {
+            return Some(Recorded::Input(self.inputs[r]));
+        }
+        let rule = self.rules[code as usize - 1];
+        let start = r * self.stride;
+        Some(Recorded::Rule(
+            rule,
+            &self.premises[start..start + stored(rule)],
+        ))
     }
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
@@ -440,10 +682,39 @@ impl Relation {
         slot
     }
 
+    /// The slot of the index on `columns`, or with `by` of the value-sorted index on
+    /// `columns` sorted by `by`, creating it if needed, brought up to date.
+    pub fn ensure_any_index(&mut self, columns: &[usize], by: Option<usize>) -> usize {
+        let Some(by) = by else {
+            return self.ensure_index(columns);
+        };
+        let slot = match self
+            .sorted
+            .iter()
+            .position(|i| i.columns == columns && i.by == by)
+        {
+            Some(slot) => slot,
+            None => {
+                self.sorted.push(SortedIndex {
+                    columns: columns.to_vec(),
+                    by,
+                    ..SortedIndex::default()
+                });
+                self.sorted.len() - 1
+            }
+        };
+        let len = self.len;
+        self.sorted[slot].extend(&self.data, self.arity, len);
+        slot
+    }
+
     /// Brings every index up to date with the rows.
     pub fn refresh_indexes(&mut self) {
         let len = self.len;
         for index in &mut self.indexes {
+            index.extend(&self.data, self.arity, len);
+        }
+        for index in &mut self.sorted {
             index.extend(&self.data, self.arity, len);
         }
     }
@@ -458,11 +729,17 @@ impl Relation {
                     + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
                     + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
             })
-            .sum();
+            .sum::<usize>()
+            + self
+                .sorted
+                .iter()
+                .map(SortedIndex::heap_bytes)
+                .sum::<usize>();
         self.data.capacity() * 4
             + self.confidence.capacity() * 8
             + self.dedup.heap_bytes()
-            + self.rule.capacity() * 4
+            + self.codes.heap_bytes()
+            + self.inputs.capacity() * 4
             + self.premises.capacity() * 4
             + index_bytes
     }
@@ -478,7 +755,7 @@ mod tests {
 
     #[test]
     fn rows_deduplicate_and_indexes_group_by_key() {
-        let mut relation = Relation::new(2, 0, true);
+        let mut relation = Relation::new(2, vec![0], 0, true);
         for (a, b) in [(1, 2), (1, 3), (2, 3)] {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
@@ -511,7 +788,7 @@ mod tests {
 
     #[test]
     fn improving_a_row_replaces_its_derivation() {
-        let mut relation = Relation::new(1, 1, true);
+        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true);
         let t = ids(&[4]);
         assert_eq!(relation.insert(&t, hash_row(&t), 0.5, 0, &[7]), Merged::New);
         assert_eq!(
@@ -523,7 +800,6 @@ mod tests {
             Merged::Kept
         );
         assert_eq!(relation.confidence(0), 0.9);
-        assert_eq!(relation.rule[0], 1);
-        assert_eq!(relation.premises_of(0, 1), &[8]);
+        assert_eq!(relation.recorded(0, |_| 1), Some(Recorded::Rule(1, &[8])));
     }
 }

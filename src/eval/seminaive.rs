@@ -14,9 +14,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
-use super::plan::{plan_rule, Plan, Step, Version};
+use super::intersect::intersect;
+use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
+use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
-use super::FactId;
+use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
@@ -24,16 +26,45 @@ use crate::value::{Interner, ValueId};
 /// Candidate facts for one relation, waiting to be merged.
 #[derive(Default)]
 struct ToAdd {
+    /// Values, `arity` per candidate.
     tuples: Vec<ValueId>,
-    hashes: Vec<u64>,
+    /// Confidence per candidate; empty while every candidate's is 1.
     confidence: Vec<f64>,
-    rules: Vec<u32>,
+    /// Runs of consecutive candidates by one rule: the rule and the run's length.
+    rules: Vec<(u32, u32)>,
+    /// The stored premises of each candidate, as many as its rule stores.
     premises: Vec<u32>,
+    /// Number of candidates.
+    len: usize,
 }
 
 impl ToAdd {
     fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.len == 0
+    }
+
+    /// Notes one more candidate by `rule` with `confidence` (its values and premises
+    /// are pushed by the caller).
+    #[inline]
+    fn push(&mut self, rule: u32, confidence: f64) {
+        // Non-empty exactly when some candidate so far is below 1.
+        if !self.confidence.is_empty() {
+            self.confidence.push(confidence);
+        } else if confidence != 1.0 {
+            self.confidence.resize(self.len, 1.0);
+            self.confidence.push(confidence);
+        }
+        match self.rules.last_mut() {
+            Some((last, count)) if *last == rule => *count += 1,
+            _ => self.rules.push((rule, 1)),
+        }
+        self.len += 1;
+    }
+
+    /// The confidence of candidate `i`.
+    #[inline]
+    fn confidence(&self, i: usize) -> f64 {
+        self.confidence.get(i).copied().unwrap_or(1.0)
     }
 }
 
@@ -57,6 +88,8 @@ struct Exec<'a> {
     head_predicate: PredId,
     /// The relation of each positive body atom, in written order.
     premise_predicates: &'a [PredId],
+    /// The positive body atoms whose rows a derivation stores.
+    stored: &'a [usize],
     rule: u32,
     strength: f64,
     record: bool,
@@ -178,6 +211,7 @@ impl Exec<'_> {
                     }
                 }
             }
+            Step::Intersect(fused) => self.run_intersect(fused, rest, sink),
             Step::Neg {
                 predicate,
                 arity,
@@ -255,6 +289,60 @@ impl Exec<'_> {
         }
     }
 
+    /// Runs `rest` for each row of the fused scans, in the order the unfused scans would
+    /// find them (ascending rows of the lead scan).
+    fn run_intersect(&mut self, fused: &Intersect, rest: &[Step], sink: &mut Sink<'_>) {
+        let relations = self.relations;
+        let mut lists: [&[(u32, u32)]; MAX_CHECKS + 1] = [&[]; MAX_CHECKS + 1];
+        let mut ends = [0u32; MAX_CHECKS + 1];
+        let mut key: Vec<ValueId> = Vec::new();
+        let scans = std::iter::once((&fused.lead, &fused.lead.key, fused.index)).chain(
+            fused
+                .checks
+                .iter()
+                .map(|check| (&check.scan, &check.key, check.index)),
+        );
+        let mut n = 0;
+        for (scan, terms, index) in scans {
+            let p = scan.predicate.0 as usize;
+            let relation = &relations[p];
+            key.clear();
+            key.extend(terms.iter().map(|term| self.term(term)));
+            let slot = index.expect("plan: sorted index slot filled before execution");
+            lists[n] = relation.sorted[slot].lookup(
+                &relation.data,
+                relation.arity,
+                &key,
+                Index::hash_key(&key),
+            );
+            ends[n] = if scan.version == Version::Old {
+                self.old_end[p]
+            } else {
+                self.all_end[p]
+            } as u32;
+            n += 1;
+        }
+        let mut found = Vec::new();
+        intersect(&lists[..n], &ends[..n], &mut found);
+        let stride = n + 1;
+        let count = found.len() / stride;
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_unstable_by_key(|&m| found[m * stride + 1]);
+        for m in order {
+            let entry = &found[m * stride..(m + 1) * stride];
+            self.regs[fused.var.0 as usize] = ValueId(entry[0]);
+            if let Some(slot) = fused.lead.slot {
+                self.premises[slot] = entry[1];
+            }
+            for (check, &row) in fused.checks.iter().zip(&entry[2..]) {
+                if let Some(slot) = check.scan.slot {
+                    self.premises[slot] = row;
+                }
+            }
+            self.run(rest, sink);
+        }
+    }
+
     fn finish(&mut self, sink: &mut Sink<'_>) {
         match sink {
             Sink::Collect(vars, out) => {
@@ -285,11 +373,11 @@ impl Exec<'_> {
                 }
                 let to_add = &mut *self.to_add;
                 to_add.tuples.extend_from_slice(&self.tuple);
-                to_add.hashes.push(hash);
-                to_add.confidence.push(confidence);
-                to_add.rules.push(self.rule);
+                to_add.push(self.rule, confidence);
                 if self.record {
-                    to_add.premises.extend_from_slice(&self.premises);
+                    to_add
+                        .premises
+                        .extend(self.stored.iter().map(|&atom| self.premises[atom]));
                 }
             }
         }
@@ -305,7 +393,10 @@ pub(crate) struct State<'p> {
     /// Rule instances whose arithmetic had no value, per rule.
     pub failures: FxHashMap<RuleId, u64>,
     pub iterations: usize,
+    /// Per rule, how many positive body atoms it has.
     n_premises: Vec<usize>,
+    /// Per rule, which premises a derivation stores.
+    pub layouts: Vec<Layout>,
     /// Per rule, the relation of each positive body atom in written order.
     premise_predicates: Vec<Vec<PredId>>,
     /// Bounds checked after every iteration.
@@ -329,16 +420,21 @@ impl<'p> State<'p> {
         let combined = combined_predicates(program);
         options.record_derivations |= !combined.is_empty();
         let record = options.record_derivations;
-        let mut stride = vec![0usize; program.predicates().len()];
-        for rule in program.rules() {
-            let slots = &mut stride[rule.head.predicate.0 as usize];
-            *slots = (*slots).max(rule.positive_atoms().count());
+        let layouts: Vec<Layout> = program.rules().iter().map(Layout::of).collect();
+        let n = program.predicates().len();
+        let mut stride = vec![0usize; n];
+        let mut rules: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (rule, layout) in program.rules().iter().zip(&layouts) {
+            let p = rule.head.predicate.0 as usize;
+            stride[p] = stride[p].max(layout.stored.len());
+            rules[p].push(rule.id.0);
         }
         let mut relations: Vec<Relation> = program
             .predicates()
             .iter()
+            .zip(rules)
             .zip(&stride)
-            .map(|(p, &stride)| Relation::new(p.arity, stride, record))
+            .map(|((p, rules), &stride)| Relation::new(p.arity, rules, stride, record))
             .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
@@ -370,6 +466,7 @@ impl<'p> State<'p> {
             failures: FxHashMap::default(),
             iterations: 0,
             n_premises,
+            layouts,
             premise_predicates,
             limits: Limits::default(),
             stopped: None,
@@ -429,8 +526,12 @@ impl<'p> State<'p> {
             let sizes = |q: PredId| self.relations[q.0 as usize].len();
             let mut plan = plan_rule(rule, None, &|_| false, &sizes);
             let relations = &mut self.relations;
-            plan.for_each_indexed(&mut |q, columns| relations[q.0 as usize].ensure_index(columns));
+            plan.for_each_indexed(&mut |q, columns, by| {
+                relations[q.0 as usize].ensure_any_index(columns, by)
+            });
             let mut buffer = ToAdd::default();
+            // Every premise of each line, not only those a derivation stores.
+            let every: Vec<usize> = (0..self.n_premises[rule_id.0 as usize]).collect();
             let mut exec = Exec {
                 relations: &self.relations,
                 recent: &recent,
@@ -441,6 +542,7 @@ impl<'p> State<'p> {
                 head: &rule.head.args,
                 head_predicate: p,
                 premise_predicates: &self.premise_predicates[rule_id.0 as usize],
+                stored: &every,
                 rule: rule_id.0,
                 strength: rule.strength,
                 record: true,
@@ -453,9 +555,9 @@ impl<'p> State<'p> {
             exec.run(&plan.steps, &mut Sink::Head);
             let n = self.n_premises[rule_id.0 as usize];
             let arity = rule.head.args.len();
-            for i in 0..buffer.hashes.len() {
+            for i in 0..buffer.len {
                 let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
-                let Some(row) = self.relations[p.0 as usize].find(tuple, buffer.hashes[i]) else {
+                let Some(row) = self.relations[p.0 as usize].find(tuple, hash_row(tuple)) else {
                     continue;
                 };
                 let premises = buffer.premises[i * n..(i + 1) * n].to_vec();
@@ -465,16 +567,13 @@ impl<'p> State<'p> {
                         predicate: atom.predicate,
                         row: premise_row,
                     };
-                    let relations = &self.relations;
-                    let derivation = |f: FactId| {
-                        let relation = &relations[f.predicate.0 as usize];
-                        let rule = relation.rule[f.row as usize];
-                        let count = if rule & INPUT_BIT != 0 {
-                            0
-                        } else {
-                            program.rule(RuleId(rule)).positive_atoms().count()
-                        };
-                        (rule, relation.premises_of(f.row as usize, count).to_vec())
+                    let (relations, layouts) = (&self.relations, &self.layouts);
+                    let derivation = |f: FactId| match derivation_in(relations, layouts, program, f)
+                    {
+                        Derivation::Rule { rule, premises } => (rule.0, premises),
+                        Derivation::Input(index) => (INPUT_BIT | index as u32, Vec::new()),
+                        // Combining forces recording, so every fact has its record.
+                        Derivation::Unrecorded => (INPUT_BIT | u32::MAX >> 1, Vec::new()),
                     };
                     let s = self.lineage.of_fact(program, fact, &derivation);
                     sources = super::combine::union(&sources, &s);
@@ -483,7 +582,7 @@ impl<'p> State<'p> {
                     rule: rule_id,
                     premises,
                 };
-                lines.push((row, Line::new(origin, buffer.confidence[i], sources)));
+                lines.push((row, Line::new(origin, buffer.confidence(i), sources)));
             }
         }
         // Group by row; within a row, order by a key made of values only (not row
@@ -634,8 +733,8 @@ impl<'p> State<'p> {
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
-                plan.for_each_indexed(&mut |p, columns| {
-                    relations[p.0 as usize].ensure_index(columns)
+                plan.for_each_indexed(&mut |p, columns, by| {
+                    relations[p.0 as usize].ensure_any_index(columns, by)
                 });
             }
             let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
@@ -653,6 +752,7 @@ impl<'p> State<'p> {
                     head: &rule.head.args,
                     head_predicate: head,
                     premise_predicates: &self.premise_predicates[rule_id.0 as usize],
+                    stored: &self.layouts[rule_id.0 as usize].stored,
                     rule: rule_id.0,
                     strength: rule.strength,
                     record: self.options.record_derivations,
@@ -708,27 +808,29 @@ impl<'p> State<'p> {
         let first_new = relation.len() as u32;
         let mut improved = Vec::new();
         let mut premise_at = 0usize;
-        for i in 0..buffer.hashes.len() {
-            let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
-            let rule = buffer.rules[i];
+        let mut i = 0usize;
+        for &(rule, run) in &buffer.rules {
             let count = if self.options.record_derivations {
-                self.n_premises[rule as usize]
+                self.layouts[rule as usize].stored.len()
             } else {
                 0
             };
-            let premises = &buffer.premises[premise_at..premise_at + count];
-            premise_at += count;
-            let merged = relation.insert(
-                tuple,
-                buffer.hashes[i],
-                buffer.confidence[i],
-                rule,
-                premises,
-            );
-            match merged {
-                Merged::Improved(row) if row < first_new => improved.push(row),
-                Merged::New => *self.growth.entry(RuleId(rule)).or_default() += 1,
-                _ => {}
+            let mut new = 0u64;
+            for _ in 0..run {
+                let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+                let premises = &buffer.premises[premise_at..premise_at + count];
+                premise_at += count;
+                let merged =
+                    relation.insert(tuple, hash_row(tuple), buffer.confidence(i), rule, premises);
+                match merged {
+                    Merged::Improved(row) if row < first_new => improved.push(row),
+                    Merged::New => new += 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+            if new > 0 {
+                *self.growth.entry(RuleId(rule)).or_default() += new;
             }
         }
         improved.sort_unstable();

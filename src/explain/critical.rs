@@ -89,7 +89,7 @@ fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
             }
             Derivation::Rule { rule, premises } => {
                 let rule = program.rule(rule);
-                for (atom, &row) in rule.positive_atoms().zip(premises) {
+                for (atom, &row) in rule.positive_atoms().zip(&premises) {
                     stack.push(FactId {
                         predicate: atom.predicate,
                         row,

@@ -75,7 +75,7 @@ pub fn all_derivations(program: &Program, model: &Model, fact: FactId) -> Vec<Wa
             &builder.matcher.interner,
         );
         let rows: Vec<u32> = instance.premises.iter().map(|p| p.row).collect();
-        let best = matches!(recorded, Derivation::Rule { rule: r, premises } if r == instance.rule && premises == rows.as_slice());
+        let best = matches!(&recorded, Derivation::Rule { rule: r, premises } if *r == instance.rule && premises.as_slice() == rows.as_slice());
         out.push(Way {
             by: rule.label(),
             text,

@@ -267,7 +267,7 @@ impl<'a> Builder<'a> {
                 let rule = program.rule(rule);
                 let premise_facts: Vec<FactId> = rule
                     .positive_atoms()
-                    .zip(premises)
+                    .zip(&premises)
                     .map(|(atom, &row)| FactId {
                         predicate: atom.predicate,
                         row,
