@@ -111,6 +111,87 @@ pub struct Candidate {
     /// evidence that limits it most.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weakest: Option<crate::explain::Weakest>,
+    /// Confidence in the basis of the judgement, apart from its likelihood (ICD 203):
+    /// how broad and how firm the evidence under it is.
+    pub basis: Basis,
+}
+
+/// Confidence in the analytic basis of a candidate, in ICD 203's three levels, with
+/// what decided it. High: at least two independent lines somewhere in its explanation
+/// (a combined fact with two counted lines), no evidence below 0.8, and nothing
+/// against it. Moderate: one of the first two holds and nothing defeated it outright.
+/// Low: otherwise, and always for a defeated candidate.
+#[derive(Clone, Debug, Serialize)]
+pub struct Basis {
+    /// `high`, `moderate` or `low`.
+    pub level: &'static str,
+    /// The most independent lines counted by any combined fact of its explanation (1
+    /// when it has none).
+    pub independent_lines: usize,
+    /// The confidence of its weakest evidence (1 when none is uncertain).
+    pub weakest: f64,
+    /// Whether some evidence is inconsistent with it or some derivation of it was defeated.
+    pub contested: bool,
+}
+
+impl Basis {
+    fn of(
+        explanation: Option<&crate::explain::Explanation>,
+        contested: bool,
+        defeated: bool,
+    ) -> Basis {
+        fn breadth(node: &crate::explain::Node) -> usize {
+            use crate::explain::Via;
+            match &node.via {
+                Via::Combined { lines, .. } => {
+                    let here = lines.iter().filter(|l| l.counted).count();
+                    lines
+                        .iter()
+                        .map(|l| breadth(&l.node))
+                        .fold(here, usize::max)
+                }
+                Via::Rule { premises, .. } => premises.iter().map(breadth).fold(1, usize::max),
+                _ => 1,
+            }
+        }
+        let independent_lines = explanation.map_or(0, |e| breadth(&e.root));
+        let weakest = explanation
+            .and_then(|e| e.weakest.as_ref())
+            .map_or(1.0, |w| w.confidence);
+        let broad = independent_lines >= 2;
+        let firm = weakest >= 0.8;
+        let level = if defeated {
+            "low"
+        } else if broad && firm && !contested {
+            "high"
+        } else if broad || firm {
+            "moderate"
+        } else {
+            "low"
+        };
+        Basis {
+            level,
+            independent_lines,
+            weakest: round(weakest),
+            contested,
+        }
+    }
+
+    /// One line: `high (2 independent lines, weakest evidence 0.950, uncontested)`.
+    pub fn text(&self) -> String {
+        format!(
+            "{} ({} independent line{}, weakest evidence {}, {})",
+            self.level,
+            self.independent_lines,
+            if self.independent_lines == 1 { "" } else { "s" },
+            number(self.weakest),
+            if self.contested {
+                "contested"
+            } else {
+                "uncontested"
+            }
+        )
+    }
 }
 
 /// A fact that defeated a derivation of a candidate.
@@ -434,9 +515,15 @@ impl IncidentBuilder<'_, '_> {
                 .collect();
             let consistent = self.ids(&consistent_inputs);
             let inconsistent = self.ids(&against_inputs);
-            let weakest = model
+            let explanation = model
                 .find(p, &tuple)
-                .and_then(|fact| crate::explain::explain(program, model, fact).weakest);
+                .map(|fact| crate::explain::explain(program, model, fact));
+            let basis = Basis::of(
+                explanation.as_ref(),
+                !inconsistent.is_empty() || !defeated_by.is_empty(),
+                status == Status::Defeated,
+            );
+            let weakest = explanation.and_then(|e| e.weakest);
             self.next_candidate += 1;
             candidates.push(Candidate {
                 id: format!("H{}", self.next_candidate),
@@ -450,6 +537,7 @@ impl IncidentBuilder<'_, '_> {
                 inconsistent,
                 defeated_by,
                 weakest,
+                basis,
             });
         }
         Level {
@@ -540,6 +628,9 @@ pub fn text(report: &Report) -> String {
                     c.likelihood,
                     status_text(c, report.threshold)
                 );
+                if c.status != Status::Defeated {
+                    let _ = writeln!(out, "      basis: {}", c.basis.text());
+                }
                 if let Some(w) = &c.weakest {
                     let _ = writeln!(
                         out,
@@ -622,7 +713,7 @@ pub fn markdown(report: &Report) -> String {
             }
             let _ = writeln!(
                 out,
-                "| | candidate | confidence | likelihood | status | weakest evidence | defeated by |\n|---|---|---|---|---|---|---|"
+                "| | candidate | confidence | likelihood | basis | status | weakest evidence | defeated by |\n|---|---|---|---|---|---|---|---|"
             );
             for c in &level.candidates {
                 let defeated: Vec<String> = c
@@ -637,11 +728,12 @@ pub fn markdown(report: &Report) -> String {
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "| {} | `{}` | {} | {} | {} | {} | {} |",
+                    "| {} | `{}` | {} | {} | {} | {} | {} | {} |",
                     c.id,
                     md_escape(&c.candidate),
                     number(c.confidence),
                     c.likelihood,
+                    c.basis.level,
                     status_text(c, report.threshold),
                     weakest,
                     defeated.join("; ")

@@ -122,6 +122,28 @@ fn australia_2019_has_insufficient_evidence_for_any_name() {
 }
 
 #[test]
+fn basis_is_reported_apart_from_likelihood() {
+    // New Zealand alone attributed the incident: very likely, on a moderate basis.
+    let nz = report_for("nz-2021", 0.5);
+    let apt40 = &level(&nz, "nz_pco_2021", "conducted_by").candidates[0];
+    assert_eq!(apt40.likelihood, "very likely");
+    assert_eq!(apt40.basis.level, "moderate");
+    assert_eq!(apt40.basis.independent_lines, 1);
+    // The EU and the US named Sandworm independently: a high basis.
+    let notpetya = report_for("notpetya-2017", 0.5);
+    let sandworm = &level(&notpetya, "notpetya_2017", "conducted_by").candidates[0];
+    assert_eq!(sandworm.candidate, "sandworm");
+    assert_eq!(sandworm.basis.level, "high");
+    assert_eq!(sandworm.basis.independent_lines, 2);
+    // A defeated candidate has a low basis; the winner of a false flag is not contested.
+    let ff = report_for("false-flag-example", 0.5);
+    let group = level(&ff, "ff_intrusion", "conducted_by");
+    assert_eq!(group.candidates[1].basis.level, "low");
+    assert!(!group.candidates[0].basis.contested);
+    assert_eq!(group.candidates[0].basis.level, "moderate");
+}
+
+#[test]
 fn a_high_threshold_leaves_only_insufficient_evidence() {
     let report = report_for("nz-2021", 0.9);
     for incident in &report.incidents {
