@@ -58,13 +58,9 @@ pub fn defeats(
 ) -> Vec<Defeat> {
     let mut builder = Builder::new(program, model);
     let mut out: Vec<Defeat> = Vec::new();
-    let declared = program.predicates().iter().any(|p| p.exception);
-    let is_exception = |literal: &Literal| match literal {
-        Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
-        _ => false,
-    };
+    let is_exception = exception_test(program);
     for rule in program.rules() {
-        if rule.head.predicate != predicate || !rule.body.iter().any(is_exception) {
+        if rule.head.predicate != predicate || !rule.body.iter().any(&is_exception) {
             continue;
         }
         let mut start: Partial = vec![None; rule.variables.len()];
@@ -76,30 +72,13 @@ pub fn defeats(
         let found = instances(&mut builder.matcher, rule, start, &is_exception);
         let mut for_rule: Vec<Defeat> = Vec::new();
         for (bindings, premises, blockers) in found {
-            let head: Vec<ValueId> = rule
-                .head
-                .args
-                .iter()
-                .map(|t| match t {
-                    crate::program::Term::Const(c) => *c,
-                    crate::program::Term::Var(v) => {
-                        bindings[v.0 as usize].expect("safe rules bind every head variable")
-                    }
-                })
-                .collect();
+            let head = head_of(rule, &bindings);
             let would_be = rule.strength
                 * premises
                     .iter()
                     .map(|p| model.confidence(*p))
                     .product::<f64>();
-            let mut instance = String::new();
-            crate::program::write_rule(
-                &mut instance,
-                program,
-                rule,
-                Some(&bindings),
-                &builder.matcher.interner,
-            );
+            let instance = instance_text(&builder, rule, &bindings);
             let conclusion = fact_text(program, &builder.matcher.interner, predicate, &head);
             let defeated_by: Vec<Explanation> = blockers
                 .iter()
@@ -160,11 +139,7 @@ pub fn defeats(
 /// are the premise's.
 pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> Vec<Defeat> {
     let mut builder = Builder::new(program, model);
-    let declared = program.predicates().iter().any(|p| p.exception);
-    let is_exception = |literal: &Literal| match literal {
-        Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
-        _ => false,
-    };
+    let is_exception = exception_test(program);
     let mut below: rustc_hash::FxHashMap<PredId, Vec<Defeat>> = rustc_hash::FxHashMap::default();
     let mut out: Vec<Defeat> = Vec::new();
     for rule in program.rules() {
@@ -235,14 +210,7 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                     }) {
                         continue;
                     }
-                    let mut instance = String::new();
-                    crate::program::write_rule(
-                        &mut instance,
-                        program,
-                        rule,
-                        Some(&bindings),
-                        &builder.matcher.interner,
-                    );
+                    let instance = instance_text(&builder, rule, &bindings);
                     let mut all_premises = premises.clone();
                     all_premises.extend(defeat.premises.iter().copied());
                     let mut all_blockers = defeat.blockers.clone();
@@ -305,6 +273,43 @@ fn instances(
         }
     }
     out
+}
+
+/// Whether a literal is an exception: a `not` over a relation declared `@exception`, or
+/// any `not` in a program that declares none.
+fn exception_test(program: &Program) -> impl Fn(&Literal) -> bool + '_ {
+    let declared = program.predicates().iter().any(|p| p.exception);
+    move |literal: &Literal| match literal {
+        Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
+        _ => false,
+    }
+}
+
+/// The head of `rule` under `bindings`, which bind every head variable (rules are safe).
+fn head_of(rule: &Rule, bindings: &Partial) -> Vec<ValueId> {
+    rule.head
+        .args
+        .iter()
+        .map(|t| match t {
+            crate::program::Term::Const(c) => *c,
+            crate::program::Term::Var(v) => {
+                bindings[v.0 as usize].expect("safe rules bind every head variable")
+            }
+        })
+        .collect()
+}
+
+/// `rule` written with the values of `bindings`.
+fn instance_text(builder: &Builder<'_>, rule: &Rule, bindings: &Partial) -> String {
+    let mut instance = String::new();
+    crate::program::write_rule(
+        &mut instance,
+        builder.matcher.program,
+        rule,
+        Some(bindings),
+        &builder.matcher.interner,
+    );
+    instance
 }
 
 /// The facts that make the exception premises of `rule` fail under `bindings`: for

@@ -1,16 +1,9 @@
 //! End-to-end runs of the `ascribe` binary: exit codes, standard output and error.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn ascribe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ascribe"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use crate::common::ascribe;
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 output")

@@ -237,3 +237,13 @@ pub fn check_all_explanations(program: &Program, model: &Model) -> usize {
     }
     nodes
 }
+
+/// Runs the `ascribe` binary in the repository root with colours off.
+pub fn ascribe(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}

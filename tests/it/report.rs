@@ -2,11 +2,10 @@
 //! what defeated them, the evidence matrix, and insufficient evidence.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use ascribe::report::{self, Report, ReportOptions, Status};
 
-use crate::common::{evaluate_checked, load};
+use crate::common::{ascribe, evaluate_checked, load};
 
 fn report_for(case: &str, threshold: f64) -> Report {
     let (program, _) = load(&[
@@ -155,15 +154,6 @@ fn a_high_threshold_leaves_only_insufficient_evidence() {
                 .all(|c| c.status == Status::BelowThreshold));
         }
     }
-}
-
-fn ascribe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ascribe"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
 }
 
 #[test]
