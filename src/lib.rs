@@ -2,7 +2,7 @@
 //!
 //! Evidence is written as facts and attribution logic as rules; [`evaluate`] derives
 //! every conclusion the rules allow, each with a confidence in the max-product semiring,
-//! and [`explain`] traces any conclusion back to the input facts and their sources.
+//! and [`explain()`] traces any conclusion back to the input facts and their sources.
 //!
 //! ```
 //! use ascribe::{diagnostic::Sources, evaluate, explain, parse, EvalOptions, Program};

@@ -49,7 +49,7 @@ pub struct InputArgs {
     /// Rule files (.rules), fact files (.facts) or directories of them.
     #[arg(value_name = "RULES")]
     pub rules: Vec<PathBuf>,
-    /// Fact files or directories: .facts, <relation>.tsv, <relation>.csv, JSON facts,
+    /// Fact files or directories: .facts, RELATION.tsv, RELATION.csv, JSON facts,
     /// STIX 2.1 bundles (.json).
     #[arg(long = "facts", short = 'f', value_name = "PATH")]
     pub facts: Vec<PathBuf>,
@@ -126,7 +126,7 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FactFormat::Text)]
     pub format: FactFormat,
-    /// Write one <relation>.tsv per derived relation into this directory instead of
+    /// Write one RELATION.tsv per derived relation into this directory instead of
     /// printing.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,

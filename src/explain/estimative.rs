@@ -7,7 +7,7 @@
 //! shared boundary takes the term above it, except that 55% is still "roughly even
 //! chance".
 
-/// The ICD 203 likelihood term for a confidence in [0,1].
+/// The ICD 203 likelihood term for a confidence in \[0, 1\].
 pub fn likelihood(confidence: f64) -> &'static str {
     // Compare in whole percent, rounded, so 0.8 and 0.7999999 read the same.
     let percent = (confidence * 100.0).round();

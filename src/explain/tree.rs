@@ -24,7 +24,7 @@ pub struct Node {
     pub relation: String,
     /// Its arguments: text as JSON strings, numbers as numbers, dates as `YYYY-MM-DD`.
     pub args: Vec<serde_json::Value>,
-    /// Confidence in [0,1].
+    /// Confidence in \[0, 1\].
     pub confidence: f64,
     /// The ICD 203 term for the confidence.
     pub likelihood: &'static str,

@@ -231,7 +231,7 @@ pub struct Fact {
     pub predicate: PredId,
     /// One value per column.
     pub tuple: Vec<ValueId>,
-    /// Confidence in [0,1].
+    /// Confidence in \[0, 1\].
     pub confidence: f64,
     /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
     /// fact's place is all there is to say.
