@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: `cargo test`, then a CI-sized comparison of random programs
-# with clingo (300 programs, a few seconds).
+# The whole test suite: `cargo test`, the documentation built without warnings, then a
+# CI-sized comparison of random programs with clingo (300 programs, a few seconds).
 #
 #   scripts/test.sh                  # what CI runs
 #   scripts/test.sh --long [COUNT]   # COUNT random programs (default 20000), checked in
@@ -29,6 +29,8 @@ if [[ "${1:-}" == "--long" ]]; then
 fi
 
 cargo test
+# Public items are documented and the documentation links resolve.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 dir=target/differential/ci
 rm -rf "$dir"
 ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
