@@ -117,8 +117,12 @@ fn spread(digest: u32) -> u64 {
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
-    /// Two-column rows, grouped by their first value (see [`Pairs`]).
-    Pairs(Pairs),
+    /// Two-column rows, grouped by their first value, groups holding row numbers only
+    /// (see [`Pairs`]).
+    Pairs(Pairs<u32>),
+    /// Two-column rows, grouped by their first value, groups holding each row's second
+    /// value beside its row number.
+    WidePairs(Pairs<(u32, u32)>),
     /// Other rows: row numbers with a 32-bit digest of their hash.
     Rows(HashTable<(u32, u32)>),
 }
@@ -127,8 +131,51 @@ impl Dedup {
     fn heap_bytes(&self) -> usize {
         match self {
             Dedup::Pairs(pairs) => pairs.heap_bytes(),
+            Dedup::WidePairs(pairs) => pairs.heap_bytes(),
             Dedup::Rows(table) => table.capacity() * 9,
         }
+    }
+}
+
+/// An entry of a [`Pairs`] group: a row number, with or without the row's second value.
+///
+/// Without it a bucket takes 5 bytes instead of 9, but a probe that finds its row (or
+/// whose hash tag matches by chance) reads the second value from the relation's rows:
+/// one more cache miss when the rows are far larger than the caches. Relations mostly
+/// probed for rows that exist (those tested by a negation) therefore keep it.
+trait PairEntry: Copy {
+    fn new(second: u32, row: u32) -> Self;
+    fn row(self) -> u32;
+    fn second(self, data: &[ValueId]) -> u32;
+}
+
+impl PairEntry for u32 {
+    #[inline]
+    fn new(_second: u32, row: u32) -> u32 {
+        row
+    }
+    #[inline]
+    fn row(self) -> u32 {
+        self
+    }
+    #[inline]
+    fn second(self, data: &[ValueId]) -> u32 {
+        data[self as usize * 2 + 1].0
+    }
+}
+
+impl PairEntry for (u32, u32) {
+    #[inline]
+    fn new(second: u32, row: u32) -> (u32, u32) {
+        (second, row)
+    }
+    #[inline]
+    fn row(self) -> u32 {
+        self.1
+    }
+    #[inline]
+    fn second(self, _data: &[ValueId]) -> u32 {
+        self.0
     }
 }
 
@@ -136,12 +183,22 @@ impl Dedup {
 /// second value to row number within the group. Rules tend to derive many facts with
 /// the same first value one after another (all the places one node reaches), and those
 /// probes then stay within one small table instead of hitting a large one at random.
-#[derive(Clone, Debug, Default)]
-struct Pairs {
+/// Group entries are hashed by the second value, which [`PairEntry`] reads.
+#[derive(Clone, Debug)]
+struct Pairs<E> {
     /// First value to group number.
     groups_by_first: HashTable<(u32, u32)>,
-    /// Per group: `(second value, row)`.
-    groups: Vec<HashTable<(u32, u32)>>,
+    /// Per group: its rows.
+    groups: Vec<HashTable<E>>,
+}
+
+impl<E> Default for Pairs<E> {
+    fn default() -> Self {
+        Pairs {
+            groups_by_first: HashTable::new(),
+            groups: Vec::new(),
+        }
+    }
 }
 
 #[inline]
@@ -149,21 +206,28 @@ fn hash_value(v: u32) -> u64 {
     u64::from(v).wrapping_mul(SPREAD)
 }
 
-impl Pairs {
-    fn group(&self, first: u32) -> Option<&HashTable<(u32, u32)>> {
+impl<E: PairEntry> Pairs<E> {
+    fn group(&self, first: u32) -> Option<&HashTable<E>> {
         self.groups_by_first
             .find(hash_value(first), |&(f, _)| f == first)
             .map(|&(_, g)| &self.groups[g as usize])
     }
 
-    fn find(&self, first: u32, second: u32) -> Option<u32> {
+    fn find(&self, data: &[ValueId], first: u32, second: u32) -> Option<u32> {
         self.group(first)?
-            .find(hash_value(second), |&(s, _)| s == second)
-            .map(|&(_, row)| row)
+            .find(hash_value(second), |&e| e.second(data) == second)
+            .map(|&e| e.row())
     }
 
-    /// The row of `(first, second)`, or `None` after recording it as `row`.
-    fn find_or_insert(&mut self, first: u32, second: u32, row: u32) -> Option<u32> {
+    /// The row of `(first, second)`, or `None` after recording it as `row` (which the
+    /// caller then appends to `data`).
+    fn find_or_insert(
+        &mut self,
+        data: &[ValueId],
+        first: u32,
+        second: u32,
+        row: u32,
+    ) -> Option<u32> {
         let next = self.groups.len() as u32;
         let group = match self.groups_by_first.entry(
             hash_value(first),
@@ -179,33 +243,26 @@ impl Pairs {
         };
         match self.groups[group as usize].entry(
             hash_value(second),
-            |&(s, _)| s == second,
-            |&(s, _)| hash_value(s),
+            |&e| e.second(data) == second,
+            |&e| hash_value(e.second(data)),
         ) {
-            Entry::Occupied(found) => Some(found.get().1),
+            Entry::Occupied(found) => Some(found.get().row()),
             Entry::Vacant(vacant) => {
-                vacant.insert((second, row));
+                vacant.insert(E::new(second, row));
                 None
             }
         }
     }
 
-    /// Each first value with the second values of its rows, in no particular order.
-    fn groups(&self) -> impl Iterator<Item = (u32, impl Iterator<Item = u32> + '_)> + '_ {
-        self.groups_by_first.iter().map(|&(first, group)| {
-            (
-                first,
-                self.groups[group as usize]
-                    .iter()
-                    .map(|&(second, _)| second),
-            )
-        })
-    }
-
     fn heap_bytes(&self) -> usize {
+        let bucket = std::mem::size_of::<E>() + 1;
         self.groups_by_first.capacity() * 9
-            + self.groups.capacity() * std::mem::size_of::<HashTable<(u32, u32)>>()
-            + self.groups.iter().map(|g| g.capacity() * 9).sum::<usize>()
+            + self.groups.capacity() * std::mem::size_of::<HashTable<E>>()
+            + self
+                .groups
+                .iter()
+                .map(|g| g.capacity() * bucket)
+                .sum::<usize>()
     }
 }
 
@@ -442,13 +499,23 @@ pub(crate) struct Relation {
 
 impl Relation {
     /// An empty relation derived by `rules` (ascending ids); `stride` premise slots per
-    /// row if `record`.
-    pub fn new(arity: usize, rules: Vec<u32>, stride: usize, record: bool) -> Relation {
+    /// row if `record`. `negated` says whether some rule tests it in a negation: such
+    /// relations are probed for rows that exist, and a two-column one then keeps second
+    /// values in its deduplicating table (see [`PairEntry`]).
+    pub fn new(
+        arity: usize,
+        rules: Vec<u32>,
+        stride: usize,
+        record: bool,
+        negated: bool,
+    ) -> Relation {
         Relation {
             arity,
             data: Vec::new(),
             confidence: Vec::new(),
-            dedup: if arity == 2 {
+            dedup: if arity == 2 && negated {
+                Dedup::WidePairs(Pairs::default())
+            } else if arity == 2 {
                 Dedup::Pairs(Pairs::default())
             } else {
                 Dedup::Rows(HashTable::new())
@@ -503,7 +570,8 @@ impl Relation {
     #[inline]
     pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
         match &self.dedup {
-            Dedup::Pairs(pairs) => pairs.find(tuple[0].0, tuple[1].0),
+            Dedup::Pairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
+            Dedup::WidePairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -529,7 +597,10 @@ impl Relation {
     ) -> Merged {
         let row = self.len as u32;
         let existing = match &mut self.dedup {
-            Dedup::Pairs(pairs) => pairs.find_or_insert(tuple[0].0, tuple[1].0, row),
+            Dedup::Pairs(pairs) => pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row),
+            Dedup::WidePairs(pairs) => {
+                pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row)
+            }
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -609,18 +680,32 @@ impl Relation {
     }
 
     /// For a two-column relation, its rows grouped by first value: each first value with
-    /// the second values of its rows, in no particular order.
-    #[allow(clippy::type_complexity)]
-    pub fn pair_groups(
-        &self,
-    ) -> Option<impl Iterator<Item = (ValueId, impl Iterator<Item = ValueId> + '_)> + '_> {
+    /// its group's number for [`Relation::pair_group`], in no particular order.
+    pub fn pair_firsts(&self) -> Option<Vec<(ValueId, u32)>> {
+        let firsts = match &self.dedup {
+            Dedup::Pairs(pairs) => &pairs.groups_by_first,
+            Dedup::WidePairs(pairs) => &pairs.groups_by_first,
+            Dedup::Rows(_) => return None,
+        };
+        Some(firsts.iter().map(|&(f, g)| (ValueId(f), g)).collect())
+    }
+
+    /// Calls `f` with the second value of each row of group `group` (a number from
+    /// [`Relation::pair_firsts`]), in no particular order.
+    pub fn pair_group(&self, group: u32, mut f: impl FnMut(ValueId)) {
+        let data = &self.data;
         match &self.dedup {
-            Dedup::Pairs(pairs) => Some(
-                pairs
-                    .groups()
-                    .map(|(first, seconds)| (ValueId(first), seconds.map(ValueId))),
-            ),
-            Dedup::Rows(_) => None,
+            Dedup::Pairs(pairs) => {
+                for &e in &pairs.groups[group as usize] {
+                    f(ValueId(e.second(data)));
+                }
+            }
+            Dedup::WidePairs(pairs) => {
+                for &e in &pairs.groups[group as usize] {
+                    f(ValueId(e.second(data)));
+                }
+            }
+            Dedup::Rows(_) => {}
         }
     }
 
@@ -755,7 +840,7 @@ mod tests {
 
     #[test]
     fn rows_deduplicate_and_indexes_group_by_key() {
-        let mut relation = Relation::new(2, vec![0], 0, true);
+        let mut relation = Relation::new(2, vec![0], 0, true, false);
         for (a, b) in [(1, 2), (1, 3), (2, 3)] {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
@@ -788,7 +873,7 @@ mod tests {
 
     #[test]
     fn improving_a_row_replaces_its_derivation() {
-        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true);
+        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true, false);
         let t = ids(&[4]);
         assert_eq!(relation.insert(&t, hash_row(&t), 0.5, 0, &[7]), Merged::New);
         assert_eq!(

@@ -20,7 +20,7 @@ use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
-use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
+use crate::program::{Literal, PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
 
 /// Candidate facts for one relation, waiting to be merged.
@@ -384,6 +384,17 @@ impl Exec<'_> {
     }
 }
 
+/// Marks the relations `body` (aggregates' bodies included) tests in a negation.
+fn mark_negated(body: &[Literal], negated: &mut [bool]) {
+    for literal in body {
+        match literal {
+            Literal::Neg(atom) => negated[atom.predicate.0 as usize] = true,
+            Literal::Agg(aggregate) => mark_negated(&aggregate.body, negated),
+            _ => {}
+        }
+    }
+}
+
 /// Evaluation state shared by all strata.
 pub(crate) struct State<'p> {
     pub program: &'p Program,
@@ -429,12 +440,19 @@ impl<'p> State<'p> {
             stride[p] = stride[p].max(layout.stored.len());
             rules[p].push(rule.id.0);
         }
+        let mut negated = vec![false; n];
+        for rule in program.rules() {
+            mark_negated(&rule.body, &mut negated);
+        }
         let mut relations: Vec<Relation> = program
             .predicates()
             .iter()
             .zip(rules)
             .zip(&stride)
-            .map(|((p, rules), &stride)| Relation::new(p.arity, rules, stride, record))
+            .zip(negated)
+            .map(|(((p, rules), &stride), negated)| {
+                Relation::new(p.arity, rules, stride, record, negated)
+            })
             .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
