@@ -114,6 +114,21 @@ fn spread(digest: u32) -> u64 {
     u64::from(digest).wrapping_mul(SPREAD)
 }
 
+/// Appends `values` to `out`. Rows are a few values long, and copying them one by
+/// one is cheaper than the `memcpy` call `extend_from_slice` makes for a length not
+/// known at compile time.
+#[inline]
+pub(crate) fn push_values<T: Copy>(out: &mut Vec<T>, values: &[T]) {
+    if values.len() <= 4 {
+        out.reserve(values.len());
+        for &value in values {
+            out.push(value);
+        }
+    } else {
+        out.extend_from_slice(values);
+    }
+}
+
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
@@ -627,7 +642,7 @@ impl Relation {
             }
             Some(_) => Merged::Kept,
             None => {
-                self.data.extend_from_slice(tuple);
+                push_values(&mut self.data, tuple);
                 self.push_confidence(confidence);
                 self.record_new(rule, premises);
                 self.len += 1;
@@ -673,7 +688,7 @@ impl Relation {
             );
             let code = self.code(self.len, rule);
             self.codes.push(code);
-            self.premises.extend_from_slice(premises);
+            push_values(&mut self.premises, premises);
             let padding = self.stride - premises.len();
             self.premises.resize(self.premises.len() + padding, 0);
         }

@@ -17,7 +17,7 @@ use super::expr::{aggregate, compare, eval_expr};
 use super::intersect::intersect;
 use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
-use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
+use super::relation::{hash_row, push_values, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{Literal, PredId, Program, RuleId, Stratum, Term, VarId};
@@ -372,7 +372,7 @@ impl Exec<'_> {
                     }
                 }
                 let to_add = &mut *self.to_add;
-                to_add.tuples.extend_from_slice(&self.tuple);
+                push_values(&mut to_add.tuples, &self.tuple);
                 to_add.push(self.rule, confidence);
                 if self.record {
                     to_add
