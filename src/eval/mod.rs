@@ -205,7 +205,7 @@ pub(crate) fn derivation_in(
                 .map(|a| a.predicate)
                 .collect();
             let mut premises = vec![0; atoms.len()];
-            for (&position, &row) in layout.stored.iter().zip(stored) {
+            for (&position, &row) in layout.stored.iter().zip(&stored) {
                 premises[position] = row;
             }
             let head = relation.row(fact.row as usize);

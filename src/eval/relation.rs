@@ -17,12 +17,75 @@ use crate::value::ValueId;
 pub(crate) const INPUT_BIT: u32 = 1 << 31;
 
 /// A row's recorded derivation, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Recorded<'r> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
     /// An input fact: its index in the program's facts.
     Input(u32),
     /// A rule id and the premise rows its [`Layout`](super::provenance::Layout) stores.
-    Rule(u32, &'r [u32]),
+    Rule(u32, Vec<u32>),
+}
+
+/// Premise row numbers, a fixed number of slots per row: 16 bits each when every
+/// premise a rule deriving the relation stores is a row of a finished relation of at
+/// most 65,536 rows (see [`Relation::narrow_premises`]), else 32.
+#[derive(Clone, Debug)]
+enum Slots {
+    Narrow(Vec<u16>),
+    Full(Vec<u32>),
+}
+
+impl Slots {
+    /// Appends one row's slots: `premises`, then zeros up to `stride`. Narrow slots
+    /// hold every premise given, as [`Relation::narrow_premises`] checked.
+    #[inline]
+    fn push(&mut self, premises: &[u32], stride: usize) {
+        match self {
+            Slots::Narrow(slots) => {
+                slots.extend(premises.iter().map(|&p| p as u16));
+                slots.resize(slots.len() + stride - premises.len(), 0);
+            }
+            Slots::Full(slots) => {
+                push_values(slots, premises);
+                slots.resize(slots.len() + stride - premises.len(), 0);
+            }
+        }
+    }
+
+    /// Overwrites the slots starting at `start` with `premises`, then zeros up to
+    /// `stride`.
+    fn set(&mut self, start: usize, premises: &[u32], stride: usize) {
+        match self {
+            Slots::Narrow(slots) => {
+                let row = &mut slots[start..start + stride];
+                for (slot, &p) in row.iter_mut().zip(premises) {
+                    *slot = p as u16;
+                }
+                row[premises.len()..].fill(0);
+            }
+            Slots::Full(slots) => {
+                let row = &mut slots[start..start + stride];
+                row[..premises.len()].copy_from_slice(premises);
+                row[premises.len()..].fill(0);
+            }
+        }
+    }
+
+    fn get(&self, start: usize, count: usize) -> Vec<u32> {
+        match self {
+            Slots::Narrow(slots) => slots[start..start + count]
+                .iter()
+                .map(|&p| u32::from(p))
+                .collect(),
+            Slots::Full(slots) => slots[start..start + count].to_vec(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Slots::Narrow(slots) => slots.capacity() * 2,
+            Slots::Full(slots) => slots.capacity() * 4,
+        }
+    }
 }
 
 /// Per row, which derivation it has: 0 for an input fact, else one more than the rule's
@@ -506,7 +569,7 @@ pub(crate) struct Relation {
     record: bool,
     /// Premise row numbers, `stride` slots per row (unused slots 0), in the order of the
     /// rule's stored premises. A better derivation overwrites the slots in place.
-    premises: Vec<u32>,
+    premises: Slots,
     /// Number of rows; kept apart from `data` because rows of a nullary relation
     /// take no values.
     len: usize,
@@ -542,7 +605,7 @@ impl Relation {
             inputs: Vec::new(),
             stride,
             record,
-            premises: Vec::new(),
+            premises: Slots::Full(Vec::new()),
             len: 0,
         }
     }
@@ -661,9 +724,19 @@ impl Relation {
         if self.record {
             let code = self.code(r, rule);
             self.codes.set(r, code);
-            let slots = &mut self.premises[r * self.stride..(r + 1) * self.stride];
-            slots[..premises.len()].copy_from_slice(premises);
-            slots[premises.len()..].fill(0);
+            self.premises.set(r * self.stride, premises, self.stride);
+        }
+    }
+
+    /// Stores premise rows in 16 bits from now on. The caller guarantees that every
+    /// premise recorded from now on is below 65,536: each rule deriving this relation
+    /// stores only rows of finished relations that small. Rows recorded so far are input
+    /// facts, whose slots are all 0.
+    pub fn narrow_premises(&mut self) {
+        if let Slots::Full(slots) = &self.premises {
+            if slots.iter().all(|&p| p <= u32::from(u16::MAX)) {
+                self.premises = Slots::Narrow(slots.iter().map(|&p| p as u16).collect());
+            }
         }
     }
 
@@ -688,9 +761,7 @@ impl Relation {
             );
             let code = self.code(self.len, rule);
             self.codes.push(code);
-            push_values(&mut self.premises, premises);
-            let padding = self.stride - premises.len();
-            self.premises.resize(self.premises.len() + padding, 0);
+            self.premises.push(premises, self.stride);
         }
     }
 
@@ -752,17 +823,14 @@ impl Relation {
 
     /// The recorded derivation of row `r`, if derivations are recorded; `stored` is how
     /// many premises a rule stores.
-    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded<'_>> {
+    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded> {
         let code = self.codes.get(r)?;
         if code == 0 {
             return Some(Recorded::Input(self.inputs[r]));
         }
         let rule = self.rules[code as usize - 1];
         let start = r * self.stride;
-        Some(Recorded::Rule(
-            rule,
-            &self.premises[start..start + stored(rule)],
-        ))
+        Some(Recorded::Rule(rule, self.premises.get(start, stored(rule))))
     }
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
@@ -840,7 +908,7 @@ impl Relation {
             + self.dedup.heap_bytes()
             + self.codes.heap_bytes()
             + self.inputs.capacity() * 4
-            + self.premises.capacity() * 4
+            + self.premises.heap_bytes()
             + index_bytes
     }
 }
@@ -900,6 +968,9 @@ mod tests {
             Merged::Kept
         );
         assert_eq!(relation.confidence(0), 0.9);
-        assert_eq!(relation.recorded(0, |_| 1), Some(Recorded::Rule(1, &[8])));
+        assert_eq!(
+            relation.recorded(0, |_| 1),
+            Some(Recorded::Rule(1, vec![8]))
+        );
     }
 }
