@@ -205,7 +205,7 @@ pub(crate) fn derivation_in(
                 .map(|a| a.predicate)
                 .collect();
             let mut premises = vec![0; atoms.len()];
-            for (&position, &row) in layout.stored.iter().zip(stored) {
+            for (&position, &row) in layout.stored.iter().zip(&stored) {
                 premises[position] = row;
             }
             let head = relation.row(fact.row as usize);
@@ -300,7 +300,7 @@ impl Model {
     /// first values, then the second values of one first value at a time.
     pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
         let relation = &self.relations[predicate.0 as usize];
-        let Some(groups) = relation.pair_groups() else {
+        let Some(firsts) = relation.pair_firsts() else {
             for fact in self.sorted_facts(predicate) {
                 f(self.tuple(fact));
             }
@@ -308,14 +308,15 @@ impl Model {
         };
         let (ranks, by_rank) = self.ranks();
         let rank = |v: ValueId| ranks[v.0 as usize];
-        let mut groups: Vec<(u32, _)> = groups
-            .map(|(first, seconds)| (rank(first), seconds))
+        let mut groups: Vec<(u32, u32)> = firsts
+            .into_iter()
+            .map(|(first, group)| (rank(first), group))
             .collect();
-        groups.sort_unstable_by_key(|(r, _)| *r);
+        groups.sort_unstable_by_key(|&(r, _)| r);
         let mut seconds: Vec<u32> = Vec::new();
         for (first, group) in groups {
             seconds.clear();
-            seconds.extend(group.map(rank));
+            relation.pair_group(group, |second| seconds.push(rank(second)));
             seconds.sort_unstable();
             for &second in &seconds {
                 f(&[by_rank[first as usize], by_rank[second as usize]]);

@@ -39,9 +39,19 @@ pub(crate) struct Layout {
 const SEARCH_LIMIT: usize = 12;
 
 impl Layout {
-    /// The layout of `rule`: the smallest set of positive atoms whose variables, with
-    /// the head's, cover every variable of the other positive atoms.
+    /// The layout of `rule` with no atom preferred.
+    #[cfg(test)]
     pub fn of(rule: &Rule) -> Layout {
+        Layout::preferring(rule, |_| false)
+    }
+
+    /// The layout of `rule`: the smallest set of positive atoms whose variables, with
+    /// the head's, cover every variable of the other positive atoms. Among the smallest
+    /// sets, one with the fewest atoms for which `late` holds (those of relations still
+    /// growing when the rule runs), so that stored rows are more often rows of finished
+    /// relations of earlier strata, which are small enough for narrow premise slots
+    /// more often; the first such set in lexicographic order.
+    pub fn preferring(rule: &Rule, late: impl Fn(usize) -> bool) -> Layout {
         let atoms: Vec<&[Term]> = rule.positive_atoms().map(|a| a.args.as_slice()).collect();
         let head: Vec<(VarId, usize)> = rule
             .head
@@ -84,7 +94,12 @@ impl Layout {
             (0..atoms.len()).collect()
         } else {
             (0..=atoms.len())
-                .find_map(|size| subsets(atoms.len(), size).into_iter().find(|s| covers(s)))
+                .find_map(|size| {
+                    subsets(atoms.len(), size)
+                        .into_iter()
+                        .filter(|s| covers(s))
+                        .min_by_key(|s| s.iter().filter(|&&i| late(i)).count())
+                })
                 .expect("storing every premise covers every variable")
         };
         let rebuilt = (0..atoms.len())

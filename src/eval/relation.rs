@@ -17,12 +17,75 @@ use crate::value::ValueId;
 pub(crate) const INPUT_BIT: u32 = 1 << 31;
 
 /// A row's recorded derivation, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Recorded<'r> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
     /// An input fact: its index in the program's facts.
     Input(u32),
     /// A rule id and the premise rows its [`Layout`](super::provenance::Layout) stores.
-    Rule(u32, &'r [u32]),
+    Rule(u32, Vec<u32>),
+}
+
+/// Premise row numbers, a fixed number of slots per row: 16 bits each when every
+/// premise a rule deriving the relation stores is a row of a finished relation of at
+/// most 65,536 rows (see [`Relation::narrow_premises`]), else 32.
+#[derive(Clone, Debug)]
+enum Slots {
+    Narrow(Vec<u16>),
+    Full(Vec<u32>),
+}
+
+impl Slots {
+    /// Appends one row's slots: `premises`, then zeros up to `stride`. Narrow slots
+    /// hold every premise given, as [`Relation::narrow_premises`] checked.
+    #[inline]
+    fn push(&mut self, premises: &[u32], stride: usize) {
+        match self {
+            Slots::Narrow(slots) => {
+                slots.extend(premises.iter().map(|&p| p as u16));
+                slots.resize(slots.len() + stride - premises.len(), 0);
+            }
+            Slots::Full(slots) => {
+                push_values(slots, premises);
+                slots.resize(slots.len() + stride - premises.len(), 0);
+            }
+        }
+    }
+
+    /// Overwrites the slots starting at `start` with `premises`, then zeros up to
+    /// `stride`.
+    fn set(&mut self, start: usize, premises: &[u32], stride: usize) {
+        match self {
+            Slots::Narrow(slots) => {
+                let row = &mut slots[start..start + stride];
+                for (slot, &p) in row.iter_mut().zip(premises) {
+                    *slot = p as u16;
+                }
+                row[premises.len()..].fill(0);
+            }
+            Slots::Full(slots) => {
+                let row = &mut slots[start..start + stride];
+                row[..premises.len()].copy_from_slice(premises);
+                row[premises.len()..].fill(0);
+            }
+        }
+    }
+
+    fn get(&self, start: usize, count: usize) -> Vec<u32> {
+        match self {
+            Slots::Narrow(slots) => slots[start..start + count]
+                .iter()
+                .map(|&p| u32::from(p))
+                .collect(),
+            Slots::Full(slots) => slots[start..start + count].to_vec(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Slots::Narrow(slots) => slots.capacity() * 2,
+            Slots::Full(slots) => slots.capacity() * 4,
+        }
+    }
 }
 
 /// Per row, which derivation it has: 0 for an input fact, else one more than the rule's
@@ -114,11 +177,30 @@ fn spread(digest: u32) -> u64 {
     u64::from(digest).wrapping_mul(SPREAD)
 }
 
+/// Appends `values` to `out`. Rows are a few values long, and copying them one by
+/// one is cheaper than the `memcpy` call `extend_from_slice` makes for a length not
+/// known at compile time.
+#[inline]
+pub(crate) fn push_values<T: Copy>(out: &mut Vec<T>, values: &[T]) {
+    if values.len() <= 4 {
+        out.reserve(values.len());
+        for &value in values {
+            out.push(value);
+        }
+    } else {
+        out.extend_from_slice(values);
+    }
+}
+
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
-    /// Two-column rows, grouped by their first value (see [`Pairs`]).
-    Pairs(Pairs),
+    /// Two-column rows, grouped by their first value, groups holding row numbers only
+    /// (see [`Pairs`]).
+    Pairs(Pairs<u32>),
+    /// Two-column rows, grouped by their first value, groups holding each row's second
+    /// value beside its row number.
+    WidePairs(Pairs<(u32, u32)>),
     /// Other rows: row numbers with a 32-bit digest of their hash.
     Rows(HashTable<(u32, u32)>),
 }
@@ -127,8 +209,51 @@ impl Dedup {
     fn heap_bytes(&self) -> usize {
         match self {
             Dedup::Pairs(pairs) => pairs.heap_bytes(),
+            Dedup::WidePairs(pairs) => pairs.heap_bytes(),
             Dedup::Rows(table) => table.capacity() * 9,
         }
+    }
+}
+
+/// An entry of a [`Pairs`] group: a row number, with or without the row's second value.
+///
+/// Without it a bucket takes 5 bytes instead of 9, but a probe that finds its row (or
+/// whose hash tag matches by chance) reads the second value from the relation's rows:
+/// one more cache miss when the rows are far larger than the caches. Relations mostly
+/// probed for rows that exist (those tested by a negation) therefore keep it.
+trait PairEntry: Copy {
+    fn new(second: u32, row: u32) -> Self;
+    fn row(self) -> u32;
+    fn second(self, data: &[ValueId]) -> u32;
+}
+
+impl PairEntry for u32 {
+    #[inline]
+    fn new(_second: u32, row: u32) -> u32 {
+        row
+    }
+    #[inline]
+    fn row(self) -> u32 {
+        self
+    }
+    #[inline]
+    fn second(self, data: &[ValueId]) -> u32 {
+        data[self as usize * 2 + 1].0
+    }
+}
+
+impl PairEntry for (u32, u32) {
+    #[inline]
+    fn new(second: u32, row: u32) -> (u32, u32) {
+        (second, row)
+    }
+    #[inline]
+    fn row(self) -> u32 {
+        self.1
+    }
+    #[inline]
+    fn second(self, _data: &[ValueId]) -> u32 {
+        self.0
     }
 }
 
@@ -136,12 +261,22 @@ impl Dedup {
 /// second value to row number within the group. Rules tend to derive many facts with
 /// the same first value one after another (all the places one node reaches), and those
 /// probes then stay within one small table instead of hitting a large one at random.
-#[derive(Clone, Debug, Default)]
-struct Pairs {
+/// Group entries are hashed by the second value, which [`PairEntry`] reads.
+#[derive(Clone, Debug)]
+struct Pairs<E> {
     /// First value to group number.
     groups_by_first: HashTable<(u32, u32)>,
-    /// Per group: `(second value, row)`.
-    groups: Vec<HashTable<(u32, u32)>>,
+    /// Per group: its rows.
+    groups: Vec<HashTable<E>>,
+}
+
+impl<E> Default for Pairs<E> {
+    fn default() -> Self {
+        Pairs {
+            groups_by_first: HashTable::new(),
+            groups: Vec::new(),
+        }
+    }
 }
 
 #[inline]
@@ -149,21 +284,28 @@ fn hash_value(v: u32) -> u64 {
     u64::from(v).wrapping_mul(SPREAD)
 }
 
-impl Pairs {
-    fn group(&self, first: u32) -> Option<&HashTable<(u32, u32)>> {
+impl<E: PairEntry> Pairs<E> {
+    fn group(&self, first: u32) -> Option<&HashTable<E>> {
         self.groups_by_first
             .find(hash_value(first), |&(f, _)| f == first)
             .map(|&(_, g)| &self.groups[g as usize])
     }
 
-    fn find(&self, first: u32, second: u32) -> Option<u32> {
+    fn find(&self, data: &[ValueId], first: u32, second: u32) -> Option<u32> {
         self.group(first)?
-            .find(hash_value(second), |&(s, _)| s == second)
-            .map(|&(_, row)| row)
+            .find(hash_value(second), |&e| e.second(data) == second)
+            .map(|&e| e.row())
     }
 
-    /// The row of `(first, second)`, or `None` after recording it as `row`.
-    fn find_or_insert(&mut self, first: u32, second: u32, row: u32) -> Option<u32> {
+    /// The row of `(first, second)`, or `None` after recording it as `row` (which the
+    /// caller then appends to `data`).
+    fn find_or_insert(
+        &mut self,
+        data: &[ValueId],
+        first: u32,
+        second: u32,
+        row: u32,
+    ) -> Option<u32> {
         let next = self.groups.len() as u32;
         let group = match self.groups_by_first.entry(
             hash_value(first),
@@ -179,33 +321,26 @@ impl Pairs {
         };
         match self.groups[group as usize].entry(
             hash_value(second),
-            |&(s, _)| s == second,
-            |&(s, _)| hash_value(s),
+            |&e| e.second(data) == second,
+            |&e| hash_value(e.second(data)),
         ) {
-            Entry::Occupied(found) => Some(found.get().1),
+            Entry::Occupied(found) => Some(found.get().row()),
             Entry::Vacant(vacant) => {
-                vacant.insert((second, row));
+                vacant.insert(E::new(second, row));
                 None
             }
         }
     }
 
-    /// Each first value with the second values of its rows, in no particular order.
-    fn groups(&self) -> impl Iterator<Item = (u32, impl Iterator<Item = u32> + '_)> + '_ {
-        self.groups_by_first.iter().map(|&(first, group)| {
-            (
-                first,
-                self.groups[group as usize]
-                    .iter()
-                    .map(|&(second, _)| second),
-            )
-        })
-    }
-
     fn heap_bytes(&self) -> usize {
+        let bucket = std::mem::size_of::<E>() + 1;
         self.groups_by_first.capacity() * 9
-            + self.groups.capacity() * std::mem::size_of::<HashTable<(u32, u32)>>()
-            + self.groups.iter().map(|g| g.capacity() * 9).sum::<usize>()
+            + self.groups.capacity() * std::mem::size_of::<HashTable<E>>()
+            + self
+                .groups
+                .iter()
+                .map(|g| g.capacity() * bucket)
+                .sum::<usize>()
     }
 }
 
@@ -434,7 +569,7 @@ pub(crate) struct Relation {
     record: bool,
     /// Premise row numbers, `stride` slots per row (unused slots 0), in the order of the
     /// rule's stored premises. A better derivation overwrites the slots in place.
-    premises: Vec<u32>,
+    premises: Slots,
     /// Number of rows; kept apart from `data` because rows of a nullary relation
     /// take no values.
     len: usize,
@@ -442,13 +577,23 @@ pub(crate) struct Relation {
 
 impl Relation {
     /// An empty relation derived by `rules` (ascending ids); `stride` premise slots per
-    /// row if `record`.
-    pub fn new(arity: usize, rules: Vec<u32>, stride: usize, record: bool) -> Relation {
+    /// row if `record`. `negated` says whether some rule tests it in a negation: such
+    /// relations are probed for rows that exist, and a two-column one then keeps second
+    /// values in its deduplicating table (see [`PairEntry`]).
+    pub fn new(
+        arity: usize,
+        rules: Vec<u32>,
+        stride: usize,
+        record: bool,
+        negated: bool,
+    ) -> Relation {
         Relation {
             arity,
             data: Vec::new(),
             confidence: Vec::new(),
-            dedup: if arity == 2 {
+            dedup: if arity == 2 && negated {
+                Dedup::WidePairs(Pairs::default())
+            } else if arity == 2 {
                 Dedup::Pairs(Pairs::default())
             } else {
                 Dedup::Rows(HashTable::new())
@@ -460,7 +605,7 @@ impl Relation {
             inputs: Vec::new(),
             stride,
             record,
-            premises: Vec::new(),
+            premises: Slots::Full(Vec::new()),
             len: 0,
         }
     }
@@ -503,7 +648,8 @@ impl Relation {
     #[inline]
     pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
         match &self.dedup {
-            Dedup::Pairs(pairs) => pairs.find(tuple[0].0, tuple[1].0),
+            Dedup::Pairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
+            Dedup::WidePairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -529,7 +675,10 @@ impl Relation {
     ) -> Merged {
         let row = self.len as u32;
         let existing = match &mut self.dedup {
-            Dedup::Pairs(pairs) => pairs.find_or_insert(tuple[0].0, tuple[1].0, row),
+            Dedup::Pairs(pairs) => pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row),
+            Dedup::WidePairs(pairs) => {
+                pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row)
+            }
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -556,7 +705,7 @@ impl Relation {
             }
             Some(_) => Merged::Kept,
             None => {
-                self.data.extend_from_slice(tuple);
+                push_values(&mut self.data, tuple);
                 self.push_confidence(confidence);
                 self.record_new(rule, premises);
                 self.len += 1;
@@ -575,9 +724,19 @@ impl Relation {
         if self.record {
             let code = self.code(r, rule);
             self.codes.set(r, code);
-            let slots = &mut self.premises[r * self.stride..(r + 1) * self.stride];
-            slots[..premises.len()].copy_from_slice(premises);
-            slots[premises.len()..].fill(0);
+            self.premises.set(r * self.stride, premises, self.stride);
+        }
+    }
+
+    /// Stores premise rows in 16 bits from now on. The caller guarantees that every
+    /// premise recorded from now on is below 65,536: each rule deriving this relation
+    /// stores only rows of finished relations that small. Rows recorded so far are input
+    /// facts, whose slots are all 0.
+    pub fn narrow_premises(&mut self) {
+        if let Slots::Full(slots) = &self.premises {
+            if slots.iter().all(|&p| p <= u32::from(u16::MAX)) {
+                self.premises = Slots::Narrow(slots.iter().map(|&p| p as u16).collect());
+            }
         }
     }
 
@@ -602,25 +761,37 @@ impl Relation {
             );
             let code = self.code(self.len, rule);
             self.codes.push(code);
-            self.premises.extend_from_slice(premises);
-            let padding = self.stride - premises.len();
-            self.premises.resize(self.premises.len() + padding, 0);
+            self.premises.push(premises, self.stride);
         }
     }
 
     /// For a two-column relation, its rows grouped by first value: each first value with
-    /// the second values of its rows, in no particular order.
-    #[allow(clippy::type_complexity)]
-    pub fn pair_groups(
-        &self,
-    ) -> Option<impl Iterator<Item = (ValueId, impl Iterator<Item = ValueId> + '_)> + '_> {
+    /// its group's number for [`Relation::pair_group`], in no particular order.
+    pub fn pair_firsts(&self) -> Option<Vec<(ValueId, u32)>> {
+        let firsts = match &self.dedup {
+            Dedup::Pairs(pairs) => &pairs.groups_by_first,
+            Dedup::WidePairs(pairs) => &pairs.groups_by_first,
+            Dedup::Rows(_) => return None,
+        };
+        Some(firsts.iter().map(|&(f, g)| (ValueId(f), g)).collect())
+    }
+
+    /// Calls `f` with the second value of each row of group `group` (a number from
+    /// [`Relation::pair_firsts`]), in no particular order.
+    pub fn pair_group(&self, group: u32, mut f: impl FnMut(ValueId)) {
+        let data = &self.data;
         match &self.dedup {
-            Dedup::Pairs(pairs) => Some(
-                pairs
-                    .groups()
-                    .map(|(first, seconds)| (ValueId(first), seconds.map(ValueId))),
-            ),
-            Dedup::Rows(_) => None,
+            Dedup::Pairs(pairs) => {
+                for &e in &pairs.groups[group as usize] {
+                    f(ValueId(e.second(data)));
+                }
+            }
+            Dedup::WidePairs(pairs) => {
+                for &e in &pairs.groups[group as usize] {
+                    f(ValueId(e.second(data)));
+                }
+            }
+            Dedup::Rows(_) => {}
         }
     }
 
@@ -652,17 +823,14 @@ impl Relation {
 
     /// The recorded derivation of row `r`, if derivations are recorded; `stored` is how
     /// many premises a rule stores.
-    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded<'_>> {
+    pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded> {
         let code = self.codes.get(r)?;
         if code == 0 {
             return Some(Recorded::Input(self.inputs[r]));
         }
         let rule = self.rules[code as usize - 1];
         let start = r * self.stride;
-        Some(Recorded::Rule(
-            rule,
-            &self.premises[start..start + stored(rule)],
-        ))
+        Some(Recorded::Rule(rule, self.premises.get(start, stored(rule))))
     }
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
@@ -740,7 +908,7 @@ impl Relation {
             + self.dedup.heap_bytes()
             + self.codes.heap_bytes()
             + self.inputs.capacity() * 4
-            + self.premises.capacity() * 4
+            + self.premises.heap_bytes()
             + index_bytes
     }
 }
@@ -755,7 +923,7 @@ mod tests {
 
     #[test]
     fn rows_deduplicate_and_indexes_group_by_key() {
-        let mut relation = Relation::new(2, vec![0], 0, true);
+        let mut relation = Relation::new(2, vec![0], 0, true, false);
         for (a, b) in [(1, 2), (1, 3), (2, 3)] {
             let t = ids(&[a, b]);
             let h = hash_row(&t);
@@ -788,7 +956,7 @@ mod tests {
 
     #[test]
     fn improving_a_row_replaces_its_derivation() {
-        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true);
+        let mut relation = Relation::new(1, vec![0, 1, 2], 1, true, false);
         let t = ids(&[4]);
         assert_eq!(relation.insert(&t, hash_row(&t), 0.5, 0, &[7]), Merged::New);
         assert_eq!(
@@ -800,6 +968,9 @@ mod tests {
             Merged::Kept
         );
         assert_eq!(relation.confidence(0), 0.9);
-        assert_eq!(relation.recorded(0, |_| 1), Some(Recorded::Rule(1, &[8])));
+        assert_eq!(
+            relation.recorded(0, |_| 1),
+            Some(Recorded::Rule(1, vec![8]))
+        );
     }
 }

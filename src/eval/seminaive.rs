@@ -17,10 +17,10 @@ use super::expr::{aggregate, compare, eval_expr};
 use super::intersect::intersect;
 use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
-use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
+use super::relation::{hash_row, push_values, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
-use crate::program::{PredId, Program, RuleId, Stratum, Term, VarId};
+use crate::program::{Literal, PredId, Program, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
 
 /// Candidate facts for one relation, waiting to be merged.
@@ -372,7 +372,7 @@ impl Exec<'_> {
                     }
                 }
                 let to_add = &mut *self.to_add;
-                to_add.tuples.extend_from_slice(&self.tuple);
+                push_values(&mut to_add.tuples, &self.tuple);
                 to_add.push(self.rule, confidence);
                 if self.record {
                     to_add
@@ -380,6 +380,17 @@ impl Exec<'_> {
                         .extend(self.stored.iter().map(|&atom| self.premises[atom]));
                 }
             }
+        }
+    }
+}
+
+/// Marks the relations `body` (aggregates' bodies included) tests in a negation.
+fn mark_negated(body: &[Literal], negated: &mut [bool]) {
+    for literal in body {
+        match literal {
+            Literal::Neg(atom) => negated[atom.predicate.0 as usize] = true,
+            Literal::Agg(aggregate) => mark_negated(&aggregate.body, negated),
+            _ => {}
         }
     }
 }
@@ -420,8 +431,25 @@ impl<'p> State<'p> {
         let combined = combined_predicates(program);
         options.record_derivations |= !combined.is_empty();
         let record = options.record_derivations;
-        let layouts: Vec<Layout> = program.rules().iter().map(Layout::of).collect();
         let n = program.predicates().len();
+        // Premises of the head's own stratum are stored only when no smaller set of
+        // premises does without them: rows of earlier strata are fewer, and may fit
+        // narrow slots.
+        let mut stratum_of = vec![usize::MAX; n];
+        for (index, stratum) in program.strata().iter().enumerate() {
+            for p in &stratum.predicates {
+                stratum_of[p.0 as usize] = index;
+            }
+        }
+        let layouts: Vec<Layout> = program
+            .rules()
+            .iter()
+            .map(|rule| {
+                let head = stratum_of[rule.head.predicate.0 as usize];
+                let atoms: Vec<PredId> = rule.positive_atoms().map(|a| a.predicate).collect();
+                Layout::preferring(rule, |i| stratum_of[atoms[i].0 as usize] == head)
+            })
+            .collect();
         let mut stride = vec![0usize; n];
         let mut rules: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (rule, layout) in program.rules().iter().zip(&layouts) {
@@ -429,12 +457,19 @@ impl<'p> State<'p> {
             stride[p] = stride[p].max(layout.stored.len());
             rules[p].push(rule.id.0);
         }
+        let mut negated = vec![false; n];
+        for rule in program.rules() {
+            mark_negated(&rule.body, &mut negated);
+        }
         let mut relations: Vec<Relation> = program
             .predicates()
             .iter()
             .zip(rules)
             .zip(&stride)
-            .map(|((p, rules), &stride)| Relation::new(p.arity, rules, stride, record))
+            .zip(negated)
+            .map(|(((p, rules), &stride), negated)| {
+                Relation::new(p.arity, rules, stride, record, negated)
+            })
             .collect();
         for (index, fact) in program.facts().iter().enumerate() {
             let relation = &mut relations[fact.predicate.0 as usize];
@@ -726,6 +761,9 @@ impl<'p> State<'p> {
                 old_end[i] = relation.len();
             }
         }
+        if self.options.record_derivations {
+            self.narrow_premises(stratum, &in_stratum);
+        }
         let mut first = true;
         loop {
             self.iterations += 1;
@@ -798,6 +836,28 @@ impl<'p> State<'p> {
         }
         for p in &stratum.predicates {
             self.relations[p.0 as usize].refresh_indexes();
+        }
+    }
+
+    /// Gives 16-bit premise slots to each relation of `stratum` whose rules store only
+    /// rows of finished relations (of earlier strata) of at most 65,536 rows.
+    fn narrow_premises(&mut self, stratum: &Stratum, in_stratum: &[bool]) {
+        for p in &stratum.predicates {
+            let small = stratum
+                .rules
+                .iter()
+                .map(|&id| self.program.rule(id))
+                .filter(|rule| rule.head.predicate == *p)
+                .all(|rule| {
+                    let atoms = &self.premise_predicates[rule.id.0 as usize];
+                    self.layouts[rule.id.0 as usize].stored.iter().all(|&i| {
+                        let q = atoms[i].0 as usize;
+                        !in_stratum[q] && self.relations[q].len() <= 1 << 16
+                    })
+                });
+            if small {
+                self.relations[p.0 as usize].narrow_premises();
+            }
         }
     }
 
