@@ -49,7 +49,8 @@ pub struct Defeat {
 /// `tuple` (all instances when `None`), in rule order, strongest first within a rule.
 /// Instances that differ only in premises but draw the same conclusion, by the same
 /// rule, with the same defeaters are listed once, with the best confidence and the
-/// premises of all.
+/// premises of all. Instances whose conclusion holds a value no fact of the model has
+/// (made by the instance's own arithmetic) are left out.
 pub fn defeats(
     program: &Program,
     model: &Model,
@@ -73,6 +74,9 @@ pub fn defeats(
         let mut for_rule: Vec<Defeat> = Vec::new();
         for (bindings, premises, blockers) in found {
             let head = head_of(rule, &bindings);
+            if !known(model, &head) {
+                continue;
+            }
             let would_be = rule.strength
                 * premises
                     .iter()
@@ -187,16 +191,10 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                     },
                 );
                 for (bindings, premises) in solutions {
-                    let head: Vec<ValueId> =
-                        rule.head
-                            .args
-                            .iter()
-                            .map(|t| match t {
-                                crate::program::Term::Const(c) => *c,
-                                crate::program::Term::Var(v) => bindings[v.0 as usize]
-                                    .expect("safe rules bind every head variable"),
-                            })
-                            .collect();
+                    let head = head_of(rule, &bindings);
+                    if !known(model, &head) {
+                        continue;
+                    }
                     let would_be = rule.strength
                         * defeat.would_be
                         * premises
@@ -283,6 +281,15 @@ fn exception_test(program: &Program) -> impl Fn(&Literal) -> bool + '_ {
         Literal::Neg(atom) => !declared || program.predicate(atom.predicate).exception,
         _ => false,
     }
+}
+
+/// Whether every value is one the model knows. A defeated instance whose conclusion
+/// holds a value computed only by that instance's own arithmetic names nothing in the
+/// model (no incident, no group), so it is left out.
+fn known(model: &Model, values: &[ValueId]) -> bool {
+    values
+        .iter()
+        .all(|v| (v.0 as usize) < model.interner().len())
 }
 
 /// The head of `rule` under `bindings`, which bind every head variable (rules are safe).

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use ascribe::explain::{Node, Via};
 use ascribe::program::PredId;
 
-use crate::common::{check_all_explanations, dump, evaluate_checked, load};
+use crate::common::{check_all_explanations, check_tree, dump, evaluate_checked, load};
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/targets.rs"]
@@ -780,6 +780,77 @@ fn check_output_round_trip(
     let _ = std::fs::remove_dir_all(dir.join(format!("p{seed}-output")));
 }
 
+/// Defeats and the report over every derived relation: a defeated instance whose
+/// conclusion does not hold anyway is not in the model, every defeater is, concluded and
+/// below-threshold candidates are in the model and defeated ones are not, and every
+/// evidence id a candidate names is listed.
+fn check_report_and_defeats(program: &ascribe::Program, model: &ascribe::Model, seed: u64) {
+    let by_text: std::collections::HashMap<String, f64> =
+        crate::common::facts(program, model).into_iter().collect();
+    let derived: Vec<PredId> = (0..program.predicates().len() as u32)
+        .map(PredId)
+        .filter(|&p| program.predicate(p).derived && program.predicate(p).arity > 0)
+        .collect();
+    for &p in &derived {
+        let mut all = ascribe::explain::defeats(program, model, p, None);
+        all.extend(ascribe::explain::defeats_through(program, model, p));
+        for defeat in &all {
+            assert_eq!(
+                model.find(p, &defeat.tuple).is_some(),
+                defeat.holds_anyway,
+                "seed {seed}: {} holds_anyway is wrong",
+                defeat.conclusion
+            );
+            assert!(
+                !defeat.defeated_by.is_empty(),
+                "seed {seed}: a defeat names its defeater"
+            );
+            for blocker in &defeat.defeated_by {
+                check_tree(&blocker.root, &|fact| by_text.get(fact).copied());
+            }
+        }
+    }
+    if derived.is_empty() {
+        return;
+    }
+    let options = ascribe::report::ReportOptions {
+        threshold: 0.5,
+        hypotheses: derived.clone(),
+        subjects: None,
+        only: Vec::new(),
+    };
+    let report = ascribe::report::report(program, model, &options).expect("hypotheses given");
+    for incident in &report.incidents {
+        let ids: Vec<&String> = incident.evidence.iter().map(|e| &e.id).collect();
+        for (level, &p) in incident.levels.iter().zip(&derived) {
+            assert_eq!(level.relation, program.predicate(p).name);
+            let concluded = level
+                .candidates
+                .iter()
+                .any(|c| c.status == ascribe::report::Status::Concluded);
+            assert_eq!(level.insufficient_evidence, !concluded, "seed {seed}");
+            for candidate in &level.candidates {
+                let holds = by_text.contains_key(&candidate.fact);
+                assert_eq!(
+                    holds,
+                    candidate.status != ascribe::report::Status::Defeated,
+                    "seed {seed}: {} status {:?}",
+                    candidate.fact,
+                    candidate.status
+                );
+                for id in candidate.consistent.iter().chain(&candidate.inconsistent) {
+                    assert!(ids.contains(&id), "seed {seed}: {id} not listed");
+                }
+            }
+        }
+    }
+    // Every format renders.
+    assert!(!ascribe::report::text(&report).is_empty());
+    assert!(!ascribe::report::markdown(&report).is_empty());
+    serde_json::from_str::<serde_json::Value>(&ascribe::report::json(&report))
+        .expect("the report is JSON");
+}
+
 /// In-process checks of one program; returns the number of facts it derives.
 fn check_program(seed: u64, dir: &Path) -> usize {
     let generated = generate(seed);
@@ -790,6 +861,7 @@ fn check_program(seed: u64, dir: &Path) -> usize {
     check_all_explanations(&program, &model);
     check_aggregate_explanations(&program, &model);
     check_why_not(&program, &model, seed);
+    check_report_and_defeats(&program, &model, seed);
     check_output_round_trip(&generated, &program, &model, dir, seed);
     let expected = dump(&program, &model);
     let (rules, facts) = generated.shuffled(seed);
