@@ -116,7 +116,9 @@ pub struct Candidate {
     pub basis: Basis,
 }
 
-/// Confidence in the analytic basis of a candidate, in ICD 203's three levels, with
+/// Confidence in the analytic basis of a candidate, in ICD 203's three levels (the
+/// MISP `estimative-language` taxonomy's confidence-in-analytic-judgment: well
+/// corroborated from proven sources, partially corroborated, uncorroborated), with
 /// what decided it. High: at least two independent lines somewhere in its explanation
 /// (a combined fact with two counted lines), no evidence below 0.8, and nothing
 /// against it. Moderate: one of the first two holds and nothing defeated it outright.
