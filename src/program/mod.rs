@@ -10,7 +10,7 @@ mod lower;
 mod stratify;
 
 pub use display::{write_atom, write_literal, write_rule, Bindings};
-pub use lower::{admiralty_confidence, lower};
+pub use lower::{admiralty_confidence, lower, lower_with_tables};
 pub use stratify::Stratum;
 
 use crate::diagnostic::Span;
