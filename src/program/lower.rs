@@ -767,7 +767,7 @@ impl Lowerer {
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
         Some(Fact {
             predicate: id,
-            tuple: tuple?,
+            tuple: tuple?.into(),
             confidence: annotations.confidence.unwrap_or(1.0),
             source: annotations.source,
             window: annotations.window,
@@ -785,8 +785,9 @@ impl Lowerer {
             return;
         }
         let kinds = self.predicates[id.0 as usize].kinds.clone();
+        let mut tuple = Vec::with_capacity(table.arity());
         'rows: for row in 0..table.len() {
-            let mut tuple = Vec::with_capacity(table.arity());
+            tuple.clear();
             for (column, value) in table.values(row).iter().enumerate() {
                 let span = || {
                     let text = sources.text(table.source());
@@ -799,7 +800,7 @@ impl Lowerer {
             }
             facts.push(Fact {
                 predicate: id,
-                tuple,
+                tuple: tuple.as_slice().into(),
                 confidence: 1.0,
                 source: None,
                 window: Window::default(),
@@ -850,7 +851,7 @@ impl Lowerer {
         }
         Some(Fact {
             predicate: id,
-            tuple,
+            tuple: tuple.into(),
             confidence,
             source: fact.source,
             window: Window {

@@ -224,13 +224,85 @@ impl Rule {
     }
 }
 
+/// The values of an input fact, one per column: up to [`Tuple::INLINE`] of them inline,
+/// more in one allocation. Most relations have few columns, and an allocation per fact
+/// would be a large part of the memory and load time of a file of a million rows.
+#[derive(Clone)]
+pub struct Tuple(TupleValues);
+
+#[derive(Clone)]
+enum TupleValues {
+    /// The first `len` values are the tuple's.
+    Inline {
+        len: u8,
+        values: [ValueId; Tuple::INLINE],
+    },
+    /// More than [`Tuple::INLINE`] values.
+    Heap(Box<[ValueId]>),
+}
+
+impl Tuple {
+    /// The most values kept without an allocation.
+    pub const INLINE: usize = 4;
+}
+
+impl std::ops::Deref for Tuple {
+    type Target = [ValueId];
+
+    fn deref(&self) -> &[ValueId] {
+        match &self.0 {
+            TupleValues::Inline { len, values } => &values[..*len as usize],
+            TupleValues::Heap(values) => values,
+        }
+    }
+}
+
+impl From<&[ValueId]> for Tuple {
+    fn from(values: &[ValueId]) -> Tuple {
+        if values.len() <= Tuple::INLINE {
+            let mut inline = [ValueId(0); Tuple::INLINE];
+            inline[..values.len()].copy_from_slice(values);
+            Tuple(TupleValues::Inline {
+                len: values.len() as u8,
+                values: inline,
+            })
+        } else {
+            Tuple(TupleValues::Heap(values.into()))
+        }
+    }
+}
+
+impl From<Vec<ValueId>> for Tuple {
+    fn from(values: Vec<ValueId>) -> Tuple {
+        if values.len() <= Tuple::INLINE {
+            Tuple::from(values.as_slice())
+        } else {
+            Tuple(TupleValues::Heap(values.into_boxed_slice()))
+        }
+    }
+}
+
+impl PartialEq for Tuple {
+    fn eq(&self, other: &Tuple) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Tuple {}
+
+impl std::fmt::Debug for Tuple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A ground input fact.
 #[derive(Clone, Debug)]
 pub struct Fact {
     /// The relation.
     pub predicate: PredId,
     /// One value per column.
-    pub tuple: Vec<ValueId>,
+    pub tuple: Tuple,
     /// Confidence in \[0, 1\].
     pub confidence: f64,
     /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
@@ -366,5 +438,22 @@ impl Program {
     /// Mutable access to the constants, for interning query constants.
     pub fn interner_mut(&mut self) -> &mut Interner {
         &mut self.interner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples_keep_their_values_inline_or_not() {
+        for len in 0..=Tuple::INLINE + 2 {
+            let values: Vec<ValueId> = (0..len as u32).map(|v| ValueId(v + 7)).collect();
+            let from_vec = Tuple::from(values.clone());
+            let from_slice = Tuple::from(values.as_slice());
+            assert_eq!(*from_vec, *values);
+            assert_eq!(from_vec, from_slice);
+            assert_eq!(format!("{from_vec:?}"), format!("{values:?}"));
+        }
     }
 }
