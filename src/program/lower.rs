@@ -765,14 +765,14 @@ impl Lowerer {
             }
         }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
-        Some(Fact {
-            predicate: id,
-            tuple: tuple?.into(),
-            confidence: annotations.confidence.unwrap_or(1.0),
-            source: annotations.source,
-            window: annotations.window,
-            span: clause.span,
-        })
+        Some(Fact::new(
+            id,
+            tuple?.into(),
+            annotations.confidence.unwrap_or(1.0),
+            annotations.source,
+            annotations.window,
+            clause.span,
+        ))
     }
 
     /// Lowers the rows of a TSV or CSV file as [`Lowerer::lower_input_fact`] lowers
@@ -798,14 +798,14 @@ impl Lowerer {
                     None => continue 'rows,
                 }
             }
-            facts.push(Fact {
-                predicate: id,
-                tuple: tuple.as_slice().into(),
-                confidence: 1.0,
-                source: None,
-                window: Window::default(),
-                span: table.span(row),
-            });
+            facts.push(Fact::new(
+                id,
+                tuple.as_slice().into(),
+                1.0,
+                None,
+                Window::default(),
+                table.span(row),
+            ));
         }
     }
 
@@ -849,17 +849,18 @@ impl Lowerer {
             );
             return None;
         }
-        Some(Fact {
-            predicate: id,
-            tuple: tuple.into(),
+        let window = Window {
+            since: fact.since,
+            until: fact.until,
+        };
+        Some(Fact::new(
+            id,
+            tuple.into(),
             confidence,
-            source: fact.source,
-            window: Window {
-                since: fact.since,
-                until: fact.until,
-            },
-            span: fact.span,
-        })
+            fact.source,
+            window,
+            fact.span,
+        ))
     }
 
     fn lower_rule(&mut self, clause: &ast::Clause, id: RuleId) -> Option<Rule> {

@@ -305,13 +305,50 @@ pub struct Fact {
     pub tuple: Tuple,
     /// Confidence in \[0, 1\].
     pub confidence: f64,
-    /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
-    /// fact's place is all there is to say.
-    pub source: Option<String>,
-    /// When the fact holds; open unless `@since`/`@until` were given.
-    pub window: Window,
     /// Where the fact was written.
     pub span: Span,
+    /// The source and window, when either is given: boxed, because most facts (every
+    /// row of a TSV or CSV file) have neither.
+    annotations: Option<Box<(Option<String>, Window)>>,
+}
+
+impl Fact {
+    /// A fact of `predicate` with the values `tuple`; `source` and `window` as for
+    /// [`Fact::source`] and [`Fact::window`].
+    pub fn new(
+        predicate: PredId,
+        tuple: Tuple,
+        confidence: f64,
+        source: Option<String>,
+        window: Window,
+        span: Span,
+    ) -> Fact {
+        let annotations = if source.is_none() && window.is_open() {
+            None
+        } else {
+            Some(Box::new((source, window)))
+        };
+        Fact {
+            predicate,
+            tuple,
+            confidence,
+            span,
+            annotations,
+        }
+    }
+
+    /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
+    /// fact's place is all there is to say.
+    pub fn source(&self) -> Option<&str> {
+        self.annotations.as_ref()?.0.as_deref()
+    }
+
+    /// When the fact holds; open unless `@since`/`@until` were given.
+    pub fn window(&self) -> Window {
+        self.annotations
+            .as_ref()
+            .map_or(Window::default(), |annotations| annotations.1)
+    }
 }
 
 /// Input facts left out by [`Program::as_of`].
@@ -403,9 +440,8 @@ impl Program {
 
     /// What to show as an input fact's source: its `@source`, else its location.
     pub fn fact_source(&self, fact: &Fact) -> String {
-        fact.source
-            .clone()
-            .unwrap_or_else(|| self.fact_location(fact))
+        fact.source()
+            .map_or_else(|| self.fact_location(fact), str::to_owned)
     }
 
     /// The same program without the input fact at `index` of [`Program::facts`], for
@@ -422,10 +458,10 @@ impl Program {
         let mut reduced = self.clone();
         let mut set_aside = SetAside::default();
         reduced.facts.retain(|fact| {
-            if fact.window.since.is_some_and(|s| day < s) {
+            if fact.window().since.is_some_and(|s| day < s) {
                 set_aside.not_yet += 1;
                 false
-            } else if fact.window.until.is_some_and(|u| u < day) {
+            } else if fact.window().until.is_some_and(|u| u < day) {
                 set_aside.expired += 1;
                 false
             } else {
