@@ -16,7 +16,7 @@ use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, explain, render as explain_render, why_not};
 use crate::io::{self as fact_io, Schema};
-use crate::program::{lower, Program};
+use crate::program::{lower_with_tables, Program};
 use crate::query::Pattern;
 use crate::syntax::{ast, parse};
 use crate::value::Kind;
@@ -206,15 +206,15 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
         }
     }
     let schema = declarations(&modules);
-    let mut input_facts = Vec::new();
+    let mut input = fact_io::Loaded::default();
     for path in &other_paths {
-        let loaded = fact_io::load(path, sources, &schema);
+        let mut loaded = fact_io::load(path, sources, &schema);
         unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
-        diagnostics.extend(loaded.diagnostics);
-        input_facts.extend(loaded.facts);
+        diagnostics.append(&mut loaded.diagnostics);
+        input.absorb(loaded);
     }
     let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
-    let (program, more) = lower(&modules, input_facts, sources);
+    let (program, more) = lower_with_tables(&modules, input.facts, input.tables, sources);
     diagnostics.extend(more);
     Inputs {
         program: program.filter(|_| !front_end_errors),

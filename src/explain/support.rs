@@ -154,7 +154,7 @@ impl<'a> Support<'a> {
         let mut inputs: FxHashMap<(u32, Vec<ValueId>), Vec<usize>> = FxHashMap::default();
         for (index, fact) in program.facts().iter().enumerate() {
             inputs
-                .entry((fact.predicate.0, fact.tuple.clone()))
+                .entry((fact.predicate.0, fact.tuple.to_vec()))
                 .or_default()
                 .push(index);
         }

@@ -206,8 +206,8 @@ fn input_via(program: &Program, input: &crate::program::Fact) -> Via {
     Via::Input {
         source: program.fact_source(input),
         location: program.fact_location(input),
-        since: day(input.window.since),
-        until: day(input.window.until),
+        since: day(input.window().since),
+        until: day(input.window().until),
     }
 }
 

@@ -56,8 +56,135 @@ pub fn relation_of(path: &Path) -> Result<String, FactError> {
     }
 }
 
-/// Parses the rows of `relation` from `text`, registered as `source`.
+/// The rows of one TSV or CSV file, stored compactly: the values of all rows in one
+/// `Vec`, and each row's byte range in the file's text. A row's argument spans are not
+/// stored; [`FactTable::arg_spans`] finds them again in the text when a diagnostic needs
+/// them. Every row has [`FactTable::arity`] values and passed the loader's checks; a
+/// table has at least one row.
+#[derive(Clone, Debug)]
+pub struct FactTable {
+    relation: String,
+    source: SourceId,
+    delimiter: Delimiter,
+    arity: usize,
+    /// The values, row after row, `arity` per row.
+    values: Vec<Value>,
+    /// Byte range of each row in the text (line end excluded).
+    rows: Vec<(u32, u32)>,
+    /// How many facts of the [`Loaded::facts`] holding this table were loaded before it.
+    pub(super) position: usize,
+}
+
+impl FactTable {
+    /// The relation the rows belong to.
+    pub fn relation(&self) -> &str {
+        &self.relation
+    }
+
+    /// The registered text the rows were read from.
+    pub fn source(&self) -> SourceId {
+        self.source
+    }
+
+    /// Number of values per row.
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// How many facts of the [`Loaded::facts`] holding this table were loaded before the
+    /// table's file: its rows come after them in load order.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// The values of row `row`, in column order.
+    pub fn values(&self, row: usize) -> &[Value] {
+        &self.values[row * self.arity..(row + 1) * self.arity]
+    }
+
+    /// The span of row `row` (the line, or the CSV record, without its line end).
+    pub fn span(&self, row: usize) -> Span {
+        let (start, end) = self.rows[row];
+        Span::new(self.source, start as usize, end as usize)
+    }
+
+    /// The span of each value of row `row`, found again in `text`, the table's
+    /// registered source text: the same spans the loader saw.
+    pub fn arg_spans(&self, text: &str, row: usize) -> Vec<Span> {
+        let (start, end) = self.rows[row];
+        let (start, end) = (start as usize, end as usize);
+        let mut spans = Vec::with_capacity(self.arity);
+        match self.delimiter {
+            Delimiter::Tab => {
+                let mut field_start = start;
+                for field in text[start..end].split('\t') {
+                    spans.push((field_start, field_start + field.len()));
+                    field_start += field.len() + 1;
+                }
+            }
+            Delimiter::Comma => {
+                scan_fields(text.as_bytes(), start, &mut spans);
+            }
+        }
+        if spans.len() != self.arity {
+            // As when loading: a record the scan splits otherwise than the reader has
+            // every field pointing at the whole record.
+            spans.clear();
+            spans.resize(self.arity, (start, end));
+        }
+        spans
+            .into_iter()
+            .map(|(s, e)| Span::new(self.source, s, e))
+            .collect()
+    }
+
+    /// The rows as [`InputFact`]s, argument spans included; `text` is the table's
+    /// registered source text.
+    pub fn to_input_facts(&self, text: &str) -> Vec<InputFact> {
+        (0..self.len())
+            .map(|row| InputFact {
+                relation: self.relation.clone(),
+                args: self.values(row).to_vec(),
+                arg_spans: self.arg_spans(text, row),
+                span: self.span(row),
+                confidence: None,
+                source: None,
+                since: None,
+                until: None,
+            })
+            .collect()
+    }
+}
+
+/// Parses the rows of `relation` from `text`, registered as `source`, into
+/// [`InputFact`]s (see [`parse_table`] for the compact form [`super::load`] uses).
 pub fn parse(
+    text: &str,
+    source: SourceId,
+    relation: &str,
+    delimiter: Delimiter,
+    schema: &dyn Schema,
+) -> Loaded {
+    let mut loaded = parse_table(text, source, relation, delimiter, schema);
+    for table in std::mem::take(&mut loaded.tables) {
+        loaded.facts.extend(table.to_input_facts(text));
+    }
+    loaded
+}
+
+/// Parses the rows of `relation` from `text`, registered as `source`, into one
+/// [`FactTable`] in [`Loaded::tables`] (none when no row loaded).
+pub fn parse_table(
     text: &str,
     source: SourceId,
     relation: &str,
@@ -70,15 +197,32 @@ pub fn parse(
         source,
         arity: columns.as_ref().map(|c| (c.len(), None)),
         columns,
-        facts: Vec::new(),
+        values: Vec::new(),
+        rows: Vec::new(),
+        mismatches: Vec::new(),
         diagnostics: Collector::new(),
     };
     match delimiter {
         Delimiter::Tab => parse_tsv(text, &mut rows),
         Delimiter::Comma => parse_csv(text, &mut rows),
     }
+    let mut tables = Vec::new();
+    if let (false, Some((arity, _))) = (rows.rows.is_empty(), rows.arity) {
+        rows.values.shrink_to_fit();
+        rows.rows.shrink_to_fit();
+        tables.push(FactTable {
+            relation: relation.to_owned(),
+            source,
+            delimiter,
+            arity,
+            values: rows.values,
+            rows: rows.rows,
+            position: 0,
+        });
+    }
     Loaded {
-        facts: rows.facts,
+        facts: Vec::new(),
+        tables,
         rule_files: Vec::new(),
         diagnostics: rows.diagnostics.finish(),
     }
@@ -104,8 +248,10 @@ fn is_skipped(line: &str) -> bool {
 
 fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
     let bytes = text.as_bytes();
-    rows.facts
-        .reserve(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    rows.rows.reserve(lines);
+    rows.values
+        .reserve(lines * rows.arity.map_or(2, |(arity, _)| arity));
     let mut pos = bom_len(text);
     while pos < text.len() {
         let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
@@ -206,7 +352,14 @@ fn field_spans(bytes: &[u8], position: usize, spans: &mut Vec<(usize, usize)>) -
             _ => break,
         }
     }
-    let start = pos;
+    scan_fields(bytes, pos, spans);
+    pos
+}
+
+/// Appends the byte range of each field, quotes included, of the CSV record starting
+/// at `start`.
+fn scan_fields(bytes: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) {
+    let mut pos = start;
     loop {
         let field_start = pos;
         if bytes.get(pos) == Some(&b'"') {
@@ -230,12 +383,13 @@ fn field_spans(bytes: &[u8], position: usize, spans: &mut Vec<(usize, usize)>) -
         if bytes.get(pos) == Some(&b',') {
             pos += 1;
         } else {
-            return start;
+            return;
         }
     }
 }
 
-/// Turns rows of fields into facts of one relation, checking kinds and row lengths.
+/// Turns rows of fields into the values of a [`FactTable`], checking kinds and row
+/// lengths.
 struct Rows<'a> {
     relation: &'a str,
     source: SourceId,
@@ -243,7 +397,13 @@ struct Rows<'a> {
     /// Number of values each row must have, and the first row's span when that row (not
     /// a declaration) set it; `None` until the first row.
     arity: Option<(usize, Option<Span>)>,
-    facts: Vec<InputFact>,
+    /// The values of the rows kept, row after row.
+    values: Vec<Value>,
+    /// Byte range of each row kept.
+    rows: Vec<(u32, u32)>,
+    /// Fields of the current row that do not parse as their column's kind: column,
+    /// span and what is wrong (kept between rows only to reuse the allocation).
+    mismatches: Vec<(usize, Span, KindMismatch)>,
     diagnostics: Collector,
 }
 
@@ -255,34 +415,36 @@ impl Rows<'_> {
         end: usize,
         fields: impl Iterator<Item = (&'f str, usize, usize)>,
     ) {
-        let capacity = self.arity.map_or(4, |(n, _)| n);
-        let mut args = Vec::with_capacity(capacity);
-        let mut arg_spans = Vec::with_capacity(capacity);
-        let mut mismatches: Vec<(usize, &str, KindMismatch)> = Vec::new();
+        let row_start = self.values.len();
+        let mut found = 0;
+        let mut described = Vec::new();
         for (column, (field, field_start, field_end)) in fields.enumerate() {
             let kind = self
                 .columns
                 .as_ref()
                 .and_then(|columns| columns.get(column).copied().flatten());
             match parse_field(field, kind) {
-                Ok(value) => args.push(value),
+                Ok(value) => self.values.push(value),
                 Err(mismatch) => {
-                    mismatches.push((column, field, mismatch));
-                    // A placeholder keeps `args` and `arg_spans` aligned; the row is
-                    // dropped below.
-                    args.push(Value::Int(0));
+                    let span = Span::new(self.source, field_start, field_end);
+                    self.mismatches.push((column, span, mismatch));
+                    described.push(describe_field(field));
                 }
             }
-            arg_spans.push(Span::new(self.source, field_start, field_end));
+            found += 1;
         }
         let span = Span::new(self.source, start, end);
-        let (expected, first) = *self.arity.get_or_insert((args.len(), Some(span)));
-        if args.len() != expected {
+        let (expected, first) = *self.arity.get_or_insert((found, Some(span)));
+        if found != expected || !self.mismatches.is_empty() {
+            self.values.truncate(row_start);
+        }
+        if found != expected {
+            self.mismatches.clear();
             self.diagnostics.push(
                 FactError::WrongArity {
                     relation: self.relation.to_owned(),
                     expected,
-                    found: args.len(),
+                    found,
                     span,
                     first,
                 }
@@ -290,8 +452,9 @@ impl Rows<'_> {
             );
             return;
         }
-        if !mismatches.is_empty() {
-            for (column, field, mismatch) in mismatches {
+        if !self.mismatches.is_empty() {
+            let mismatches = std::mem::take(&mut self.mismatches);
+            for ((column, span, mismatch), found) in mismatches.into_iter().zip(described) {
                 self.diagnostics.push(
                     FactError::WrongKind {
                         relation: self.relation.to_owned(),
@@ -302,26 +465,17 @@ impl Rows<'_> {
                             .as_ref()
                             .and_then(|columns| columns.get(column).copied().flatten())
                             .unwrap_or(Kind::Text),
-                        found: describe_field(field),
+                        found,
                         problem: mismatch.label,
                         note: mismatch.note,
-                        span: arg_spans[column],
+                        span,
                     }
                     .into(),
                 );
             }
             return;
         }
-        self.facts.push(InputFact {
-            relation: self.relation.to_owned(),
-            args,
-            arg_spans,
-            span,
-            confidence: None,
-            source: None,
-            since: None,
-            until: None,
-        });
+        self.rows.push((start as u32, end as u32));
     }
 }
 

@@ -92,6 +92,7 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
     }
     Loaded {
         facts: reader.facts,
+        tables: Vec::new(),
         rule_files: Vec::new(),
         diagnostics: reader.diagnostics.finish(),
     }

@@ -1,7 +1,8 @@
 //! Loaders for fact files that are not in the rule language: TSV, CSV, JSON and STIX 2.1.
 //!
 //! [`load`] takes a file or a directory and returns the ground facts it holds as
-//! [`InputFact`]s (values not yet interned), the rule-language files (`.facts`, `.rules`)
+//! [`InputFact`]s (values not yet interned; the rows of a TSV or CSV file as one compact
+//! [`FactTable`]), the rule-language files (`.facts`, `.rules`)
 //! it found for the caller to parse, and every problem as a [`Diagnostic`]. Loading never
 //! stops at the first problem and never panics: a bad row is reported and skipped, the
 //! rest of the file still loads (only a JSON syntax error ends its file). Every file read
@@ -55,6 +56,7 @@ pub mod json;
 pub mod stix;
 mod tree;
 
+pub use delimited::FactTable;
 pub use error::FactError;
 
 use std::collections::HashMap;
@@ -112,8 +114,12 @@ impl<S: BuildHasher> Schema for HashMap<String, Vec<Option<Kind>>, S> {
 /// Result of loading one path.
 #[derive(Clone, Debug, Default)]
 pub struct Loaded {
-    /// Facts in file order; files in the order they were visited.
+    /// Facts in file order; files in the order they were visited. TSV and CSV files
+    /// give [`Loaded::tables`] instead.
     pub facts: Vec<InputFact>,
+    /// The rows of each TSV or CSV file, in the order the files were visited; each
+    /// table's [`FactTable::position`] says where its rows go among [`Loaded::facts`].
+    pub tables: Vec<FactTable>,
     /// Rule-language files (`.facts`, `.rules`) found in a directory (sorted) or given by
     /// name, for the caller to parse.
     pub rule_files: Vec<PathBuf>,
@@ -127,8 +133,27 @@ impl Loaded {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// Appends everything `other` holds; moves instead of copying when `self` is empty.
-    fn absorb(&mut self, mut other: Loaded) {
+    /// Every fact in load order, the rows of [`Loaded::tables`] included: `sources`
+    /// must hold the texts the tables were read from.
+    pub fn input_facts(&self, sources: &Sources) -> Vec<InputFact> {
+        let mut facts = Vec::with_capacity(self.facts.len());
+        let mut tables = self.tables.iter().peekable();
+        for index in 0..=self.facts.len() {
+            while let Some(table) = tables.next_if(|t| t.position() <= index) {
+                facts.extend(table.to_input_facts(sources.text(table.source())));
+            }
+            facts.extend(self.facts.get(index).cloned());
+        }
+        facts
+    }
+
+    /// Appends everything `other` holds, keeping load order; moves instead of copying
+    /// when `self` is empty.
+    pub fn absorb(&mut self, mut other: Loaded) {
+        for mut table in other.tables.drain(..) {
+            table.position += self.facts.len();
+            self.tables.push(table);
+        }
         if self.facts.is_empty() {
             std::mem::swap(&mut self.facts, &mut other.facts);
         } else {
@@ -262,7 +287,9 @@ fn load_file(
                 return;
             };
             let text = sources.text(source);
-            loaded.absorb(delimited::parse(text, source, &relation, delimiter, schema));
+            loaded.absorb(delimited::parse_table(
+                text, source, &relation, delimiter, schema,
+            ));
         }
         FileFormat::Json => {
             let Some(source) = read_source(path, sources, loaded) else {
@@ -516,7 +543,7 @@ fn describe_field(field: &str) -> String {
 fn render(loaded: &Loaded, sources: &Sources) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    for fact in &loaded.facts {
+    for fact in &loaded.input_facts(sources) {
         assert_eq!(
             fact.args.len(),
             fact.arg_spans.len(),

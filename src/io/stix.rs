@@ -123,6 +123,7 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
     importer.check_schema(schema);
     Loaded {
         facts: importer.facts,
+        tables: Vec::new(),
         rule_files: Vec::new(),
         diagnostics: importer.diagnostics.finish(),
     }

@@ -12,7 +12,7 @@ use super::{
     VarId, Window,
 };
 use crate::diagnostic::{suggest, Diagnostic, Sources, Span};
-use crate::io::InputFact;
+use crate::io::{FactTable, InputFact};
 use crate::syntax::ast;
 use crate::value::{Interner, Kind, Value, ValueId};
 
@@ -56,6 +56,32 @@ pub fn lower(
     input_facts: Vec<InputFact>,
     sources: &Sources,
 ) -> (Option<Program>, Vec<Diagnostic>) {
+    lower_with_tables(modules, input_facts, Vec::new(), sources)
+}
+
+/// Input facts in load order: single facts and the tables of TSV and CSV files.
+enum Input {
+    Fact(InputFact),
+    Table(FactTable),
+}
+
+/// [`lower`], with the rows of TSV and CSV files as loaded ([`crate::io::Loaded::tables`],
+/// each placed among `input_facts` by its [`FactTable::position`]).
+pub fn lower_with_tables(
+    modules: &[ast::Module],
+    input_facts: Vec<InputFact>,
+    tables: Vec<FactTable>,
+    sources: &Sources,
+) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut inputs = Vec::with_capacity(input_facts.len() + tables.len());
+    let mut tables = tables.into_iter().peekable();
+    for (index, fact) in input_facts.into_iter().enumerate() {
+        while let Some(table) = tables.next_if(|t| t.position() <= index) {
+            inputs.push(Input::Table(table));
+        }
+        inputs.push(Input::Fact(fact));
+    }
+    inputs.extend(tables.map(Input::Table));
     let mut lowerer = Lowerer {
         diagnostics: Vec::new(),
         predicates: Vec::new(),
@@ -81,8 +107,22 @@ pub fn lower(
             }
         }
     }
-    for fact in &input_facts {
-        let id = lowerer.register(&fact.relation, fact.args.len(), fact.span);
+    for input in &inputs {
+        let id = match input {
+            Input::Fact(fact) => lowerer.register(&fact.relation, fact.args.len(), fact.span),
+            Input::Table(table) => {
+                // Every row has the same relation and arity: once one registers, the
+                // others would too; until then each is reported as a fact would be.
+                let mut id = None;
+                for row in 0..table.len() {
+                    id = lowerer.register(table.relation(), table.arity(), table.span(row));
+                    if id.is_some() {
+                        break;
+                    }
+                }
+                id
+            }
+        };
         if let Some(id) = id {
             lowerer.has_facts[id.0 as usize] = true;
         }
@@ -121,9 +161,18 @@ pub fn lower(
             }
         }
     }
-    for fact in input_facts {
-        if let Some(fact) = lowerer.lower_input_fact(fact) {
-            facts.push(fact);
+    let rows = inputs
+        .iter()
+        .map(|input| match input {
+            Input::Fact(_) => 1,
+            Input::Table(table) => table.len(),
+        })
+        .sum();
+    facts.reserve_exact(rows);
+    for input in inputs {
+        match input {
+            Input::Fact(fact) => facts.extend(lowerer.lower_input_fact(fact)),
+            Input::Table(table) => lowerer.lower_table(&table, sources, &mut facts),
         }
     }
     for rule in &rules {
@@ -625,6 +674,18 @@ impl Lowerer {
         relation: &str,
         column: usize,
     ) -> Option<ValueId> {
+        self.constant_at(value, || span, kind, relation, column)
+    }
+
+    /// [`Lowerer::constant`] with the span computed only for a diagnostic.
+    fn constant_at(
+        &mut self,
+        value: &Value,
+        span: impl FnOnce() -> Span,
+        kind: Option<Kind>,
+        relation: &str,
+        column: usize,
+    ) -> Option<ValueId> {
         let value = match (kind, value) {
             (Some(Kind::Float), Value::Int(i)) => Value::Float(*i as f64),
             (Some(k), v) if v.kind() != k => {
@@ -637,7 +698,7 @@ impl Lowerer {
                             column + 1,
                             article(v.kind())
                         ),
-                        span,
+                        span(),
                     )
                     .with_label(format!("expected {}", k.name()))
                     .with_help(kind_help(k)),
@@ -704,14 +765,48 @@ impl Lowerer {
             }
         }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
-        Some(Fact {
-            predicate: id,
-            tuple: tuple?,
-            confidence: annotations.confidence.unwrap_or(1.0),
-            source: annotations.source,
-            window: annotations.window,
-            span: clause.span,
-        })
+        Some(Fact::new(
+            id,
+            tuple?.into(),
+            annotations.confidence.unwrap_or(1.0),
+            annotations.source,
+            annotations.window,
+            clause.span,
+        ))
+    }
+
+    /// Lowers the rows of a TSV or CSV file as [`Lowerer::lower_input_fact`] lowers
+    /// single facts, finding a value's span in the text only to report it.
+    fn lower_table(&mut self, table: &FactTable, sources: &Sources, facts: &mut Vec<Fact>) {
+        let Some(&id) = self.ids.get(table.relation()) else {
+            return;
+        };
+        if self.predicates[id.0 as usize].arity != table.arity() {
+            return;
+        }
+        let kinds = self.predicates[id.0 as usize].kinds.clone();
+        let mut tuple = Vec::with_capacity(table.arity());
+        'rows: for row in 0..table.len() {
+            tuple.clear();
+            for (column, value) in table.values(row).iter().enumerate() {
+                let span = || {
+                    let text = sources.text(table.source());
+                    table.arg_spans(text, row)[column]
+                };
+                match self.constant_at(value, span, kinds[column], table.relation(), column) {
+                    Some(value) => tuple.push(value),
+                    None => continue 'rows,
+                }
+            }
+            facts.push(Fact::new(
+                id,
+                tuple.as_slice().into(),
+                1.0,
+                None,
+                Window::default(),
+                table.span(row),
+            ));
+        }
     }
 
     fn lower_input_fact(&mut self, fact: InputFact) -> Option<Fact> {
@@ -754,17 +849,18 @@ impl Lowerer {
             );
             return None;
         }
-        Some(Fact {
-            predicate: id,
-            tuple,
+        let window = Window {
+            since: fact.since,
+            until: fact.until,
+        };
+        Some(Fact::new(
+            id,
+            tuple.into(),
             confidence,
-            source: fact.source,
-            window: Window {
-                since: fact.since,
-                until: fact.until,
-            },
-            span: fact.span,
-        })
+            fact.source,
+            window,
+            fact.span,
+        ))
     }
 
     fn lower_rule(&mut self, clause: &ast::Clause, id: RuleId) -> Option<Rule> {
@@ -1366,5 +1462,97 @@ fn annotation_example(name: &str) -> &'static str {
         "hypothesis" => "example: `@hypothesis(\"responsible group\")` before `rel`",
         "exception" => "example: `@exception` before `rel false_flag_suspected(...)`",
         _ => "example: `@grade(B2)`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{delimited, parse_json, Loaded, NoSchema};
+    use crate::syntax::parse;
+
+    /// Loads `files` (TSV, CSV or JSON by extension, kinds not checked while loading)
+    /// after the rules, lowers them once with TSV and CSV rows as tables and once as
+    /// single facts, and checks that both give the same facts and diagnostics; returns
+    /// the diagnostics as `code location`.
+    fn check_tables_agree(rules: &str, files: &[(&str, &str)]) -> Vec<String> {
+        let mut sources = Sources::default();
+        let id = sources.add("t.rules", rules);
+        let (module, errors) = parse(id, rules);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut loaded = Loaded::default();
+        for (name, text) in files {
+            let source = sources.add(*name, *text);
+            let (relation, extension) = name.split_once('.').expect("an extension");
+            loaded.absorb(match extension {
+                "tsv" => delimited::parse_table(
+                    text,
+                    source,
+                    relation,
+                    delimited::Delimiter::Tab,
+                    &NoSchema,
+                ),
+                "csv" => delimited::parse_table(
+                    text,
+                    source,
+                    relation,
+                    delimited::Delimiter::Comma,
+                    &NoSchema,
+                ),
+                _ => parse_json(text, source, &NoSchema),
+            });
+        }
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let modules = [module];
+        let singles = lower(&modules, loaded.input_facts(&sources), &sources);
+        let tables = lower_with_tables(&modules, loaded.facts, loaded.tables, &sources);
+        let facts = |program: &Option<Program>| {
+            program
+                .as_ref()
+                .map(|p| format!("{:?} {:?}", p.facts(), p.interner()))
+        };
+        assert_eq!(facts(&singles.0), facts(&tables.0));
+        assert_eq!(format!("{:?}", singles.1), format!("{:?}", tables.1));
+        tables
+            .1
+            .iter()
+            .map(|d| {
+                let at = d.primary.as_ref().map(|l| sources.location(l.span));
+                format!("{} {}", d.code, at.unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tables_lower_like_single_facts() {
+        let files = [
+            ("a.json", r#"{"a": [["z", 1]]}"#),
+            ("b.tsv", "1\t2021-08-01\n# note\n2\tx\n3\t2021-08-02\n"),
+            ("c.csv", "\"q\",1\nr,\"2\"\n"),
+            ("d.json", r#"{"b": [[4, "2021-08-03"]]}"#),
+        ];
+        let rules = "rel b(n: int, d: date).\np(X) :- b(X, _), c(_, X), a(_, X).\n";
+        assert_eq!(
+            check_tables_agree(rules, &files),
+            ["E0103 b.tsv:3:3", "E0103 d.json:1:12"]
+        );
+        let rules = "p(X) :- b(X), c(X, _).\n";
+        assert_eq!(
+            check_tables_agree(rules, &files),
+            [
+                "E0102 b.tsv:1:1",
+                "E0102 b.tsv:3:1",
+                "E0102 b.tsv:4:1",
+                "E0102 d.json:1:8",
+                "E0101 t.rules:1:9"
+            ]
+        );
+        let rules = "rel c(x: sym, y: date).\np(X) :- b(X, _), c(X, _).\n";
+        assert_eq!(
+            check_tables_agree(rules, &files),
+            ["E0103 c.csv:1:5", "E0103 c.csv:2:3"]
+        );
+        let rules = "p(X) :- b(X, _), c(_, X), a(_, X).\n";
+        assert!(check_tables_agree(rules, &files).is_empty());
     }
 }

@@ -10,7 +10,7 @@ mod lower;
 mod stratify;
 
 pub use display::{write_atom, write_literal, write_rule, Bindings};
-pub use lower::{admiralty_confidence, lower};
+pub use lower::{admiralty_confidence, lower, lower_with_tables};
 pub use stratify::Stratum;
 
 use crate::diagnostic::Span;
@@ -224,22 +224,131 @@ impl Rule {
     }
 }
 
+/// The values of an input fact, one per column: up to [`Tuple::INLINE`] of them inline,
+/// more in one allocation. Most relations have few columns, and an allocation per fact
+/// would be a large part of the memory and load time of a file of a million rows.
+#[derive(Clone)]
+pub struct Tuple(TupleValues);
+
+#[derive(Clone)]
+enum TupleValues {
+    /// The first `len` values are the tuple's.
+    Inline {
+        len: u8,
+        values: [ValueId; Tuple::INLINE],
+    },
+    /// More than [`Tuple::INLINE`] values.
+    Heap(Box<[ValueId]>),
+}
+
+impl Tuple {
+    /// The most values kept without an allocation.
+    pub const INLINE: usize = 4;
+}
+
+impl std::ops::Deref for Tuple {
+    type Target = [ValueId];
+
+    fn deref(&self) -> &[ValueId] {
+        match &self.0 {
+            TupleValues::Inline { len, values } => &values[..*len as usize],
+            TupleValues::Heap(values) => values,
+        }
+    }
+}
+
+impl From<&[ValueId]> for Tuple {
+    fn from(values: &[ValueId]) -> Tuple {
+        if values.len() <= Tuple::INLINE {
+            let mut inline = [ValueId(0); Tuple::INLINE];
+            inline[..values.len()].copy_from_slice(values);
+            Tuple(TupleValues::Inline {
+                len: values.len() as u8,
+                values: inline,
+            })
+        } else {
+            Tuple(TupleValues::Heap(values.into()))
+        }
+    }
+}
+
+impl From<Vec<ValueId>> for Tuple {
+    fn from(values: Vec<ValueId>) -> Tuple {
+        if values.len() <= Tuple::INLINE {
+            Tuple::from(values.as_slice())
+        } else {
+            Tuple(TupleValues::Heap(values.into_boxed_slice()))
+        }
+    }
+}
+
+impl PartialEq for Tuple {
+    fn eq(&self, other: &Tuple) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Tuple {}
+
+impl std::fmt::Debug for Tuple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A ground input fact.
 #[derive(Clone, Debug)]
 pub struct Fact {
     /// The relation.
     pub predicate: PredId,
     /// One value per column.
-    pub tuple: Vec<ValueId>,
+    pub tuple: Tuple,
     /// Confidence in \[0, 1\].
     pub confidence: f64,
-    /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
-    /// fact's place is all there is to say.
-    pub source: Option<String>,
-    /// When the fact holds; open unless `@since`/`@until` were given.
-    pub window: Window,
     /// Where the fact was written.
     pub span: Span,
+    /// The source and window, when either is given: boxed, because most facts (every
+    /// row of a TSV or CSV file) have neither.
+    annotations: Option<Box<(Option<String>, Window)>>,
+}
+
+impl Fact {
+    /// A fact of `predicate` with the values `tuple`; `source` and `window` as for
+    /// [`Fact::source`] and [`Fact::window`].
+    pub fn new(
+        predicate: PredId,
+        tuple: Tuple,
+        confidence: f64,
+        source: Option<String>,
+        window: Window,
+        span: Span,
+    ) -> Fact {
+        let annotations = if source.is_none() && window.is_open() {
+            None
+        } else {
+            Some(Box::new((source, window)))
+        };
+        Fact {
+            predicate,
+            tuple,
+            confidence,
+            span,
+            annotations,
+        }
+    }
+
+    /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
+    /// fact's place is all there is to say.
+    pub fn source(&self) -> Option<&str> {
+        self.annotations.as_ref()?.0.as_deref()
+    }
+
+    /// When the fact holds; open unless `@since`/`@until` were given.
+    pub fn window(&self) -> Window {
+        self.annotations
+            .as_ref()
+            .map_or(Window::default(), |annotations| annotations.1)
+    }
 }
 
 /// Input facts left out by [`Program::as_of`].
@@ -331,9 +440,8 @@ impl Program {
 
     /// What to show as an input fact's source: its `@source`, else its location.
     pub fn fact_source(&self, fact: &Fact) -> String {
-        fact.source
-            .clone()
-            .unwrap_or_else(|| self.fact_location(fact))
+        fact.source()
+            .map_or_else(|| self.fact_location(fact), str::to_owned)
     }
 
     /// The same program without the input fact at `index` of [`Program::facts`], for
@@ -350,10 +458,10 @@ impl Program {
         let mut reduced = self.clone();
         let mut set_aside = SetAside::default();
         reduced.facts.retain(|fact| {
-            if fact.window.since.is_some_and(|s| day < s) {
+            if fact.window().since.is_some_and(|s| day < s) {
                 set_aside.not_yet += 1;
                 false
-            } else if fact.window.until.is_some_and(|u| u < day) {
+            } else if fact.window().until.is_some_and(|u| u < day) {
                 set_aside.expired += 1;
                 false
             } else {
@@ -366,5 +474,22 @@ impl Program {
     /// Mutable access to the constants, for interning query constants.
     pub fn interner_mut(&mut self) -> &mut Interner {
         &mut self.interner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples_keep_their_values_inline_or_not() {
+        for len in 0..=Tuple::INLINE + 2 {
+            let values: Vec<ValueId> = (0..len as u32).map(|v| ValueId(v + 7)).collect();
+            let from_vec = Tuple::from(values.clone());
+            let from_slice = Tuple::from(values.as_slice());
+            assert_eq!(*from_vec, *values);
+            assert_eq!(from_vec, from_slice);
+            assert_eq!(format!("{from_vec:?}"), format!("{values:?}"));
+        }
     }
 }
