@@ -262,12 +262,18 @@ impl PairEntry for (u32, u32) {
 /// the same first value one after another (all the places one node reaches), and those
 /// probes then stay within one small table instead of hitting a large one at random.
 /// Group entries are hashed by the second value, which [`PairEntry`] reads.
+///
+/// Beside the groups, while value ids stay dense enough, each group has a bitset of its
+/// second values ([`Bits`]): a membership test then reads one word of a small array
+/// instead of probing a group table that may be far out of cache.
 #[derive(Clone, Debug)]
 struct Pairs<E> {
     /// First value to group number.
     groups_by_first: HashTable<(u32, u32)>,
     /// Per group: its rows.
     groups: Vec<HashTable<E>>,
+    /// Per group: its second values as a bitset, if kept.
+    bits: Bits,
 }
 
 impl<E> Default for Pairs<E> {
@@ -275,8 +281,106 @@ impl<E> Default for Pairs<E> {
         Pairs {
             groups_by_first: HashTable::new(),
             groups: Vec::new(),
+            bits: Bits::default(),
         }
     }
+}
+
+/// Words of bitset a [`Pairs`] may hold beyond [`BITS_PER_ROW`]'s share.
+const BITS_SLACK_WORDS: usize = 1 << 16;
+/// Rows per bitset word a [`Pairs`] may hold (beyond the slack): the bitsets cost at
+/// most 2 bytes per row.
+const BITS_PER_ROW: usize = 4;
+
+/// Per group of a [`Pairs`], a bitset of its second values (value ids are dense: they
+/// are numbered in order of first appearance). Dropped for good once the words would
+/// outgrow [`BITS_SLACK_WORDS`] plus a word per [`BITS_PER_ROW`] rows, so sparse values
+/// cost no more than that.
+#[derive(Clone, Debug)]
+struct Bits {
+    /// Whether the bitsets are kept (and complete).
+    on: bool,
+    /// Per group: its words, bit `v % 64` of word `v / 64` set when `v` is present.
+    groups: Vec<Vec<u64>>,
+    /// Words held, over all groups.
+    words: usize,
+    /// Rows recorded.
+    rows: usize,
+}
+
+impl Default for Bits {
+    fn default() -> Self {
+        Bits {
+            on: true,
+            groups: Vec::new(),
+            words: 0,
+            rows: 0,
+        }
+    }
+}
+
+impl Bits {
+    /// Whether group `group` holds `second`; `None` if the bitsets are not kept.
+    #[inline]
+    fn test(&self, group: u32, second: u32) -> Option<bool> {
+        if !self.on {
+            return None;
+        }
+        let words = self
+            .groups
+            .get(group as usize)
+            .map_or(&[][..], Vec::as_slice);
+        Some(
+            words
+                .get((second / 64) as usize)
+                .is_some_and(|&w| w & (1 << (second % 64)) != 0),
+        )
+    }
+
+    /// Records a new row `(group's first value, second)`; `group` may be a new group.
+    #[inline]
+    fn set(&mut self, group: u32, second: u32) {
+        if !self.on {
+            return;
+        }
+        self.rows += 1;
+        let group = group as usize;
+        if group == self.groups.len() {
+            self.groups.push(Vec::new());
+        }
+        let word = (second / 64) as usize;
+        let words = &mut self.groups[group];
+        if word >= words.len() {
+            let grown = self.words + word + 1 - words.len();
+            if grown > BITS_SLACK_WORDS + self.rows / BITS_PER_ROW {
+                *self = Bits {
+                    on: false,
+                    groups: Vec::new(),
+                    words: 0,
+                    rows: 0,
+                };
+                return;
+            }
+            self.words = grown;
+            words.resize(word + 1, 0);
+        }
+        words[word] |= 1 << (second % 64);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.groups.capacity() * std::mem::size_of::<Vec<u64>>()
+            + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
+    }
+}
+
+/// What [`Pairs::find_or_insert`] found.
+enum Found {
+    /// The row, present before.
+    Row(u32),
+    /// Present before, row not looked up (the caller said it needs none).
+    Present,
+    /// Absent; now recorded.
+    Inserted,
 }
 
 #[inline]
@@ -291,21 +395,44 @@ impl<E: PairEntry> Pairs<E> {
             .map(|&(_, g)| &self.groups[g as usize])
     }
 
+    fn group_number(&self, first: u32) -> Option<u32> {
+        self.groups_by_first
+            .find(hash_value(first), |&(f, _)| f == first)
+            .map(|&(_, g)| g)
+    }
+
     fn find(&self, data: &[ValueId], first: u32, second: u32) -> Option<u32> {
         self.group(first)?
             .find(hash_value(second), |&e| e.second(data) == second)
             .map(|&e| e.row())
     }
 
+    /// Whether `(first, second)` is present.
+    #[inline]
+    fn contains(&self, data: &[ValueId], first: u32, second: u32) -> bool {
+        let Some(group) = self.group_number(first) else {
+            return false;
+        };
+        match self.bits.test(group, second) {
+            Some(known) => known,
+            None => self.groups[group as usize]
+                .find(hash_value(second), |&e| e.second(data) == second)
+                .is_some(),
+        }
+    }
+
     /// The row of `(first, second)`, or `None` after recording it as `row` (which the
     /// caller then appends to `data`).
+    ///
+    /// With `row_needed` false, a row the bitsets show present is not looked up.
     fn find_or_insert(
         &mut self,
         data: &[ValueId],
         first: u32,
         second: u32,
         row: u32,
-    ) -> Option<u32> {
+        row_needed: bool,
+    ) -> Found {
         let next = self.groups.len() as u32;
         let group = match self.groups_by_first.entry(
             hash_value(first),
@@ -319,15 +446,28 @@ impl<E: PairEntry> Pairs<E> {
                 next
             }
         };
-        match self.groups[group as usize].entry(
+        let table = &mut self.groups[group as usize];
+        match self.bits.test(group, second) {
+            Some(false) => {
+                table.insert_unique(hash_value(second), E::new(second, row), |&e| {
+                    hash_value(e.second(data))
+                });
+                self.bits.set(group, second);
+                return Found::Inserted;
+            }
+            Some(true) if !row_needed => return Found::Present,
+            _ => {}
+        }
+        match table.entry(
             hash_value(second),
             |&e| e.second(data) == second,
             |&e| hash_value(e.second(data)),
         ) {
-            Entry::Occupied(found) => Some(found.get().row()),
+            Entry::Occupied(found) => Found::Row(found.get().row()),
             Entry::Vacant(vacant) => {
                 vacant.insert(E::new(second, row));
-                None
+                self.bits.set(group, second);
+                Found::Inserted
             }
         }
     }
@@ -335,6 +475,7 @@ impl<E: PairEntry> Pairs<E> {
     fn heap_bytes(&self) -> usize {
         let bucket = std::mem::size_of::<E>() + 1;
         self.groups_by_first.capacity() * 9
+            + self.bits.heap_bytes()
             + self.groups.capacity() * std::mem::size_of::<HashTable<E>>()
             + self
                 .groups
@@ -663,6 +804,28 @@ impl Relation {
         }
     }
 
+    /// Whether some row holds exactly `tuple`.
+    #[inline]
+    pub fn contains(&self, tuple: &[ValueId], hash: u64) -> bool {
+        match &self.dedup {
+            Dedup::Pairs(pairs) => pairs.contains(&self.data, tuple[0].0, tuple[1].0),
+            Dedup::WidePairs(pairs) => pairs.contains(&self.data, tuple[0].0, tuple[1].0),
+            Dedup::Rows(_) => self.find(tuple, hash).is_some(),
+        }
+    }
+
+    /// Whether some row holds exactly `tuple` with a confidence of at least
+    /// `confidence`.
+    #[inline]
+    pub fn holds_at_least(&self, tuple: &[ValueId], hash: u64, confidence: f64) -> bool {
+        // While every row's confidence is 1, presence decides (for confidences up to 1).
+        if self.confidence.is_empty() && confidence <= 1.0 {
+            return self.contains(tuple, hash);
+        }
+        self.find(tuple, hash)
+            .is_some_and(|row| self.confidence(row as usize) >= confidence)
+    }
+
     /// Adds `tuple` if absent, or gives its row a strictly better confidence and
     /// derivation; one hash probe either way.
     pub fn insert(
@@ -674,11 +837,45 @@ impl Relation {
         premises: &[u32],
     ) -> Merged {
         let row = self.len as u32;
-        let existing = match &mut self.dedup {
-            Dedup::Pairs(pairs) => pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row),
-            Dedup::WidePairs(pairs) => {
-                pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row)
+        // While every row's confidence is 1, an existing row is kept whatever it is.
+        let row_needed = !(self.confidence.is_empty() && confidence <= 1.0);
+        let found = match &mut self.dedup {
+            Dedup::Pairs(pairs) => {
+                Some(pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row, row_needed))
             }
+            Dedup::WidePairs(pairs) => {
+                Some(pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row, row_needed))
+            }
+            Dedup::Rows(_) => None,
+        };
+        let existing = match found {
+            Some(Found::Row(existing)) => Some(existing),
+            Some(Found::Present) => return Merged::Kept,
+            Some(Found::Inserted) => None,
+            None => self.find_or_insert_row(tuple, hash, row),
+        };
+        match existing {
+            Some(existing) if self.confidence(existing as usize) < confidence => {
+                self.improve(existing, confidence, rule, premises);
+                Merged::Improved(existing)
+            }
+            Some(_) => Merged::Kept,
+            None => {
+                push_values(&mut self.data, tuple);
+                self.push_confidence(confidence);
+                self.record_new(rule, premises);
+                self.len += 1;
+                Merged::New
+            }
+        }
+    }
+
+    /// In a relation of [`Dedup::Rows`], the row of `tuple`, or `None` after recording
+    /// it as `row` (which the caller then appends).
+    #[inline]
+    fn find_or_insert_row(&mut self, tuple: &[ValueId], hash: u64, row: u32) -> Option<u32> {
+        match &mut self.dedup {
+            Dedup::Pairs(_) | Dedup::WidePairs(_) => unreachable!("rows of other arity"),
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -696,20 +893,6 @@ impl Relation {
                         None
                     }
                 }
-            }
-        };
-        match existing {
-            Some(existing) if self.confidence(existing as usize) < confidence => {
-                self.improve(existing, confidence, rule, premises);
-                Merged::Improved(existing)
-            }
-            Some(_) => Merged::Kept,
-            None => {
-                push_values(&mut self.data, tuple);
-                self.push_confidence(confidence);
-                self.record_new(rule, premises);
-                self.len += 1;
-                Merged::New
             }
         }
     }
@@ -952,6 +1135,46 @@ mod tests {
         assert!(index
             .lookup(&relation.data, 2, &other, Index::hash_key(&other))
             .is_empty());
+    }
+
+    #[test]
+    fn pair_membership_survives_dropping_the_bitsets() {
+        let mut relation = Relation::new(2, vec![0], 0, false, true);
+        // Second values far apart: the bitsets outgrow their budget and are dropped.
+        let pairs: Vec<(u32, u32)> = (0..200)
+            .map(|i| (i % 7, i * 1_000_003 % 40_000_000))
+            .collect();
+        for (n, &(a, b)) in pairs.iter().enumerate() {
+            let t = ids(&[a, b]);
+            let h = hash_row(&t);
+            assert!(!relation.contains(&t, h));
+            assert_eq!(relation.insert(&t, h, 1.0, 0, &[]), Merged::New);
+            assert_eq!(relation.insert(&t, h, 1.0, 0, &[]), Merged::Kept);
+            assert_eq!(relation.find(&t, h), Some(n as u32));
+        }
+        for &(a, b) in &pairs {
+            let t = ids(&[a, b]);
+            assert!(relation.contains(&t, hash_row(&t)));
+            let t = ids(&[a, b + 1]);
+            assert!(!relation.contains(&t, hash_row(&t)));
+        }
+        let Dedup::WidePairs(table) = &relation.dedup else {
+            panic!("a negated two-column relation keeps wide pairs");
+        };
+        assert!(!table.bits.on);
+    }
+
+    #[test]
+    fn a_better_confidence_is_merged_past_the_bitsets() {
+        let mut relation = Relation::new(2, vec![0, 1], 1, true, false);
+        let t = ids(&[3, 5]);
+        let h = hash_row(&t);
+        assert_eq!(relation.insert(&t, h, 0.5, 0, &[1]), Merged::New);
+        assert!(relation.holds_at_least(&t, h, 0.5));
+        assert!(!relation.holds_at_least(&t, h, 0.6));
+        assert_eq!(relation.insert(&t, h, 0.9, 1, &[2]), Merged::Improved(0));
+        assert_eq!(relation.insert(&t, h, 0.9, 0, &[3]), Merged::Kept);
+        assert!(relation.holds_at_least(&t, h, 0.9));
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Exec<'_> {
                     &owned
                 };
                 let present = if key_columns.len() == *arity {
-                    relation.find(values, hash_row(values)).is_some()
+                    relation.contains(values, hash_row(values))
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
                     !relation.indexes[slot]
@@ -364,12 +364,8 @@ impl Exec<'_> {
                 }
                 let hash = hash_row(&self.tuple);
                 let relation = &self.relations[self.head_predicate.0 as usize];
-                if !self.keep_all {
-                    if let Some(row) = relation.find(&self.tuple, hash) {
-                        if relation.confidence(row as usize) >= confidence {
-                            return;
-                        }
-                    }
+                if !self.keep_all && relation.holds_at_least(&self.tuple, hash, confidence) {
+                    return;
                 }
                 let to_add = &mut *self.to_add;
                 push_values(&mut to_add.tuples, &self.tuple);
