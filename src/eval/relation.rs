@@ -302,6 +302,8 @@ struct Bits {
     on: bool,
     /// Per group: its words, bit `v % 64` of word `v / 64` set when `v` is present.
     groups: Vec<Vec<u64>>,
+    /// Per first value: its group number, `u32::MAX` for none.
+    group_of: Vec<u32>,
     /// Words held, over all groups.
     words: usize,
     /// Rows recorded.
@@ -313,6 +315,7 @@ impl Default for Bits {
         Bits {
             on: true,
             groups: Vec::new(),
+            group_of: Vec::new(),
             words: 0,
             rows: 0,
         }
@@ -337,28 +340,61 @@ impl Bits {
         )
     }
 
-    /// Records a new row `(group's first value, second)`; `group` may be a new group.
+    /// The group of first value `first`: `None` if the bitsets are not kept, else
+    /// whether it has one.
     #[inline]
-    fn set(&mut self, group: u32, second: u32) {
+    fn group(&self, first: u32) -> Option<Option<u32>> {
+        if !self.on {
+            return None;
+        }
+        Some(
+            self.group_of
+                .get(first as usize)
+                .copied()
+                .filter(|&g| g != u32::MAX),
+        )
+    }
+
+    /// Stops keeping the bitsets, for good.
+    fn drop_all(&mut self) {
+        *self = Bits {
+            on: false,
+            groups: Vec::new(),
+            group_of: Vec::new(),
+            words: 0,
+            rows: 0,
+        };
+    }
+
+    /// Records a new row `(first, second)` of group `group`, which may be a new group.
+    #[inline]
+    fn set(&mut self, first: u32, group: u32, second: u32) {
         if !self.on {
             return;
         }
         self.rows += 1;
-        let group = group as usize;
-        if group == self.groups.len() {
+        if group as usize == self.groups.len() {
+            let at = first as usize;
+            if at >= self.group_of.len() {
+                // Two first values per word.
+                let grown = self.words + (at + 1 - self.group_of.len()).div_ceil(2);
+                if grown > BITS_SLACK_WORDS + self.rows / BITS_PER_ROW {
+                    self.drop_all();
+                    return;
+                }
+                self.words = grown;
+                self.group_of.resize(at + 1, u32::MAX);
+            }
+            self.group_of[at] = group;
             self.groups.push(Vec::new());
         }
+        let group = group as usize;
         let word = (second / 64) as usize;
         let words = &mut self.groups[group];
         if word >= words.len() {
             let grown = self.words + word + 1 - words.len();
             if grown > BITS_SLACK_WORDS + self.rows / BITS_PER_ROW {
-                *self = Bits {
-                    on: false,
-                    groups: Vec::new(),
-                    words: 0,
-                    rows: 0,
-                };
+                self.drop_all();
                 return;
             }
             self.words = grown;
@@ -368,7 +404,8 @@ impl Bits {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.groups.capacity() * std::mem::size_of::<Vec<u64>>()
+        self.group_of.capacity() * 4
+            + self.groups.capacity() * std::mem::size_of::<Vec<u64>>()
             + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
     }
 }
@@ -396,6 +433,9 @@ impl<E: PairEntry> Pairs<E> {
     }
 
     fn group_number(&self, first: u32) -> Option<u32> {
+        if let Some(group) = self.bits.group(first) {
+            return group;
+        }
         self.groups_by_first
             .find(hash_value(first), |&(f, _)| f == first)
             .map(|&(_, g)| g)
@@ -434,17 +474,21 @@ impl<E: PairEntry> Pairs<E> {
         row_needed: bool,
     ) -> Found {
         let next = self.groups.len() as u32;
-        let group = match self.groups_by_first.entry(
-            hash_value(first),
-            |&(f, _)| f == first,
-            |&(f, _)| hash_value(f),
-        ) {
-            Entry::Occupied(found) => found.get().1,
-            Entry::Vacant(vacant) => {
-                vacant.insert((first, next));
-                self.groups.push(HashTable::new());
-                next
-            }
+        let known = self.bits.group(first).flatten();
+        let group = match known {
+            Some(group) => group,
+            None => match self.groups_by_first.entry(
+                hash_value(first),
+                |&(f, _)| f == first,
+                |&(f, _)| hash_value(f),
+            ) {
+                Entry::Occupied(found) => found.get().1,
+                Entry::Vacant(vacant) => {
+                    vacant.insert((first, next));
+                    self.groups.push(HashTable::new());
+                    next
+                }
+            },
         };
         let table = &mut self.groups[group as usize];
         match self.bits.test(group, second) {
@@ -452,7 +496,7 @@ impl<E: PairEntry> Pairs<E> {
                 table.insert_unique(hash_value(second), E::new(second, row), |&e| {
                     hash_value(e.second(data))
                 });
-                self.bits.set(group, second);
+                self.bits.set(first, group, second);
                 return Found::Inserted;
             }
             Some(true) if !row_needed => return Found::Present,
@@ -466,7 +510,7 @@ impl<E: PairEntry> Pairs<E> {
             Entry::Occupied(found) => Found::Row(found.get().row()),
             Entry::Vacant(vacant) => {
                 vacant.insert(E::new(second, row));
-                self.bits.set(group, second);
+                self.bits.set(first, group, second);
                 Found::Inserted
             }
         }
@@ -1160,6 +1204,26 @@ mod tests {
         }
         let Dedup::WidePairs(table) = &relation.dedup else {
             panic!("a negated two-column relation keeps wide pairs");
+        };
+        assert!(!table.bits.on);
+    }
+
+    #[test]
+    fn sparse_first_values_drop_the_bitsets() {
+        let mut relation = Relation::new(2, vec![0], 0, false, false);
+        let pairs: Vec<(u32, u32)> = (0..50).map(|i| (i * 999_983 % 30_000_000, i % 3)).collect();
+        for &(a, b) in &pairs {
+            let t = ids(&[a, b]);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
+        }
+        for &(a, b) in &pairs {
+            let t = ids(&[a, b]);
+            assert!(relation.contains(&t, hash_row(&t)));
+            let t = ids(&[a + 1, b]);
+            assert!(!relation.contains(&t, hash_row(&t)));
+        }
+        let Dedup::Pairs(table) = &relation.dedup else {
+            panic!("a two-column relation keeps pairs");
         };
         assert!(!table.bits.on);
     }
