@@ -77,11 +77,7 @@ pub fn defeats(
             if !known(model, &head) {
                 continue;
             }
-            let would_be = rule.strength
-                * premises
-                    .iter()
-                    .map(|p| model.confidence(*p))
-                    .product::<f64>();
+            let would_be = worth(model, rule, &premises);
             let instance = instance_text(&builder, rule, &bindings);
             let conclusion = fact_text(program, &builder.matcher.interner, predicate, &head);
             let defeated_by: Vec<Explanation> = blockers
@@ -195,12 +191,7 @@ pub fn defeats_through(program: &Program, model: &Model, predicate: PredId) -> V
                     if !known(model, &head) {
                         continue;
                     }
-                    let would_be = rule.strength
-                        * defeat.would_be
-                        * premises
-                            .iter()
-                            .map(|p| model.confidence(*p))
-                            .product::<f64>();
+                    let would_be = defeat.would_be * worth(model, rule, &premises);
                     let conclusion =
                         fact_text(program, &builder.matcher.interner, predicate, &head);
                     if out.iter().any(|d| {
@@ -290,6 +281,15 @@ fn known(model: &Model, values: &[ValueId]) -> bool {
     values
         .iter()
         .all(|v| (v.0 as usize) < model.interner().len())
+}
+
+/// What an instance of `rule` with these premises gives: strength times premises.
+fn worth(model: &Model, rule: &Rule, premises: &[FactId]) -> f64 {
+    rule.strength
+        * premises
+            .iter()
+            .map(|p| model.confidence(*p))
+            .product::<f64>()
 }
 
 /// The head of `rule` under `bindings`, which bind every head variable (rules are safe).

@@ -743,26 +743,8 @@ impl Lowerer {
                 }
             }
         }
-        if let Window {
-            since: Some(since),
-            until: Some(until),
-        } = annotations.window
-        {
-            if until < since {
-                self.error(
-                    Diagnostic::error(
-                        "E0107",
-                        format!(
-                            "`@until({})` is before `@since({})`: the fact would never hold",
-                            Value::Date(until),
-                            Value::Date(since)
-                        ),
-                        clause.span,
-                    )
-                    .with_help("`@since` is the first day the fact holds and `@until` the last; swap them or correct one"),
-                );
-                return None;
-            }
+        if !self.window_ok(annotations.window, "@since", "@until", clause.span) {
+            return None;
         }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
         Some(Fact::new(
@@ -820,22 +802,12 @@ impl Lowerer {
             let kind = self.predicates[id.0 as usize].kinds[column];
             tuple.push(self.constant(value, span, kind, &fact.relation, column)?);
         }
-        if let (Some(since), Some(until)) = (fact.since, fact.until) {
-            if until < since {
-                self.error(
-                    Diagnostic::error(
-                        "E0107",
-                        format!(
-                            "`until` {} is before `since` {}: the fact would never hold",
-                            Value::Date(until),
-                            Value::Date(since)
-                        ),
-                        fact.span,
-                    )
-                    .with_help("`since` is the first day the fact holds and `until` the last; swap them or correct one"),
-                );
-                return None;
-            }
+        let window = Window {
+            since: fact.since,
+            until: fact.until,
+        };
+        if !self.window_ok(window, "since", "until", fact.span) {
+            return None;
         }
         let confidence = fact.confidence.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&confidence) {
@@ -861,6 +833,34 @@ impl Lowerer {
             window,
             fact.span,
         ))
+    }
+
+    /// Reports a window that ends before it starts (`since` and `until` name the
+    /// annotations or keys as the user wrote them); false if it does.
+    fn window_ok(&mut self, window: Window, since: &str, until: &str, span: Span) -> bool {
+        let (Some(first), Some(last)) = (window.since, window.until) else {
+            return true;
+        };
+        if first <= last {
+            return true;
+        }
+        let (first, last) = (Value::Date(first), Value::Date(last));
+        let (since_text, until_text) = if since.starts_with('@') {
+            (format!("`{since}({first})`"), format!("`{until}({last})`"))
+        } else {
+            (format!("`{since}` {first}"), format!("`{until}` {last}"))
+        };
+        self.error(
+            Diagnostic::error(
+                "E0107",
+                format!("{until_text} is before {since_text}: the fact would never hold"),
+                span,
+            )
+            .with_help(format!(
+                "`{since}` is the first day the fact holds and `{until}` the last; swap them or correct one"
+            )),
+        );
+        false
     }
 
     fn lower_rule(&mut self, clause: &ast::Clause, id: RuleId) -> Option<Rule> {
