@@ -9,6 +9,7 @@
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
+use std::sync::OnceLock;
 
 use crate::value::ValueId;
 
@@ -119,6 +120,15 @@ impl Codes {
         }
     }
 
+    /// Replaces every code with `count` times `code`.
+    fn fill(&mut self, code: u32, count: usize) {
+        match self {
+            Codes::Narrow(codes) => *codes = vec![code as u8; count],
+            Codes::Wide(codes) => *codes = vec![code as u16; count],
+            Codes::Full(codes) => *codes = vec![code; count],
+        }
+    }
+
     #[inline]
     fn set(&mut self, row: usize, code: u32) {
         match self {
@@ -192,6 +202,16 @@ pub(crate) fn push_values<T: Copy>(out: &mut Vec<T>, values: &[T]) {
     }
 }
 
+/// The deduplicating table of rows `0..len` of `data`, `arity` values each.
+fn rows_table(data: &[ValueId], arity: usize, len: usize) -> HashTable<(u32, u32)> {
+    let mut table = HashTable::with_capacity(len);
+    for r in 0..len {
+        let d = digest(hash_row(&data[r * arity..(r + 1) * arity]));
+        table.insert_unique(spread(d), (r as u32, d), |&(_, d)| spread(d));
+    }
+    table
+}
+
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
@@ -201,8 +221,9 @@ enum Dedup {
     /// Two-column rows, grouped by their first value, groups holding each row's second
     /// value beside its row number.
     WidePairs(Pairs<(u32, u32)>),
-    /// Other rows: row numbers with a 32-bit digest of their hash.
-    Rows(HashTable<(u32, u32)>),
+    /// Other rows: row numbers with a 32-bit digest of their hash. Not built while rows
+    /// are only appended by [`Relation::adopt`] and nothing asks for one.
+    Rows(OnceLock<HashTable<(u32, u32)>>),
 }
 
 impl Dedup {
@@ -210,7 +231,7 @@ impl Dedup {
         match self {
             Dedup::Pairs(pairs) => pairs.heap_bytes(),
             Dedup::WidePairs(pairs) => pairs.heap_bytes(),
-            Dedup::Rows(table) => table.capacity() * 9,
+            Dedup::Rows(table) => table.get().map_or(0, |table| table.capacity() * 9),
         }
     }
 }
@@ -265,13 +286,18 @@ impl PairEntry for (u32, u32) {
 ///
 /// Beside the groups, while value ids stay dense enough, each group has a bitset of its
 /// second values ([`Bits`]): a membership test then reads one word of a small array
-/// instead of probing a group table that may be far out of cache.
+/// instead of probing a group table that may be far out of cache. While the bitsets are
+/// kept, the group tables are only needed to find a row's number, which evaluation
+/// rarely asks for (a fact's confidence below 1, a fully bound premise, an explanation):
+/// they are built on the first such question and kept up to date from then on.
 #[derive(Clone, Debug)]
 struct Pairs<E> {
     /// First value to group number.
     groups_by_first: HashTable<(u32, u32)>,
-    /// Per group: its rows.
-    groups: Vec<HashTable<E>>,
+    /// Number of groups.
+    count: u32,
+    /// Per group: its rows. Always built once the bitsets are dropped.
+    tables: OnceLock<Vec<HashTable<E>>>,
     /// Per group: its second values as a bitset, if kept.
     bits: Bits,
 }
@@ -280,7 +306,8 @@ impl<E> Default for Pairs<E> {
     fn default() -> Self {
         Pairs {
             groups_by_first: HashTable::new(),
-            groups: Vec::new(),
+            count: 0,
+            tables: OnceLock::new(),
             bits: Bits::default(),
         }
     }
@@ -289,25 +316,36 @@ impl<E> Default for Pairs<E> {
 /// Words of bitset a [`Pairs`] may hold beyond [`BITS_PER_ROW`]'s share.
 const BITS_SLACK_WORDS: usize = 1 << 16;
 /// Rows per bitset word a [`Pairs`] may hold (beyond the slack): the bitsets cost at
-/// most 2 bytes per row.
-const BITS_PER_ROW: usize = 4;
+/// most 8 bytes per row, about what the group tables they stand in for take (5-byte
+/// buckets, at most 7/8 full, doubling as they grow).
+const BITS_PER_ROW: usize = 1;
+
+/// The bitset of one group's second values: word `i` of `words` holds values
+/// `(base + i) * 64 ..`, so a group whose values lie close together (the nodes a node
+/// reaches on a chain) takes words for that stretch only.
+#[derive(Clone, Debug, Default)]
+struct GroupBits {
+    base: u32,
+    words: Vec<u64>,
+}
 
 /// Per group of a [`Pairs`], a bitset of its second values (value ids are dense: they
-/// are numbered in order of first appearance). Dropped for good once the words would
-/// outgrow [`BITS_SLACK_WORDS`] plus a word per [`BITS_PER_ROW`] rows, so sparse values
-/// cost no more than that.
+/// are numbered in order of first appearance). Dropped once the words would outgrow
+/// [`BITS_SLACK_WORDS`] plus a word per [`BITS_PER_ROW`] rows, so sparse values cost no
+/// more than that; rebuilt when the rows have grown by half since and the words fit again (a
+/// relation whose first rows spread wide and whose later rows fill the gaps).
 #[derive(Clone, Debug)]
 struct Bits {
     /// Whether the bitsets are kept (and complete).
     on: bool,
-    /// Per group: its words, bit `v % 64` of word `v / 64` set when `v` is present.
-    groups: Vec<Vec<u64>>,
+    /// Per group: its bitset.
+    groups: Vec<GroupBits>,
     /// Per first value: its group number, `u32::MAX` for none.
     group_of: Vec<u32>,
     /// Words held, over all groups.
     words: usize,
-    /// Rows recorded.
-    rows: usize,
+    /// While the bitsets are not kept: the row count at which to try rebuilding them.
+    retry_at: usize,
 }
 
 impl Default for Bits {
@@ -317,9 +355,14 @@ impl Default for Bits {
             groups: Vec::new(),
             group_of: Vec::new(),
             words: 0,
-            rows: 0,
+            retry_at: 0,
         }
     }
+}
+
+/// The words a bitset of values `low..=high` takes.
+fn span_words(low: u32, high: u32) -> usize {
+    (high / 64 - low / 64) as usize + 1
 }
 
 impl Bits {
@@ -329,13 +372,13 @@ impl Bits {
         if !self.on {
             return None;
         }
-        let words = self
-            .groups
-            .get(group as usize)
-            .map_or(&[][..], Vec::as_slice);
+        let Some(bits) = self.groups.get(group as usize) else {
+            return Some(false);
+        };
+        let word = (second / 64).wrapping_sub(bits.base) as usize;
         Some(
-            words
-                .get((second / 64) as usize)
+            bits.words
+                .get(word)
                 .is_some_and(|&w| w & (1 << (second % 64)) != 0),
         )
     }
@@ -355,58 +398,104 @@ impl Bits {
         )
     }
 
-    /// Stops keeping the bitsets, for good.
-    fn drop_all(&mut self) {
+    /// The most words `rows` rows may keep.
+    fn budget(rows: usize) -> usize {
+        BITS_SLACK_WORDS + rows / BITS_PER_ROW
+    }
+
+    /// Stops keeping the bitsets until the rows have grown by half.
+    fn drop_all(&mut self, rows: usize) {
         *self = Bits {
             on: false,
             groups: Vec::new(),
             group_of: Vec::new(),
             words: 0,
-            rows: 0,
+            retry_at: rows + rows / 2,
         };
     }
 
-    /// Records a new row `(first, second)` of group `group`, which may be a new group.
+    /// Whether `more` words fit the budget of `rows` rows; drops the bitsets if not.
+    fn afford(&mut self, more: usize, rows: usize) -> bool {
+        if self.words + more > Bits::budget(rows) {
+            self.drop_all(rows);
+            return false;
+        }
+        self.words += more;
+        true
+    }
+
+    /// Records a new row `(first, second)` of group `group`, which may be a new group;
+    /// `rows` counts the rows with this one.
     #[inline]
-    fn set(&mut self, first: u32, group: u32, second: u32) {
+    fn set(&mut self, first: u32, group: u32, second: u32, rows: usize) {
         if !self.on {
             return;
         }
-        self.rows += 1;
         if group as usize == self.groups.len() {
             let at = first as usize;
             if at >= self.group_of.len() {
                 // Two first values per word.
-                let grown = self.words + (at + 1 - self.group_of.len()).div_ceil(2);
-                if grown > BITS_SLACK_WORDS + self.rows / BITS_PER_ROW {
-                    self.drop_all();
+                if !self.afford((at + 1 - self.group_of.len()).div_ceil(2), rows) {
                     return;
                 }
-                self.words = grown;
                 self.group_of.resize(at + 1, u32::MAX);
             }
             self.group_of[at] = group;
-            self.groups.push(Vec::new());
+            self.groups.push(GroupBits::default());
         }
-        let group = group as usize;
-        let word = (second / 64) as usize;
-        let words = &mut self.groups[group];
-        if word >= words.len() {
-            let grown = self.words + word + 1 - words.len();
-            if grown > BITS_SLACK_WORDS + self.rows / BITS_PER_ROW {
-                self.drop_all();
+        let word = second / 64;
+        let bits = &self.groups[group as usize];
+        let (base, len) = (bits.base, bits.words.len() as u32);
+        if len == 0 {
+            if !self.afford(1, rows) {
                 return;
             }
-            self.words = grown;
-            words.resize(word + 1, 0);
+            let bits = &mut self.groups[group as usize];
+            bits.base = word;
+            bits.words.push(0);
+        } else if word < base {
+            // Grow downwards by at least the present length, so that values arriving
+            // in descending order cost amortized constant time.
+            let new_base = word.min(base.saturating_sub(len));
+            if !self.afford((base - new_base) as usize, rows) {
+                return;
+            }
+            let bits = &mut self.groups[group as usize];
+            bits.words
+                .splice(0..0, std::iter::repeat(0).take((base - new_base) as usize));
+            bits.base = new_base;
+        } else if word - base >= len {
+            if !self.afford((word - base + 1 - len) as usize, rows) {
+                return;
+            }
+            let bits = &mut self.groups[group as usize];
+            bits.words.resize((word - base + 1) as usize, 0);
         }
-        words[word] |= 1 << (second % 64);
+        let bits = &mut self.groups[group as usize];
+        bits.words[(word - bits.base) as usize] |= 1 << (second % 64);
+    }
+
+    /// Calls `f` with each value of group `group`, ascending.
+    fn for_each(&self, group: u32, mut f: impl FnMut(u32)) {
+        let bits = &self.groups[group as usize];
+        for (i, &word) in bits.words.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let bit = word.trailing_zeros();
+                f((bits.base + i as u32) * 64 + bit);
+                word &= word - 1;
+            }
+        }
     }
 
     fn heap_bytes(&self) -> usize {
         self.group_of.capacity() * 4
-            + self.groups.capacity() * std::mem::size_of::<Vec<u64>>()
-            + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
+            + self.groups.capacity() * std::mem::size_of::<GroupBits>()
+            + self
+                .groups
+                .iter()
+                .map(|g| g.words.capacity() * 8)
+                .sum::<usize>()
     }
 }
 
@@ -426,12 +515,6 @@ fn hash_value(v: u32) -> u64 {
 }
 
 impl<E: PairEntry> Pairs<E> {
-    fn group(&self, first: u32) -> Option<&HashTable<E>> {
-        self.groups_by_first
-            .find(hash_value(first), |&(f, _)| f == first)
-            .map(|&(_, g)| &self.groups[g as usize])
-    }
-
     fn group_number(&self, first: u32) -> Option<u32> {
         if let Some(group) = self.bits.group(first) {
             return group;
@@ -441,8 +524,91 @@ impl<E: PairEntry> Pairs<E> {
             .map(|&(_, g)| g)
     }
 
+    /// The group tables of the rows in `data`, built from scratch.
+    fn build_tables(&self, data: &[ValueId]) -> Vec<HashTable<E>> {
+        let mut tables: Vec<HashTable<E>> = Vec::with_capacity(self.count as usize);
+        tables.resize_with(self.count as usize, HashTable::new);
+        for (row, pair) in data.chunks_exact(2).enumerate() {
+            let (first, second) = (pair[0].0, pair[1].0);
+            let group = self
+                .group_number(first)
+                .expect("every row's first value has a group");
+            tables[group as usize].insert_unique(
+                hash_value(second),
+                E::new(second, row as u32),
+                |&e| hash_value(e.second(data)),
+            );
+        }
+        tables
+    }
+
+    /// Rebuilds the bitsets from the rows in `data` if they fit the budget, and then
+    /// lets the group tables go (they are rebuilt if a row number is asked for); else
+    /// tries again once the rows have grown by half.
+    fn rebuild_bits(&mut self, data: &[ValueId]) {
+        let rows = data.len() / 2;
+        let count = self.count as usize;
+        let mut spans = vec![(u32::MAX, 0u32); count];
+        let top_first = self
+            .groups_by_first
+            .iter()
+            .map(|&(first, _)| first as usize + 1)
+            .max()
+            .unwrap_or(0);
+        for pair in data.chunks_exact(2) {
+            let group = self
+                .group_number(pair[0].0)
+                .expect("every row's first value has a group");
+            let (low, high) = &mut spans[group as usize];
+            *low = (*low).min(pair[1].0);
+            *high = (*high).max(pair[1].0);
+        }
+        let words = top_first.div_ceil(2)
+            + spans
+                .iter()
+                .map(|&(low, high)| span_words(low, high))
+                .sum::<usize>();
+        if words > Bits::budget(rows) {
+            self.bits.retry_at = rows + rows / 2;
+            return;
+        }
+        let mut group_of = vec![u32::MAX; top_first];
+        for &(first, group) in &self.groups_by_first {
+            group_of[first as usize] = group;
+        }
+        let mut groups: Vec<GroupBits> = spans
+            .iter()
+            .map(|&(low, high)| GroupBits {
+                base: low / 64,
+                words: vec![0; span_words(low, high)],
+            })
+            .collect();
+        for pair in data.chunks_exact(2) {
+            let bits = &mut groups[group_of[pair[0].0 as usize] as usize];
+            let second = pair[1].0;
+            bits.words[(second / 64 - bits.base) as usize] |= 1 << (second % 64);
+        }
+        self.bits = Bits {
+            on: true,
+            groups,
+            group_of,
+            words,
+            retry_at: 0,
+        };
+        self.tables = OnceLock::new();
+    }
+
+    /// The group tables, built now if not yet.
+    fn tables(&self, data: &[ValueId]) -> &[HashTable<E>] {
+        self.tables.get_or_init(|| self.build_tables(data))
+    }
+
     fn find(&self, data: &[ValueId], first: u32, second: u32) -> Option<u32> {
-        self.group(first)?
+        let group = self.group_number(first)?;
+        if self.bits.test(group, second) == Some(false) {
+            return None;
+        }
+        self.tables(data)[group as usize]
             .find(hash_value(second), |&e| e.second(data) == second)
             .map(|&e| e.row())
     }
@@ -455,7 +621,7 @@ impl<E: PairEntry> Pairs<E> {
         };
         match self.bits.test(group, second) {
             Some(known) => known,
-            None => self.groups[group as usize]
+            None => self.tables(data)[group as usize]
                 .find(hash_value(second), |&e| e.second(data) == second)
                 .is_some(),
         }
@@ -473,7 +639,9 @@ impl<E: PairEntry> Pairs<E> {
         row: u32,
         row_needed: bool,
     ) -> Found {
-        let next = self.groups.len() as u32;
+        if !self.bits.on && row as usize >= self.bits.retry_at {
+            self.rebuild_bits(data);
+        }
         let known = self.bits.group(first).flatten();
         let group = match known {
             Some(group) => group,
@@ -484,25 +652,54 @@ impl<E: PairEntry> Pairs<E> {
             ) {
                 Entry::Occupied(found) => found.get().1,
                 Entry::Vacant(vacant) => {
+                    let next = self.count;
                     vacant.insert((first, next));
-                    self.groups.push(HashTable::new());
+                    self.count += 1;
+                    if let Some(tables) = self.tables.get_mut() {
+                        tables.push(HashTable::new());
+                    }
                     next
                 }
             },
         };
-        let table = &mut self.groups[group as usize];
         match self.bits.test(group, second) {
             Some(false) => {
-                table.insert_unique(hash_value(second), E::new(second, row), |&e| {
-                    hash_value(e.second(data))
-                });
-                self.bits.set(first, group, second);
+                let built = match self.tables.get_mut() {
+                    Some(tables) => {
+                        tables[group as usize].insert_unique(
+                            hash_value(second),
+                            E::new(second, row),
+                            |&e| hash_value(e.second(data)),
+                        );
+                        true
+                    }
+                    None => false,
+                };
+                self.bits.set(first, group, second, row as usize + 1);
+                if !self.bits.on && !built {
+                    // The bitsets just outgrew their budget: the tables take over.
+                    let mut tables = self.build_tables(data);
+                    tables[group as usize].insert_unique(
+                        hash_value(second),
+                        E::new(second, row),
+                        |&e| hash_value(e.second(data)),
+                    );
+                    self.tables = OnceLock::from(tables);
+                }
                 return Found::Inserted;
             }
             Some(true) if !row_needed => return Found::Present,
             _ => {}
         }
-        match table.entry(
+        if self.tables.get().is_none() {
+            let tables = self.build_tables(data);
+            self.tables = OnceLock::from(tables);
+        }
+        let tables = self
+            .tables
+            .get_mut()
+            .expect("the group tables were just built");
+        match tables[group as usize].entry(
             hash_value(second),
             |&e| e.second(data) == second,
             |&e| hash_value(e.second(data)),
@@ -510,22 +707,31 @@ impl<E: PairEntry> Pairs<E> {
             Entry::Occupied(found) => Found::Row(found.get().row()),
             Entry::Vacant(vacant) => {
                 vacant.insert(E::new(second, row));
-                self.bits.set(first, group, second);
+                self.bits.set(first, group, second, row as usize + 1);
                 Found::Inserted
             }
         }
     }
 
+    /// Calls `f` with the second value of each row of group `group`.
+    fn for_each_second(&self, data: &[ValueId], group: u32, mut f: impl FnMut(u32)) {
+        match self.tables.get() {
+            Some(tables) => {
+                for &e in &tables[group as usize] {
+                    f(e.second(data));
+                }
+            }
+            None => self.bits.for_each(group, f),
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         let bucket = std::mem::size_of::<E>() + 1;
-        self.groups_by_first.capacity() * 9
-            + self.bits.heap_bytes()
-            + self.groups.capacity() * std::mem::size_of::<HashTable<E>>()
-            + self
-                .groups
-                .iter()
-                .map(|g| g.capacity() * bucket)
-                .sum::<usize>()
+        let tables = self.tables.get().map_or(0, |tables| {
+            tables.capacity() * std::mem::size_of::<HashTable<E>>()
+                + tables.iter().map(|g| g.capacity() * bucket).sum::<usize>()
+        });
+        self.groups_by_first.capacity() * 9 + self.bits.heap_bytes() + tables
     }
 }
 
@@ -781,7 +987,7 @@ impl Relation {
             } else if arity == 2 {
                 Dedup::Pairs(Pairs::default())
             } else {
-                Dedup::Rows(HashTable::new())
+                Dedup::Rows(OnceLock::from(HashTable::new()))
             },
             indexes: Vec::new(),
             sorted: Vec::new(),
@@ -836,10 +1042,14 @@ impl Relation {
             Dedup::Pairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
             Dedup::WidePairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
             Dedup::Rows(table) => {
+                if self.len == 0 {
+                    return None;
+                }
                 let arity = self.arity;
                 let data = &self.data;
                 let d = digest(hash);
                 table
+                    .get_or_init(|| rows_table(data, arity, self.len))
                     .find(hash, |&(r, rd)| {
                         rd == d && &data[r as usize * arity..(r as usize + 1) * arity] == tuple
                     })
@@ -914,6 +1124,52 @@ impl Relation {
         }
     }
 
+    /// Whether [`Relation::adopt`] may take rows: the relation is empty and keeps its
+    /// rows in a [`Dedup::Rows`] table.
+    pub fn can_adopt(&self) -> bool {
+        self.len == 0 && self.arity > 0 && matches!(self.dedup, Dedup::Rows(_))
+    }
+
+    /// Takes over `count` rows that the caller knows to be distinct, all derived by
+    /// `rule`: `tuples` holds `arity` values per row, `confidence` one per row (or none
+    /// when every row's is 1), `premises` the rule's `stored` premises per row. The
+    /// buffers become the relation's columns without a copy, and the deduplicating
+    /// table is built only when a row is looked up. Requires [`Relation::can_adopt`].
+    pub fn adopt(
+        &mut self,
+        tuples: Vec<ValueId>,
+        count: usize,
+        confidence: Vec<f64>,
+        rule: u32,
+        premises: Vec<u32>,
+        stored: usize,
+    ) {
+        debug_assert!(self.can_adopt(), "adopting into a relation that has rows");
+        debug_assert_eq!(tuples.len(), count * self.arity);
+        self.data = tuples;
+        self.len = count;
+        self.dedup = Dedup::Rows(OnceLock::new());
+        if !confidence.is_empty() {
+            self.confidence = confidence;
+        }
+        if self.record {
+            let code = self.code(0, rule);
+            self.codes.fill(code, count);
+            if matches!(self.premises, Slots::Full(_)) && stored == self.stride {
+                self.premises = Slots::Full(premises);
+            } else {
+                let mut slots = match &self.premises {
+                    Slots::Full(_) => Slots::Full(Vec::with_capacity(count * self.stride)),
+                    Slots::Narrow(_) => Slots::Narrow(Vec::with_capacity(count * self.stride)),
+                };
+                for r in 0..count {
+                    slots.push(&premises[r * stored..(r + 1) * stored], self.stride);
+                }
+                self.premises = slots;
+            }
+        }
+    }
+
     /// In a relation of [`Dedup::Rows`], the row of `tuple`, or `None` after recording
     /// it as `row` (which the caller then appends).
     #[inline]
@@ -923,6 +1179,10 @@ impl Relation {
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
+                if table.get().is_none() {
+                    *table = OnceLock::from(rows_table(data, arity, self.len));
+                }
+                let table = table.get_mut().expect("the table was just built");
                 let d = digest(hash);
                 match table.entry(
                     hash,
@@ -1008,16 +1268,8 @@ impl Relation {
     pub fn pair_group(&self, group: u32, mut f: impl FnMut(ValueId)) {
         let data = &self.data;
         match &self.dedup {
-            Dedup::Pairs(pairs) => {
-                for &e in &pairs.groups[group as usize] {
-                    f(ValueId(e.second(data)));
-                }
-            }
-            Dedup::WidePairs(pairs) => {
-                for &e in &pairs.groups[group as usize] {
-                    f(ValueId(e.second(data)));
-                }
-            }
+            Dedup::Pairs(pairs) => pairs.for_each_second(data, group, |v| f(ValueId(v))),
+            Dedup::WidePairs(pairs) => pairs.for_each_second(data, group, |v| f(ValueId(v))),
             Dedup::Rows(_) => {}
         }
     }
@@ -1206,6 +1458,75 @@ mod tests {
             panic!("a negated two-column relation keeps wide pairs");
         };
         assert!(!table.bits.on);
+    }
+
+    #[test]
+    fn rows_are_found_without_group_tables_built_during_inserts() {
+        let mut relation = Relation::new(2, vec![0], 0, false, false);
+        // Descending second values grow each group's bitset downwards.
+        let pairs: Vec<(u32, u32)> = (0..3000).map(|i| (i % 5, 5000 - i)).collect();
+        for &(a, b) in &pairs {
+            let t = ids(&[a, b]);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::Kept);
+        }
+        let Dedup::Pairs(table) = &relation.dedup else {
+            panic!("a two-column relation keeps pairs");
+        };
+        assert!(table.bits.on);
+        assert!(table.tables.get().is_none(), "no row number was asked for");
+        for (n, &(a, b)) in pairs.iter().enumerate() {
+            let t = ids(&[a, b]);
+            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            let t = ids(&[a, b + 5000]);
+            assert_eq!(relation.find(&t, hash_row(&t)), None);
+        }
+        // Once built, the tables follow later inserts.
+        let t = ids(&[7, 1]);
+        assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
+        assert_eq!(relation.find(&t, hash_row(&t)), Some(3000));
+        let mut seconds = Vec::new();
+        let firsts = relation.pair_firsts().expect("pairs");
+        let (_, group) = firsts
+            .iter()
+            .find(|(f, _)| f.0 == 2)
+            .copied()
+            .expect("group");
+        relation.pair_group(group, |v| seconds.push(v.0));
+        seconds.sort_unstable();
+        let mut expected: Vec<u32> = pairs.iter().filter(|p| p.0 == 2).map(|p| p.1).collect();
+        expected.sort_unstable();
+        assert_eq!(seconds, expected);
+    }
+
+    #[test]
+    fn bitsets_come_back_when_later_rows_fill_the_gaps() {
+        let mut relation = Relation::new(2, vec![0], 0, false, false);
+        // A hundred groups, each spanning a thousand words with its first two rows:
+        // over budget, so the bitsets are dropped.
+        let mut pairs: Vec<(u32, u32)> = (0..100).flat_map(|g| [(g, 0), (g, 63_999)]).collect();
+        // Later rows fill the spans until the words fit the rows' budget again.
+        pairs.extend((1..400).flat_map(|j| (0..100).map(move |g| (g, j * 160))));
+        let bits_on = |relation: &Relation| match &relation.dedup {
+            Dedup::Pairs(table) => table.bits.on,
+            _ => panic!("a two-column relation keeps pairs"),
+        };
+        let mut dropped = false;
+        for &(a, b) in &pairs {
+            let t = ids(&[a, b]);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
+            dropped |= !bits_on(&relation);
+        }
+        assert!(dropped, "the first rows spread too wide");
+        assert!(bits_on(&relation), "the bitsets were rebuilt");
+        for (n, &(a, b)) in pairs.iter().enumerate() {
+            let t = ids(&[a, b]);
+            assert!(relation.contains(&t, hash_row(&t)));
+            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            let t = ids(&[a, b + 1]);
+            assert!(!relation.contains(&t, hash_row(&t)));
+            assert_eq!(relation.find(&t, hash_row(&t)), None);
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::provenance::Layout;
 use super::relation::{hash_row, push_values, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
-use crate::program::{Literal, PredId, Program, RuleId, Stratum, Term, VarId};
+use crate::program::{Literal, PredId, Program, Rule, RuleId, Stratum, Term, VarId};
 use crate::value::{Interner, ValueId};
 
 /// Candidate facts for one relation, waiting to be merged.
@@ -378,6 +378,19 @@ impl Exec<'_> {
             }
         }
     }
+}
+
+/// Whether every instance of `rule` derives a different fact: every variable of its
+/// positive premises is in the head, so instances that differ in some premise row (rows
+/// of a relation are distinct) differ in the head.
+fn derives_distinct(rule: &Rule) -> bool {
+    let in_head = |var: &VarId| rule.head.args.contains(&Term::Var(*var));
+    rule.positive_atoms().all(|atom| {
+        atom.args.iter().all(|term| match term {
+            Term::Var(var) => in_head(var),
+            Term::Const(_) => true,
+        })
+    })
 }
 
 /// Marks the relations `body` (aggregates' bodies included) tests in a negation.
@@ -760,6 +773,7 @@ impl<'p> State<'p> {
         if self.options.record_derivations {
             self.narrow_premises(stratum, &in_stratum);
         }
+        let adoptable = self.adoptable(stratum);
         let mut first = true;
         loop {
             self.iterations += 1;
@@ -814,11 +828,19 @@ impl<'p> State<'p> {
             }
             self.growth.clear();
             for p in heads {
-                let buffer = &to_add[&p];
+                let Some(buffer) = to_add.remove(&p) else {
+                    continue;
+                };
                 if buffer.is_empty() {
                     continue;
                 }
-                let next = self.merge(p, buffer);
+                if adoptable.contains(&p) {
+                    // The stratum's only pass: nothing reads its delta.
+                    self.adopt(p, buffer);
+                    changed = true;
+                    continue;
+                }
+                let next = self.merge(p, &buffer);
                 changed |= !next.is_empty();
                 recent[p.0 as usize] = next;
             }
@@ -833,6 +855,55 @@ impl<'p> State<'p> {
         for p in &stratum.predicates {
             self.relations[p.0 as usize].refresh_indexes();
         }
+    }
+
+    /// The relations of `stratum` whose candidates can become their rows as they are:
+    /// the stratum runs one pass (it is not recursive, evaluation is semi-naive), the
+    /// relation starts empty, and one rule derives it, each instance a different fact
+    /// ([`derives_distinct`]).
+    fn adoptable(&self, stratum: &Stratum) -> Vec<PredId> {
+        if stratum.recursive || self.options.strategy != Strategy::SemiNaive {
+            return Vec::new();
+        }
+        stratum
+            .predicates
+            .iter()
+            .copied()
+            .filter(|&p| {
+                let mut rules = stratum
+                    .rules
+                    .iter()
+                    .map(|&id| self.program.rule(id))
+                    .filter(|rule| rule.head.predicate == p);
+                let only = match (rules.next(), rules.next()) {
+                    (Some(rule), None) => derives_distinct(rule),
+                    _ => false,
+                };
+                only && self.relations[p.0 as usize].can_adopt()
+            })
+            .collect()
+    }
+
+    /// Makes the candidates of `buffer` the rows of relation `p` (see
+    /// [`State::adoptable`]).
+    fn adopt(&mut self, p: PredId, buffer: ToAdd) {
+        let [(rule, count)] = buffer.rules[..] else {
+            unreachable!("one rule derives an adoptable relation");
+        };
+        let stored = if self.options.record_derivations {
+            self.layouts[rule as usize].stored.len()
+        } else {
+            0
+        };
+        self.relations[p.0 as usize].adopt(
+            buffer.tuples,
+            count as usize,
+            buffer.confidence,
+            rule,
+            buffer.premises,
+            stored,
+        );
+        *self.growth.entry(RuleId(rule)).or_default() += u64::from(count);
     }
 
     /// Gives 16-bit premise slots to each relation of `stratum` whose rules store only
