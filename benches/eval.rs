@@ -155,6 +155,9 @@ fn run_once(job: &str) {
         Size::Full
     };
     if let Some(&(_, record)) = ASCRIBE.iter().find(|(name, _)| *name == peer_name) {
+        // As the `ascribe` command does; the timed runs share one process with the
+        // peers and keep glibc's defaults.
+        ascribe::cli::keep_large_blocks_mapped();
         let count = run_ascribe(dataset.workload, &dataset.dir(size), record, &output_dir());
         assert_eq!(
             count,

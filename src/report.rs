@@ -307,7 +307,7 @@ pub fn report(
                     id: format!("E{}", i + 1),
                     fact: fact_text(program, program.interner(), fact.predicate, &fact.tuple),
                     source: program.fact_source(fact),
-                    confidence: round(fact.confidence),
+                    confidence: round(fact.confidence()),
                 }
             })
             .collect();
@@ -375,7 +375,7 @@ impl IncidentBuilder<'_, '_> {
     fn ids(&mut self, inputs: &BTreeSet<usize>) -> Vec<String> {
         let mut ids = Vec::new();
         for &index in inputs {
-            if self.program.facts()[index].confidence >= 1.0 {
+            if self.program.facts()[index].confidence() >= 1.0 {
                 continue;
             }
             let position = match self.evidence.iter().position(|&e| e == index) {

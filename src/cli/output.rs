@@ -239,7 +239,7 @@ pub fn write_dir(
     let mut cache = ValueCache::new(model);
     for &p in selected {
         let path = dir.join(format!("{}.tsv", program.predicate(p).name));
-        let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        let mut file = BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?);
         let mut result = Ok(());
         model.for_each_sorted(p, |tuple| {
             if result.is_err() {

@@ -123,7 +123,7 @@ impl Lineage {
         let Some(fact) = program.facts().get(index) else {
             return Vec::new();
         };
-        if fact.confidence < 1.0 {
+        if fact.confidence() < 1.0 {
             vec![self.id(program.fact_source(fact))]
         } else {
             Vec::new()

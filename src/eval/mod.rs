@@ -168,6 +168,9 @@ pub fn evaluate_limited(
         .map(|(&rule, &count)| ArithmeticFailure { rule, count })
         .collect();
     failures.sort_by_key(|f| f.rule);
+    for relation in &mut state.relations {
+        relation.drop_indexes();
+    }
     Ok(Model {
         recorded: state.options.record_derivations,
         lines: std::mem::take(&mut state.lines),
@@ -301,8 +304,8 @@ impl Model {
     pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
         let relation = &self.relations[predicate.0 as usize];
         let Some(firsts) = relation.pair_firsts() else {
-            for fact in self.sorted_facts(predicate) {
-                f(self.tuple(fact));
+            for row in self.sorted_rows(predicate) {
+                f(relation.row(row as usize));
             }
             return;
         };
@@ -326,11 +329,19 @@ impl Model {
 
     /// The facts of a relation, sorted by value (column by column), for output.
     pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
+        self.sorted_rows(predicate)
+            .into_iter()
+            .map(|row| FactId { predicate, row })
+            .collect()
+    }
+
+    /// The rows of a relation, sorted by value (column by column).
+    fn sorted_rows(&self, predicate: PredId) -> Vec<u32> {
         let relation = &self.relations[predicate.0 as usize];
         let (ranks, _) = self.ranks();
         let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
         let n = relation.len() as u32;
-        let rows: Vec<u32> = match relation.arity {
+        match relation.arity {
             0 | 1 => {
                 let mut keyed: Vec<(u64, u32)> = (0..n)
                     .map(|r| {
@@ -364,10 +375,7 @@ impl Model {
                 });
                 rows
             }
-        };
-        rows.into_iter()
-            .map(|row| FactId { predicate, row })
-            .collect()
+        }
     }
 
     /// Rules whose arithmetic had no value for some instances, sorted by rule.

@@ -97,6 +97,13 @@ enum Codes {
     Narrow(Vec<u8>),
     Wide(Vec<u16>),
     Full(Vec<u32>),
+    /// Every row has `code` (rows taken over by [`Relation::adopt`]); becomes a list of
+    /// the width `rules` rules need when a row gets another code.
+    Uniform {
+        code: u32,
+        len: usize,
+        rules: usize,
+    },
 }
 
 impl Codes {
@@ -110,6 +117,17 @@ impl Codes {
         }
     }
 
+    /// Turns [`Codes::Uniform`] into a list.
+    #[cold]
+    fn materialize(&mut self) {
+        if let Codes::Uniform { code, len, rules } = *self {
+            *self = Codes::for_rules(rules);
+            for _ in 0..len {
+                self.push(code);
+            }
+        }
+    }
+
     // The constructor picked a width that holds every code, so the casts are exact.
     #[inline]
     fn push(&mut self, code: u32) {
@@ -117,15 +135,13 @@ impl Codes {
             Codes::Narrow(codes) => codes.push(code as u8),
             Codes::Wide(codes) => codes.push(code as u16),
             Codes::Full(codes) => codes.push(code),
-        }
-    }
-
-    /// Replaces every code with `count` times `code`.
-    fn fill(&mut self, code: u32, count: usize) {
-        match self {
-            Codes::Narrow(codes) => *codes = vec![code as u8; count],
-            Codes::Wide(codes) => *codes = vec![code as u16; count],
-            Codes::Full(codes) => *codes = vec![code; count],
+            Codes::Uniform {
+                code: uniform, len, ..
+            } if *uniform == code => *len += 1,
+            Codes::Uniform { .. } => {
+                self.materialize();
+                self.push(code);
+            }
         }
     }
 
@@ -135,6 +151,11 @@ impl Codes {
             Codes::Narrow(codes) => codes[row] = code as u8,
             Codes::Wide(codes) => codes[row] = code as u16,
             Codes::Full(codes) => codes[row] = code,
+            Codes::Uniform { code: uniform, .. } if *uniform == code => {}
+            Codes::Uniform { .. } => {
+                self.materialize();
+                self.set(row, code);
+            }
         }
     }
 
@@ -144,6 +165,7 @@ impl Codes {
             Codes::Narrow(codes) => codes.get(row).map(|&c| u32::from(c)),
             Codes::Wide(codes) => codes.get(row).map(|&c| u32::from(c)),
             Codes::Full(codes) => codes.get(row).copied(),
+            Codes::Uniform { code, len, .. } => (row < *len).then_some(*code),
         }
     }
 
@@ -152,6 +174,7 @@ impl Codes {
             Codes::Narrow(codes) => codes.capacity(),
             Codes::Wide(codes) => codes.capacity() * 2,
             Codes::Full(codes) => codes.capacity() * 4,
+            Codes::Uniform { .. } => 0,
         }
     }
 }
@@ -1154,7 +1177,11 @@ impl Relation {
         }
         if self.record {
             let code = self.code(0, rule);
-            self.codes.fill(code, count);
+            self.codes = Codes::Uniform {
+                code,
+                len: count,
+                rules: self.rules.len(),
+            };
             if matches!(self.premises, Slots::Full(_)) && stored == self.stride {
                 self.premises = Slots::Full(premises);
             } else {
@@ -1353,6 +1380,12 @@ impl Relation {
         let len = self.len;
         self.sorted[slot].extend(&self.data, self.arity, len);
         slot
+    }
+
+    /// Lets every index go: they serve joins, and a finished model finds facts by value.
+    pub fn drop_indexes(&mut self) {
+        self.indexes = Vec::new();
+        self.sorted = Vec::new();
     }
 
     /// Brings every index up to date with the rows.

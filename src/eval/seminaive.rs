@@ -487,7 +487,7 @@ impl<'p> State<'p> {
             relation.insert(
                 &fact.tuple,
                 hash,
-                fact.confidence,
+                fact.confidence(),
                 INPUT_BIT | index as u32,
                 &[],
             );
@@ -559,7 +559,7 @@ impl<'p> State<'p> {
                 let sources = self.lineage.of_input(program, index);
                 lines.push((
                     row,
-                    Line::new(LineOrigin::Input(index), fact.confidence, sources),
+                    Line::new(LineOrigin::Input(index), fact.confidence(), sources),
                 ));
             }
         }

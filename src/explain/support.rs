@@ -51,8 +51,8 @@ pub fn all_derivations(program: &Program, model: &Model, fact: FactId) -> Vec<Wa
                 program.fact_source(input),
                 program.fact_location(input)
             ),
-            confidence: round(input.confidence),
-            likelihood: super::likelihood(input.confidence),
+            confidence: round(input.confidence()),
+            likelihood: super::likelihood(input.confidence()),
             premises: Vec::new(),
             best: recorded == Derivation::Input(index),
         });

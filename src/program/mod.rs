@@ -303,13 +303,19 @@ pub struct Fact {
     pub predicate: PredId,
     /// One value per column.
     pub tuple: Tuple,
-    /// Confidence in \[0, 1\].
-    pub confidence: f64,
     /// Where the fact was written.
     pub span: Span,
-    /// The source and window, when either is given: boxed, because most facts (every
-    /// row of a TSV or CSV file) have neither.
-    annotations: Option<Box<(Option<String>, Window)>>,
+    /// The confidence, source and window, when any differs from the default: boxed,
+    /// because most facts (every row of a TSV or CSV file) are certain and have neither.
+    annotations: Option<Box<Annotations>>,
+}
+
+/// What few input facts have: see [`Fact`].
+#[derive(Clone, Debug)]
+struct Annotations {
+    confidence: f64,
+    source: Option<String>,
+    window: Window,
 }
 
 impl Fact {
@@ -323,31 +329,39 @@ impl Fact {
         window: Window,
         span: Span,
     ) -> Fact {
-        let annotations = if source.is_none() && window.is_open() {
+        let annotations = if confidence == 1.0 && source.is_none() && window.is_open() {
             None
         } else {
-            Some(Box::new((source, window)))
+            Some(Box::new(Annotations {
+                confidence,
+                source,
+                window,
+            }))
         };
         Fact {
             predicate,
             tuple,
-            confidence,
             span,
             annotations,
         }
     }
 
+    /// Confidence in \[0, 1\].
+    pub fn confidence(&self) -> f64 {
+        self.annotations.as_ref().map_or(1.0, |a| a.confidence)
+    }
+
     /// `@source` text, or the source a fact file gave (a STIX object); `None` when the
     /// fact's place is all there is to say.
     pub fn source(&self) -> Option<&str> {
-        self.annotations.as_ref()?.0.as_deref()
+        self.annotations.as_ref()?.source.as_deref()
     }
 
     /// When the fact holds; open unless `@since`/`@until` were given.
     pub fn window(&self) -> Window {
         self.annotations
             .as_ref()
-            .map_or(Window::default(), |annotations| annotations.1)
+            .map_or(Window::default(), |a| a.window)
     }
 }
 
