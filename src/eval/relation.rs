@@ -235,6 +235,12 @@ fn rows_table(data: &[ValueId], arity: usize, len: usize) -> HashTable<(u32, u32
     table
 }
 
+/// Entries a [`Dedup::Singles`] array may hold beyond [`SINGLES_PER_ROW`]'s share.
+const SINGLES_SLACK: usize = 1 << 16;
+/// Entries per row a [`Dedup::Singles`] array may hold (beyond the slack): at most 16
+/// bytes per row, about what a hash table of rows and digests takes.
+const SINGLES_PER_ROW: usize = 4;
+
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
@@ -244,6 +250,10 @@ enum Dedup {
     /// Two-column rows, grouped by their first value, groups holding each row's second
     /// value beside its row number.
     WidePairs(Pairs<(u32, u32)>),
+    /// One-column rows while value ids stay dense: per value id, its row plus one (0
+    /// for none). Becomes [`Dedup::Rows`] once the array would outgrow
+    /// [`SINGLES_SLACK`] plus [`SINGLES_PER_ROW`] entries per row.
+    Singles(Vec<u32>),
     /// Other rows: row numbers with a 32-bit digest of their hash. Not built while rows
     /// are only appended by [`Relation::adopt`] and nothing asks for one.
     Rows(OnceLock<HashTable<(u32, u32)>>),
@@ -254,6 +264,7 @@ impl Dedup {
         match self {
             Dedup::Pairs(pairs) => pairs.heap_bytes(),
             Dedup::WidePairs(pairs) => pairs.heap_bytes(),
+            Dedup::Singles(rows) => rows.capacity() * 4,
             Dedup::Rows(table) => table.get().map_or(0, |table| table.capacity() * 9),
         }
     }
@@ -774,8 +785,14 @@ pub(crate) enum Merged {
 pub(crate) struct Index {
     /// The key columns, in key order.
     pub columns: Vec<usize>,
-    /// Group numbers, hashed by the key of the group's first row.
+    /// Group numbers, hashed by the key of the group's first row; empty while `direct`
+    /// stands in for it.
     table: HashTable<u32>,
+    /// For a one-column key while value ids stay dense (within [`SINGLES_SLACK`] plus
+    /// [`SINGLES_PER_ROW`] entries per row): per value id, its group plus one (0 for
+    /// none). A lookup then reads one array entry instead of probing `table` and
+    /// comparing against the group's first row.
+    direct: Option<Vec<u32>>,
     /// Rows of each group, ascending.
     groups: Vec<Vec<u32>>,
     /// Rows `0..covered` are indexed.
@@ -783,6 +800,34 @@ pub(crate) struct Index {
 }
 
 impl Index {
+    /// An empty index on `columns`.
+    fn new(columns: &[usize]) -> Index {
+        Index {
+            columns: columns.to_vec(),
+            direct: (columns.len() == 1).then(Vec::new),
+            ..Index::default()
+        }
+    }
+
+    /// Switches from `direct` to `table`.
+    fn hash_groups(&mut self, data: &[ValueId], arity: usize) {
+        self.direct = None;
+        for (g, rows) in self.groups.iter().enumerate() {
+            let hash = self.key_hash(data, arity, rows[0] as usize);
+            let columns = &self.columns;
+            let groups = &self.groups;
+            self.table.insert_unique(hash, g as u32, |&g| {
+                let first = groups[g as usize][0] as usize;
+                let mut h: u64 = columns.len() as u64;
+                for &c in columns {
+                    h = (h.rotate_left(5) ^ u64::from(data[first * arity + c].0))
+                        .wrapping_mul(0x517c_c1b7_2722_0a95);
+                }
+                h
+            });
+        }
+    }
+
     fn key_hash(&self, data: &[ValueId], arity: usize, row: usize) -> u64 {
         let mut h: u64 = self.columns.len() as u64;
         for &c in &self.columns {
@@ -805,6 +850,27 @@ impl Index {
     /// Indexes rows `covered..len`.
     fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
         for row in self.covered..len {
+            if let Some(direct) = &mut self.direct {
+                let at = data[row * arity + self.columns[0]].0 as usize;
+                if at >= direct.len() {
+                    if at < SINGLES_SLACK + SINGLES_PER_ROW * (row + 1) {
+                        direct.resize(at + 1, 0);
+                    } else {
+                        self.hash_groups(data, arity);
+                    }
+                }
+            }
+            if let Some(direct) = &mut self.direct {
+                let at = data[row * arity + self.columns[0]].0 as usize;
+                match direct[at] {
+                    0 => {
+                        self.groups.push(vec![row as u32]);
+                        direct[at] = self.groups.len() as u32;
+                    }
+                    g => self.groups[g as usize - 1].push(row as u32),
+                }
+                continue;
+            }
             let hash = self.key_hash(data, arity, row);
             let columns = &self.columns;
             let groups = &self.groups;
@@ -839,6 +905,12 @@ impl Index {
     /// Rows whose key columns equal `key`, ascending.
     #[inline]
     pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> &[u32] {
+        if let Some(direct) = &self.direct {
+            return match direct.get(key[0].0 as usize) {
+                Some(&g) if g > 0 => &self.groups[g as usize - 1],
+                _ => &[],
+            };
+        }
         let columns = &self.columns;
         let groups = &self.groups;
         match self.table.find(hash, |&g| {
@@ -1010,7 +1082,11 @@ impl Relation {
             } else if arity == 2 {
                 Dedup::Pairs(Pairs::default())
             } else {
-                Dedup::Rows(OnceLock::from(HashTable::new()))
+                if arity == 1 {
+                    Dedup::Singles(Vec::new())
+                } else {
+                    Dedup::Rows(OnceLock::from(HashTable::new()))
+                }
             },
             indexes: Vec::new(),
             sorted: Vec::new(),
@@ -1064,6 +1140,10 @@ impl Relation {
         match &self.dedup {
             Dedup::Pairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
             Dedup::WidePairs(pairs) => pairs.find(&self.data, tuple[0].0, tuple[1].0),
+            Dedup::Singles(rows) => match rows.get(tuple[0].0 as usize) {
+                Some(&row) if row > 0 => Some(row - 1),
+                _ => None,
+            },
             Dedup::Rows(table) => {
                 if self.len == 0 {
                     return None;
@@ -1087,7 +1167,7 @@ impl Relation {
         match &self.dedup {
             Dedup::Pairs(pairs) => pairs.contains(&self.data, tuple[0].0, tuple[1].0),
             Dedup::WidePairs(pairs) => pairs.contains(&self.data, tuple[0].0, tuple[1].0),
-            Dedup::Rows(_) => self.find(tuple, hash).is_some(),
+            Dedup::Singles(_) | Dedup::Rows(_) => self.find(tuple, hash).is_some(),
         }
     }
 
@@ -1122,6 +1202,26 @@ impl Relation {
             }
             Dedup::WidePairs(pairs) => {
                 Some(pairs.find_or_insert(&self.data, tuple[0].0, tuple[1].0, row, row_needed))
+            }
+            Dedup::Singles(rows) => {
+                let at = tuple[0].0 as usize;
+                if at < rows.len() {
+                    match rows[at] {
+                        0 => {
+                            rows[at] = row + 1;
+                            Some(Found::Inserted)
+                        }
+                        existing => Some(Found::Row(existing - 1)),
+                    }
+                } else if at < SINGLES_SLACK + SINGLES_PER_ROW * (row as usize + 1) {
+                    rows.resize(at + 1, 0);
+                    rows[at] = row + 1;
+                    Some(Found::Inserted)
+                } else {
+                    // Sparse values: a hash table from now on.
+                    self.dedup = Dedup::Rows(OnceLock::new());
+                    None
+                }
             }
             Dedup::Rows(_) => None,
         };
@@ -1202,7 +1302,9 @@ impl Relation {
     #[inline]
     fn find_or_insert_row(&mut self, tuple: &[ValueId], hash: u64, row: u32) -> Option<u32> {
         match &mut self.dedup {
-            Dedup::Pairs(_) | Dedup::WidePairs(_) => unreachable!("rows of other arity"),
+            Dedup::Pairs(_) | Dedup::WidePairs(_) | Dedup::Singles(_) => {
+                unreachable!("rows kept apart")
+            }
             Dedup::Rows(table) => {
                 let arity = self.arity;
                 let data = &self.data;
@@ -1285,7 +1387,7 @@ impl Relation {
         let firsts = match &self.dedup {
             Dedup::Pairs(pairs) => &pairs.groups_by_first,
             Dedup::WidePairs(pairs) => &pairs.groups_by_first,
-            Dedup::Rows(_) => return None,
+            Dedup::Singles(_) | Dedup::Rows(_) => return None,
         };
         Some(firsts.iter().map(|&(f, g)| (ValueId(f), g)).collect())
     }
@@ -1297,7 +1399,7 @@ impl Relation {
         match &self.dedup {
             Dedup::Pairs(pairs) => pairs.for_each_second(data, group, |v| f(ValueId(v))),
             Dedup::WidePairs(pairs) => pairs.for_each_second(data, group, |v| f(ValueId(v))),
-            Dedup::Rows(_) => {}
+            Dedup::Singles(_) | Dedup::Rows(_) => {}
         }
     }
 
@@ -1344,10 +1446,7 @@ impl Relation {
         let slot = match self.indexes.iter().position(|i| i.columns == columns) {
             Some(slot) => slot,
             None => {
-                self.indexes.push(Index {
-                    columns: columns.to_vec(),
-                    ..Index::default()
-                });
+                self.indexes.push(Index::new(columns));
                 self.indexes.len() - 1
             }
         };
@@ -1406,6 +1505,7 @@ impl Relation {
             .iter()
             .map(|i| {
                 i.table.capacity() * 5
+                    + i.direct.as_ref().map_or(0, |d| d.capacity() * 4)
                     + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
                     + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
             })
@@ -1464,6 +1564,36 @@ mod tests {
         assert!(index
             .lookup(&relation.data, 2, &other, Index::hash_key(&other))
             .is_empty());
+    }
+
+    #[test]
+    fn one_column_rows_and_one_column_keys_move_to_hash_tables_when_sparse() {
+        let mut relation = Relation::new(1, vec![0], 0, false, false);
+        let mut pairs = Relation::new(2, vec![0], 0, false, false);
+        let values: Vec<u32> = (0..300).map(|i| i * 1_000_003 % 50_000_000).collect();
+        for (n, &v) in values.iter().enumerate() {
+            let t = ids(&[v]);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
+            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::Kept);
+            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            let t = ids(&[v, 7]);
+            pairs.insert(&t, hash_row(&t), 1.0, 0, &[]);
+        }
+        assert!(matches!(relation.dedup, Dedup::Rows(_)), "sparse values");
+        let slot = pairs.ensure_index(&[0]);
+        assert!(pairs.indexes[slot].direct.is_none(), "sparse keys");
+        for (n, &v) in values.iter().enumerate() {
+            let t = ids(&[v]);
+            assert!(relation.contains(&t, hash_row(&t)));
+            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            let index = &pairs.indexes[slot];
+            assert_eq!(
+                index.lookup(&pairs.data, 2, &t, Index::hash_key(&t)),
+                &[n as u32]
+            );
+            let t = ids(&[v + 1]);
+            assert!(!relation.contains(&t, hash_row(&t)));
+        }
     }
 
     #[test]
