@@ -6,7 +6,7 @@
 //! computed on demand from the source text by [`Sources::line_col`].
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Identifies one source text (a rule file, a fact file, a command-line argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,8 +54,26 @@ impl Span {
 struct SourceFile {
     name: String,
     text: Arc<str>,
-    /// Byte offset of the start of each line, ascending; the first is 0.
-    line_starts: Vec<u32>,
+    /// Byte offset of the start of each line, ascending; the first is 0. Found on the
+    /// first location asked for (most runs over large fact files ask for none), and
+    /// shared by clones.
+    line_starts: Arc<OnceLock<Vec<u32>>>,
+}
+
+impl SourceFile {
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0u32];
+            starts.extend(
+                self.text
+                    .bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(i, _)| i as u32 + 1),
+            );
+            starts
+        })
+    }
 }
 
 /// The texts diagnostics point into, each with the name shown to the user (a path, or
@@ -69,17 +87,10 @@ impl Sources {
     /// Registers a text under `name` and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
         let text: String = text.into();
-        let mut line_starts = vec![0u32];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
         self.files.push(SourceFile {
             name: name.into(),
             text: text.into(),
-            line_starts,
+            line_starts: Arc::default(),
         });
         SourceId(self.files.len() as u32 - 1)
     }
@@ -106,10 +117,9 @@ impl Sources {
     pub fn line_col(&self, id: SourceId, offset: u32) -> (usize, usize) {
         let file = &self.files[id.0 as usize];
         let offset = (offset as usize).min(file.text.len());
-        let line = file
-            .line_starts
-            .partition_point(|&start| start as usize <= offset);
-        let line_start = file.line_starts[line - 1] as usize;
+        let line_starts = file.line_starts();
+        let line = line_starts.partition_point(|&start| start as usize <= offset);
+        let line_start = line_starts[line - 1] as usize;
         let column = file
             .text
             .get(line_start..offset)

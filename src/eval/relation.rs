@@ -179,6 +179,59 @@ impl Codes {
     }
 }
 
+/// The input fact of each input row: a run of consecutive fact indexes while rows and
+/// facts go in step (the rows of one fact file, loaded in order), else a list.
+#[derive(Clone, Debug)]
+enum Inputs {
+    /// Row `r` is fact `first + r`, for rows below `len`.
+    Run { first: u32, len: usize },
+    /// Row `r` is fact `list[r]`.
+    List(Vec<u32>),
+}
+
+impl Inputs {
+    fn get(&self, r: usize) -> u32 {
+        match self {
+            Inputs::Run { first, .. } => first + r as u32,
+            Inputs::List(list) => list[r],
+        }
+    }
+
+    /// Makes row `r` fact `fact`: a row already noted, or the next one.
+    fn set(&mut self, r: usize, fact: u32) {
+        if let Inputs::Run { first, len } = self {
+            if r == *len && (*len == 0 || *first + r as u32 == fact) {
+                if *len == 0 {
+                    *first = fact;
+                }
+                *len += 1;
+                return;
+            }
+            if r < *len && *first + r as u32 == fact {
+                return;
+            }
+            let (first, len) = (*first, *len);
+            *self = Inputs::List((0..len as u32).map(|row| first + row).collect());
+        }
+        if let Inputs::List(list) = self {
+            match list.get_mut(r) {
+                Some(slot) => *slot = fact,
+                None => {
+                    debug_assert_eq!(r, list.len(), "input rows come first");
+                    list.push(fact);
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Inputs::Run { .. } => 0,
+            Inputs::List(list) => list.capacity() * 4,
+        }
+    }
+}
+
 /// Hashes a row of values (FxHash-style multiply-rotate; deterministic across runs).
 ///
 /// The result is a function of a 32-bit digest ([`digest`]), which the deduplicating
@@ -1047,7 +1100,7 @@ pub(crate) struct Relation {
     codes: Codes,
     /// Per input row (input facts come first, so these rows are a prefix): the index of
     /// its input fact, read when its code says input.
-    inputs: Vec<u32>,
+    inputs: Inputs,
     /// Premise slots per row: the most premises any rule deriving this relation stores.
     /// Row `r`'s stored premises are `premises[r*stride..]`, as many as its rule stores.
     stride: usize,
@@ -1092,7 +1145,7 @@ impl Relation {
             sorted: Vec::new(),
             codes: Codes::for_rules(rules.len()),
             rules,
-            inputs: Vec::new(),
+            inputs: Inputs::Run { first: 0, len: 0 },
             stride,
             record,
             premises: Slots::Full(Vec::new()),
@@ -1409,13 +1462,7 @@ impl Relation {
     fn code(&mut self, r: usize, rule: u32) -> u32 {
         if rule & INPUT_BIT != 0 {
             let fact = rule & !INPUT_BIT;
-            match self.inputs.get_mut(r) {
-                Some(slot) => *slot = fact,
-                None => {
-                    debug_assert_eq!(r, self.inputs.len(), "input rows come first");
-                    self.inputs.push(fact);
-                }
-            }
+            self.inputs.set(r, fact);
             return 0;
         }
         match self.rules.as_slice() {
@@ -1434,7 +1481,7 @@ impl Relation {
     pub fn recorded(&self, r: usize, stored: impl Fn(u32) -> usize) -> Option<Recorded> {
         let code = self.codes.get(r)?;
         if code == 0 {
-            return Some(Recorded::Input(self.inputs[r]));
+            return Some(Recorded::Input(self.inputs.get(r)));
         }
         let rule = self.rules[code as usize - 1];
         let start = r * self.stride;
@@ -1519,7 +1566,7 @@ impl Relation {
             + self.confidence.capacity() * 8
             + self.dedup.heap_bytes()
             + self.codes.heap_bytes()
-            + self.inputs.capacity() * 4
+            + self.inputs.heap_bytes()
             + self.premises.heap_bytes()
             + index_bytes
     }
@@ -1594,6 +1641,28 @@ mod tests {
             let t = ids(&[v + 1]);
             assert!(!relation.contains(&t, hash_row(&t)));
         }
+    }
+
+    #[test]
+    fn input_rows_remember_their_facts_in_a_run_until_they_leave_step() {
+        let mut relation = Relation::new(1, vec![], 0, true, false);
+        let stored = |_| 0;
+        for (fact, value) in [(5, 10), (6, 11), (7, 12)] {
+            let t = ids(&[value]);
+            relation.insert(&t, hash_row(&t), 0.5, INPUT_BIT | fact, &[]);
+        }
+        assert!(matches!(relation.inputs, Inputs::Run { first: 5, len: 3 }));
+        // A more confident duplicate of row 1 (fact 9) replaces its record.
+        let t = ids(&[11]);
+        relation.insert(&t, hash_row(&t), 0.9, INPUT_BIT | 9, &[]);
+        // A row whose fact is not next in the run.
+        let t = ids(&[13]);
+        relation.insert(&t, hash_row(&t), 1.0, INPUT_BIT | 20, &[]);
+        let facts: Vec<Option<Recorded>> = (0..4).map(|r| relation.recorded(r, stored)).collect();
+        assert_eq!(
+            facts,
+            [5, 9, 7, 20].map(|f| Some(Recorded::Input(f))).to_vec()
+        );
     }
 
     #[test]
