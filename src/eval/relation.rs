@@ -411,9 +411,78 @@ const BITS_PER_ROW: usize = 1;
 /// `(base + i) * 64 ..`, so a group whose values lie close together (the nodes a node
 /// reaches on a chain) takes words for that stretch only.
 #[derive(Clone, Debug, Default)]
-struct GroupBits {
+pub(crate) struct GroupBits {
     base: u32,
     words: Vec<u64>,
+}
+
+impl GroupBits {
+    /// The words [`GroupBits::insert`] of `value` would add.
+    fn words_for(&self, value: u32) -> usize {
+        let word = value / 64;
+        let (base, len) = (self.base, self.words.len() as u32);
+        if len == 0 {
+            1
+        } else if word < base {
+            (base - word.min(base.saturating_sub(len))) as usize
+        } else if word - base >= len {
+            (word - base + 1 - len) as usize
+        } else {
+            0
+        }
+    }
+
+    /// Adds `value`, growing the stretch of words to reach it: downwards by at least
+    /// the present length, so that values arriving in descending order cost amortized
+    /// constant time.
+    fn insert(&mut self, value: u32) {
+        let word = value / 64;
+        let (base, len) = (self.base, self.words.len() as u32);
+        if len == 0 {
+            self.base = word;
+            self.words.push(0);
+        } else if word < base {
+            let new_base = word.min(base.saturating_sub(len));
+            self.words
+                .splice(0..0, std::iter::repeat(0).take((base - new_base) as usize));
+            self.base = new_base;
+        } else if word - base >= len {
+            self.words.resize((word - base + 1) as usize, 0);
+        }
+        self.words[(word - self.base) as usize] |= 1 << (value % 64);
+    }
+
+    /// Whether `value` is present.
+    #[inline]
+    fn contains(&self, value: u32) -> bool {
+        let word = (value / 64).wrapping_sub(self.base) as usize;
+        self.words
+            .get(word)
+            .is_some_and(|&w| w & (1 << (value % 64)) != 0)
+    }
+
+    /// Appends to `out`, ascending, the values present in every set of `sets` (each
+    /// given).
+    pub(crate) fn intersect(sets: &[Option<&GroupBits>], out: &mut Vec<u32>) {
+        let sets = || sets.iter().map(|s| s.expect("every set given"));
+        let Some(low) = sets().map(|s| s.base).max() else {
+            return;
+        };
+        let high = sets()
+            .map(|s| s.base + s.words.len() as u32)
+            .min()
+            .unwrap_or(0);
+        for word in low..high {
+            let mut common = !0u64;
+            for set in sets() {
+                common &= set.words[(word - set.base) as usize];
+            }
+            while common != 0 {
+                out.push(word * 64 + common.trailing_zeros());
+                common &= common - 1;
+            }
+        }
+    }
 }
 
 /// Per group of a [`Pairs`], a bitset of its second values (value ids are dense: they
@@ -459,14 +528,10 @@ impl Bits {
         if !self.on {
             return None;
         }
-        let Some(bits) = self.groups.get(group as usize) else {
-            return Some(false);
-        };
-        let word = (second / 64).wrapping_sub(bits.base) as usize;
         Some(
-            bits.words
-                .get(word)
-                .is_some_and(|&w| w & (1 << (second % 64)) != 0),
+            self.groups
+                .get(group as usize)
+                .is_some_and(|bits| bits.contains(second)),
         )
     }
 
@@ -530,36 +595,11 @@ impl Bits {
             self.group_of[at] = group;
             self.groups.push(GroupBits::default());
         }
-        let word = second / 64;
-        let bits = &self.groups[group as usize];
-        let (base, len) = (bits.base, bits.words.len() as u32);
-        if len == 0 {
-            if !self.afford(1, rows) {
-                return;
-            }
-            let bits = &mut self.groups[group as usize];
-            bits.base = word;
-            bits.words.push(0);
-        } else if word < base {
-            // Grow downwards by at least the present length, so that values arriving
-            // in descending order cost amortized constant time.
-            let new_base = word.min(base.saturating_sub(len));
-            if !self.afford((base - new_base) as usize, rows) {
-                return;
-            }
-            let bits = &mut self.groups[group as usize];
-            bits.words
-                .splice(0..0, std::iter::repeat(0).take((base - new_base) as usize));
-            bits.base = new_base;
-        } else if word - base >= len {
-            if !self.afford((word - base + 1 - len) as usize, rows) {
-                return;
-            }
-            let bits = &mut self.groups[group as usize];
-            bits.words.resize((word - base + 1) as usize, 0);
+        let more = self.groups[group as usize].words_for(second);
+        if more > 0 && !self.afford(more, rows) {
+            return;
         }
-        let bits = &mut self.groups[group as usize];
-        bits.words[(word - bits.base) as usize] |= 1 << (second % 64);
+        self.groups[group as usize].insert(second);
     }
 
     /// Calls `f` with each value of group `group`, ascending.
@@ -992,6 +1032,13 @@ pub(crate) struct SortedIndex {
     table: HashTable<u32>,
     /// Per group: `(value of column by, row)`, ascending values.
     groups: Vec<Vec<(u32, u32)>>,
+    /// Per group while value ids stay dense (within [`BITS_SLACK_WORDS`] plus a word
+    /// per row): its values as a bitset, for intersecting many values at once.
+    bits: Vec<GroupBits>,
+    /// Words in `bits`.
+    words: usize,
+    /// Whether `bits` was dropped for good.
+    sparse: bool,
     /// Rows `0..covered` are indexed.
     covered: usize,
 }
@@ -1020,13 +1067,14 @@ impl SortedIndex {
                     .all(|&c| data[first * arity + c] == data[row * arity + c])
             });
             let entry = (data[row * arity + self.by].0, row as u32);
-            match found {
+            let g = match found {
                 Some(&g) => {
                     let group = &mut self.groups[g as usize];
                     if group.last().is_some_and(|&(v, _)| v > entry.0) {
                         unsorted.push(g);
                     }
                     group.push(entry);
+                    g
                 }
                 None => {
                     let g = self.groups.len() as u32;
@@ -1036,6 +1084,20 @@ impl SortedIndex {
                     self.table.insert_unique(hash, g, |&g| {
                         key_hash(columns, groups[g as usize][0].1 as usize)
                     });
+                    g
+                }
+            };
+            if !self.sparse {
+                if g as usize == self.bits.len() {
+                    self.bits.push(GroupBits::default());
+                }
+                let bits = &mut self.bits[g as usize];
+                self.words += bits.words_for(entry.0);
+                if self.words > BITS_SLACK_WORDS + row + 1 {
+                    self.sparse = true;
+                    self.bits = Vec::new();
+                } else {
+                    bits.insert(entry.0);
                 }
             }
         }
@@ -1048,7 +1110,7 @@ impl SortedIndex {
     }
 
     /// Entries `(value, row)` of the rows whose key columns equal `key`, ascending
-    /// values.
+    /// values, and their values as a bitset if kept.
     #[inline]
     pub fn lookup(
         &self,
@@ -1056,7 +1118,7 @@ impl SortedIndex {
         arity: usize,
         key: &[ValueId],
         hash: u64,
-    ) -> &[(u32, u32)] {
+    ) -> (&[(u32, u32)], Option<&GroupBits>) {
         let columns = &self.columns;
         let groups = &self.groups;
         match self.table.find(hash, |&g| {
@@ -1066,8 +1128,8 @@ impl SortedIndex {
                 .zip(key)
                 .all(|(&c, k)| data[first * arity + c] == *k)
         }) {
-            Some(&g) => &self.groups[g as usize],
-            None => &[],
+            Some(&g) => (&self.groups[g as usize], self.bits.get(g as usize)),
+            None => (&[], None),
         }
     }
 
@@ -1075,6 +1137,8 @@ impl SortedIndex {
         self.table.capacity() * 5
             + self.groups.capacity() * std::mem::size_of::<Vec<(u32, u32)>>()
             + self.groups.iter().map(|g| g.capacity() * 8).sum::<usize>()
+            + self.bits.capacity() * std::mem::size_of::<GroupBits>()
+            + self.words * 8
     }
 }
 
@@ -1663,6 +1727,35 @@ mod tests {
             facts,
             [5, 9, 7, 20].map(|f| Some(Recorded::Input(f))).to_vec()
         );
+    }
+
+    #[test]
+    fn bitsets_over_different_stretches_intersect_to_the_common_values() {
+        let a_values: Vec<u32> = (0..400).rev().map(|i| i * 3 + 100).collect();
+        let b_values: Vec<u32> = (0..300).map(|i| i * 5 + 700).collect();
+        let c_values: Vec<u32> = (0..2000).filter(|v| v % 2 == 0).collect();
+        let set = |values: &[u32]| {
+            let mut bits = GroupBits::default();
+            for &v in values {
+                bits.insert(v);
+            }
+            bits
+        };
+        let (a, b, c) = (set(&a_values), set(&b_values), set(&c_values));
+        assert!(a_values.iter().all(|&v| a.contains(v)) && !a.contains(101));
+        let mut out = Vec::new();
+        GroupBits::intersect(&[Some(&a), Some(&b), Some(&c)], &mut out);
+        let mut expected: Vec<u32> = a_values
+            .iter()
+            .copied()
+            .filter(|v| b_values.contains(v) && c_values.contains(v))
+            .collect();
+        expected.sort_unstable();
+        assert!(!expected.is_empty());
+        assert_eq!(out, expected);
+        out.clear();
+        GroupBits::intersect(&[Some(&set(&[5, 9])), Some(&set(&[900]))], &mut out);
+        assert!(out.is_empty(), "stretches that do not overlap");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::expr::{aggregate, compare, eval_expr};
 use super::intersect::intersect;
 use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
-use super::relation::{hash_row, push_values, Index, Merged, Relation, INPUT_BIT};
+use super::relation::{hash_row, push_values, GroupBits, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{Literal, PredId, Program, Rule, RuleId, Stratum, Term, VarId};
@@ -101,6 +101,10 @@ struct Exec<'a> {
     tuple: Vec<ValueId>,
     /// Rule instances whose arithmetic had no value.
     failures: u64,
+    /// Buffers of [`Exec::run_intersect`], kept between calls.
+    found: Vec<u32>,
+    values: Vec<u32>,
+    order: Vec<usize>,
 }
 
 impl Exec<'_> {
@@ -294,7 +298,10 @@ impl Exec<'_> {
     fn run_intersect(&mut self, fused: &Intersect, rest: &[Step], sink: &mut Sink<'_>) {
         let relations = self.relations;
         let mut lists: [&[(u32, u32)]; MAX_CHECKS + 1] = [&[]; MAX_CHECKS + 1];
+        let mut sets: [Option<&GroupBits>; MAX_CHECKS + 1] = [None; MAX_CHECKS + 1];
         let mut ends = [0u32; MAX_CHECKS + 1];
+        // Whether every row of every list counts (no list reaches past its end).
+        let mut whole = true;
         let mut key: Vec<ValueId> = Vec::new();
         let scans = std::iter::once((&fused.lead, &fused.lead.key, fused.index)).chain(
             fused
@@ -309,7 +316,7 @@ impl Exec<'_> {
             key.clear();
             key.extend(terms.iter().map(|term| self.term(term)));
             let slot = index.expect("plan: sorted index slot filled before execution");
-            lists[n] = relation.sorted[slot].lookup(
+            (lists[n], sets[n]) = relation.sorted[slot].lookup(
                 &relation.data,
                 relation.arity,
                 &key,
@@ -320,15 +327,45 @@ impl Exec<'_> {
             } else {
                 self.all_end[p]
             } as u32;
+            whole &= ends[n] as usize >= relation.len();
             n += 1;
         }
-        let mut found = Vec::new();
-        intersect(&lists[..n], &ends[..n], &mut found);
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        let dense = whole && (0..n).all(|i| sets[i].is_some() && !lists[i].is_empty());
+        match dense {
+            // Every group as a bitset: intersect 64 values at a time, then find the
+            // rows of each common value (the lead's always, for the order; a check's
+            // only if its premise is stored).
+            true => {
+                let mut values = std::mem::take(&mut self.values);
+                values.clear();
+                GroupBits::intersect(&sets[..n], &mut values);
+                let row_of = |list: &[(u32, u32)], value: u32| {
+                    let at = list.partition_point(|&(v, _)| v < value);
+                    list[at].1
+                };
+                for &value in &values {
+                    found.push(value);
+                    found.push(row_of(lists[0], value));
+                    for (i, check) in fused.checks.iter().enumerate() {
+                        found.push(match check.scan.slot {
+                            Some(_) => row_of(lists[i + 1], value),
+                            None => 0,
+                        });
+                    }
+                }
+                self.values = values;
+            }
+            false => intersect(&lists[..n], &ends[..n], &mut found),
+        }
         let stride = n + 1;
         let count = found.len() / stride;
-        let mut order: Vec<usize> = (0..count).collect();
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        order.extend(0..count);
         order.sort_unstable_by_key(|&m| found[m * stride + 1]);
-        for m in order {
+        for &m in &order {
             let entry = &found[m * stride..(m + 1) * stride];
             self.regs[fused.var.0 as usize] = ValueId(entry[0]);
             if let Some(slot) = fused.lead.slot {
@@ -341,6 +378,8 @@ impl Exec<'_> {
             }
             self.run(rest, sink);
         }
+        self.found = found;
+        self.order = order;
     }
 
     fn finish(&mut self, sink: &mut Sink<'_>) {
@@ -595,6 +634,9 @@ impl<'p> State<'p> {
                 premises: vec![0; self.n_premises[rule_id.0 as usize]],
                 tuple: Vec::with_capacity(rule.head.args.len()),
                 failures: 0,
+                found: Vec::new(),
+                values: Vec::new(),
+                order: Vec::new(),
             };
             exec.run(&plan.steps, &mut Sink::Head);
             let n = self.n_premises[rule_id.0 as usize];
@@ -809,6 +851,9 @@ impl<'p> State<'p> {
                     premises: vec![0; self.n_premises[rule_id.0 as usize]],
                     tuple: Vec::with_capacity(rule.head.args.len()),
                     failures: 0,
+                    found: Vec::new(),
+                    values: Vec::new(),
+                    order: Vec::new(),
                 };
                 exec.run(&plan.steps, &mut Sink::Head);
                 if exec.failures > 0 {
