@@ -241,19 +241,21 @@ pub fn write_dir(
         let path = dir.join(format!("{}.tsv", program.predicate(p).name));
         let mut file = BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?);
         let mut result = Ok(());
+        // One write per line, built here.
+        let mut line: Vec<u8> = Vec::new();
         model.for_each_sorted(p, |tuple| {
             if result.is_err() {
                 return;
             }
-            result = (|| {
-                for (i, v) in tuple.iter().enumerate() {
-                    if i > 0 {
-                        file.write_all(b"\t")?;
-                    }
-                    file.write_all(cache.tsv(*v).as_bytes())?;
+            line.clear();
+            for (i, v) in tuple.iter().enumerate() {
+                if i > 0 {
+                    line.push(b'\t');
                 }
-                file.write_all(b"\n")
-            })();
+                line.extend_from_slice(cache.tsv(*v).as_bytes());
+            }
+            line.push(b'\n');
+            result = file.write_all(&line);
         });
         result?;
         file.flush()?;
