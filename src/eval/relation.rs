@@ -1251,6 +1251,17 @@ impl Relation {
         &self.data[r * self.arity..(r + 1) * self.arity]
     }
 
+    /// The hash of `tuple` for [`Relation::find`], [`Relation::contains`],
+    /// [`Relation::holds_at_least`] and [`Relation::insert`]: computed only for relations
+    /// whose table is keyed by it (others index values directly, and get 0).
+    #[inline]
+    pub fn hash(&self, tuple: &[ValueId]) -> u64 {
+        match self.dedup {
+            Dedup::Rows(_) => hash_row(tuple),
+            Dedup::Pairs(_) | Dedup::WidePairs(_) | Dedup::Singles(_) => 0,
+        }
+    }
+
     /// The row holding exactly `tuple`, if any.
     #[inline]
     pub fn find(&self, tuple: &[ValueId], hash: u64) -> Option<u32> {
@@ -1305,7 +1316,7 @@ impl Relation {
     pub fn insert(
         &mut self,
         tuple: &[ValueId],
-        hash: u64,
+        mut hash: u64,
         confidence: f64,
         rule: u32,
         premises: &[u32],
@@ -1335,8 +1346,10 @@ impl Relation {
                     rows[at] = row + 1;
                     Some(Found::Inserted)
                 } else {
-                    // Sparse values: a hash table from now on.
+                    // Sparse values: a hash table from now on, keyed by the hash the
+                    // caller had no need to compute.
                     self.dedup = Dedup::Rows(OnceLock::new());
+                    hash = hash_row(tuple);
                     None
                 }
             }
@@ -1683,10 +1696,17 @@ mod tests {
         let mut pairs = Relation::new(2, vec![0], 0, false, false);
         let values: Vec<u32> = (0..300).map(|i| i * 1_000_003 % 50_000_000).collect();
         for (n, &v) in values.iter().enumerate() {
+            // Hashes as evaluation computes them: none while values index directly.
             let t = ids(&[v]);
-            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::New);
-            assert_eq!(relation.insert(&t, hash_row(&t), 1.0, 0, &[]), Merged::Kept);
-            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            assert_eq!(
+                relation.insert(&t, relation.hash(&t), 1.0, 0, &[]),
+                Merged::New
+            );
+            assert_eq!(
+                relation.insert(&t, relation.hash(&t), 1.0, 0, &[]),
+                Merged::Kept
+            );
+            assert_eq!(relation.find(&t, relation.hash(&t)), Some(n as u32));
             let t = ids(&[v, 7]);
             pairs.insert(&t, hash_row(&t), 1.0, 0, &[]);
         }
@@ -1695,8 +1715,8 @@ mod tests {
         assert!(pairs.indexes[slot].direct.is_none(), "sparse keys");
         for (n, &v) in values.iter().enumerate() {
             let t = ids(&[v]);
-            assert!(relation.contains(&t, hash_row(&t)));
-            assert_eq!(relation.find(&t, hash_row(&t)), Some(n as u32));
+            assert!(relation.contains(&t, relation.hash(&t)));
+            assert_eq!(relation.find(&t, relation.hash(&t)), Some(n as u32));
             let index = &pairs.indexes[slot];
             assert_eq!(
                 index.lookup(&pairs.data, 2, &t, Index::hash_key(&t)),

@@ -197,7 +197,7 @@ impl Exec<'_> {
                         } else {
                             self.all_end[p]
                         } as u32;
-                        if let Some(row) = relation.find(key, hash_row(key)) {
+                        if let Some(row) = relation.find(key, relation.hash(key)) {
                             if row < end {
                                 visit(self, row);
                             }
@@ -236,7 +236,7 @@ impl Exec<'_> {
                     &owned
                 };
                 let present = if key_columns.len() == *arity {
-                    relation.contains(values, hash_row(values))
+                    relation.contains(values, relation.hash(values))
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
                     !relation.indexes[slot]
@@ -401,8 +401,8 @@ impl Exec<'_> {
                 for (predicate, &row) in self.premise_predicates.iter().zip(&self.premises) {
                     confidence *= self.relations[predicate.0 as usize].confidence(row as usize);
                 }
-                let hash = hash_row(&self.tuple);
                 let relation = &self.relations[self.head_predicate.0 as usize];
+                let hash = relation.hash(&self.tuple);
                 if !self.keep_all && relation.holds_at_least(&self.tuple, hash, confidence) {
                     return;
                 }
@@ -992,8 +992,13 @@ impl<'p> State<'p> {
                 let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
                 let premises = &buffer.premises[premise_at..premise_at + count];
                 premise_at += count;
-                let merged =
-                    relation.insert(tuple, hash_row(tuple), buffer.confidence(i), rule, premises);
+                let merged = relation.insert(
+                    tuple,
+                    relation.hash(tuple),
+                    buffer.confidence(i),
+                    rule,
+                    premises,
+                );
                 match merged {
                     Merged::Improved(row) if row < first_new => improved.push(row),
                     Merged::New => new += 1,
