@@ -178,6 +178,9 @@ pub fn lower_with_tables(
     for rule in &rules {
         lowerer.predicates[rule.head.predicate.0 as usize].derived = true;
     }
+    if !rules.is_empty() {
+        lowerer.check_unread_facts(&rules);
+    }
     let Lowerer {
         mut diagnostics,
         predicates,
@@ -913,6 +916,64 @@ impl Lowerer {
         })
     }
 
+    /// Warns about facts of a relation that no rule reads, no rule derives and no `rel`
+    /// declares: most often a fact file whose name is not the relation meant (a TSV or
+    /// CSV file's name is its relation), whose rows would otherwise take part in nothing
+    /// without a word.
+    fn check_unread_facts(&mut self, rules: &[Rule]) {
+        fn mark(body: &[Literal], read: &mut [bool]) {
+            for literal in body {
+                match literal {
+                    Literal::Pos(atom) | Literal::Neg(atom) => {
+                        read[atom.predicate.0 as usize] = true
+                    }
+                    Literal::Agg(agg) => mark(&agg.body, read),
+                    _ => {}
+                }
+            }
+        }
+        let mut read = vec![false; self.predicates.len()];
+        for rule in rules {
+            mark(&rule.body, &mut read);
+        }
+        let readable: Vec<&str> = self
+            .predicates
+            .iter()
+            .zip(&read)
+            .filter(|(_, &r)| r)
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        let mut warnings = Vec::new();
+        for (index, predicate) in self.predicates.iter().enumerate() {
+            if !self.has_facts[index]
+                || read[index]
+                || predicate.derived
+                || predicate.declared_at.is_some()
+            {
+                continue;
+            }
+            let name = &predicate.name;
+            let help = match suggest(name, readable.iter().copied()) {
+                Some(similar) => format!(
+                    "did you mean `{similar}`? A TSV or CSV file's name is the relation of its rows"
+                ),
+                None => format!(
+                    "declare it with `rel {name}(...)` if these facts are meant for queries only"
+                ),
+            };
+            warnings.push(
+                Diagnostic::warning(
+                    "W0202",
+                    format!("facts of `{name}`, which no rule reads and no `rel` declares"),
+                    self.first_use[index],
+                )
+                .with_label("these facts take part in no rule")
+                .with_help(help),
+            );
+        }
+        self.diagnostics.extend(warnings);
+    }
+
     fn lower_atom(&mut self, atom: &ast::Atom, scope: &mut Scope, in_body: bool) -> Option<Atom> {
         let &id = self.ids.get(&atom.predicate.text)?;
         let index = id.0 as usize;
@@ -1544,13 +1605,14 @@ mod tests {
                 "E0102 b.tsv:3:1",
                 "E0102 b.tsv:4:1",
                 "E0102 d.json:1:8",
-                "E0101 t.rules:1:9"
+                "E0101 t.rules:1:9",
+                "W0202 a.json:1:8"
             ]
         );
         let rules = "rel c(x: sym, y: date).\np(X) :- b(X, _), c(X, _).\n";
         assert_eq!(
             check_tables_agree(rules, &files),
-            ["E0103 c.csv:1:5", "E0103 c.csv:2:3"]
+            ["E0103 c.csv:1:5", "E0103 c.csv:2:3", "W0202 a.json:1:8"]
         );
         let rules = "p(X) :- b(X, _), c(_, X), a(_, X).\n";
         assert!(check_tables_agree(rules, &files).is_empty());

@@ -43,12 +43,21 @@ fn fact_file_errors_render_like_rule_errors() {
 }
 
 #[test]
+fn facts_no_rule_reads_are_named_with_the_relation_meant() {
+    let dir = PathBuf::from("tests/fixtures/fail/unread_facts");
+    let paths = ["tc.rules", "edges.tsv", "remarks.tsv"].map(|f| dir.join(f));
+    let (rendered, evaluates) = diagnose(&paths);
+    assert!(evaluates, "a warning only");
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
 fn every_error_code_has_a_fixture() {
     // The stable codes the front end can emit; each must appear in some snapshot so a
     // change to its wording is reviewed.
     let codes = [
         "E0001", "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0201",
-        "E0202", "E0203", "E0204", "E0205", "E0109", "W0201", "E0303", "E0304", "E0305",
+        "E0202", "E0203", "E0204", "E0205", "E0109", "W0201", "W0202", "E0303", "E0304", "E0305",
     ];
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
     let mut all = String::new();
