@@ -1,7 +1,7 @@
 //! Printing derived facts as text, JSON or TSV, and writing one TSV file per relation.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use indexmap::IndexMap;
@@ -37,7 +37,10 @@ pub fn select(program: &Program, names: &[String], all: bool) -> Vec<PredId> {
 struct ValueCache<'m> {
     model: &'m Model,
     text: Vec<Option<String>>,
-    tsv: Vec<Option<String>>,
+    /// TSV forms, rendered on first use into `tsv_bytes`: per value id, its start and
+    /// length there (`u32::MAX` start for not yet).
+    tsv_at: Vec<(u32, u32)>,
+    tsv_bytes: Vec<u8>,
 }
 
 impl<'m> ValueCache<'m> {
@@ -46,7 +49,8 @@ impl<'m> ValueCache<'m> {
         ValueCache {
             model,
             text: vec![None; n],
-            tsv: vec![None; n],
+            tsv_at: vec![(u32::MAX, 0); n],
+            tsv_bytes: Vec::new(),
         }
     }
 
@@ -57,8 +61,16 @@ impl<'m> ValueCache<'m> {
 
     /// TSV form: text raw with `\t`, `\n`, `\r` and `\\` escaped; other values as written.
     fn tsv(&mut self, id: ValueId) -> &str {
-        let model = self.model;
-        self.tsv[id.0 as usize].get_or_insert_with(|| match model.interner().value(id) {
+        std::str::from_utf8(self.tsv_bytes(id)).expect("rendered from a str")
+    }
+
+    /// [`ValueCache::tsv`] as bytes.
+    fn tsv_bytes(&mut self, id: ValueId) -> &[u8] {
+        let (start, len) = self.tsv_at[id.0 as usize];
+        if start != u32::MAX {
+            return &self.tsv_bytes[start as usize..(start + len) as usize];
+        }
+        let rendered = match self.model.interner().value(id) {
             Value::Text(s) => {
                 let mut out = String::with_capacity(s.len());
                 for c in s.chars() {
@@ -73,7 +85,11 @@ impl<'m> ValueCache<'m> {
                 out
             }
             other => other.to_string(),
-        })
+        };
+        let start = self.tsv_bytes.len();
+        self.tsv_bytes.extend_from_slice(rendered.as_bytes());
+        self.tsv_at[id.0 as usize] = (start as u32, rendered.len() as u32);
+        &self.tsv_bytes[start..]
     }
 }
 
@@ -228,6 +244,9 @@ pub fn fact_list(
     }
 }
 
+/// Bytes of output gathered before each write.
+const OUTPUT_BUFFER: usize = 1 << 16;
+
 /// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected relation.
 pub fn write_dir(
     program: &Program,
@@ -239,26 +258,29 @@ pub fn write_dir(
     let mut cache = ValueCache::new(model);
     for &p in selected {
         let path = dir.join(format!("{}.tsv", program.predicate(p).name));
-        let mut file = BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?);
+        let mut file = std::fs::File::create(&path)?;
         let mut result = Ok(());
-        // One write per line, built here.
-        let mut line: Vec<u8> = Vec::new();
+        // Lines are built in one buffer, written out each time it passes 64 KiB; values
+        // are a few bytes, copied byte by byte rather than by `memcpy` calls.
+        let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
         model.for_each_sorted(p, |tuple| {
             if result.is_err() {
                 return;
             }
-            line.clear();
             for (i, v) in tuple.iter().enumerate() {
                 if i > 0 {
-                    line.push(b'\t');
+                    out.push(b'\t');
                 }
-                line.extend_from_slice(cache.tsv(*v).as_bytes());
+                out.extend(cache.tsv_bytes(*v).iter().copied());
             }
-            line.push(b'\n');
-            result = file.write_all(&line);
+            out.push(b'\n');
+            if out.len() >= OUTPUT_BUFFER {
+                result = file.write_all(&out);
+                out.clear();
+            }
         });
         result?;
-        file.flush()?;
+        file.write_all(&out)?;
     }
     Ok(())
 }

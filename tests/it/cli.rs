@@ -196,6 +196,41 @@ fn output_dir_gets_one_tsv_per_derived_relation() {
 }
 
 #[test]
+fn output_files_escape_tabs_line_breaks_and_backslashes() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-output-escapes");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // JSON strings may hold tabs, line breaks and backslashes.
+    std::fs::write(
+        dir.join("note.json"),
+        r#"{"note": [["a", "tab\there"], ["b", "two\nlines"], ["c", "back\\slash"], ["a", "plain"]]}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("notes.rules"),
+        "rel note(who: sym, text: str).\nsaid(W, T) :- note(W, T).\n",
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let rules = dir.join("notes.rules").to_string_lossy().to_string();
+    let notes = dir.join("note.json").to_string_lossy().to_string();
+    let output = ascribe(&[
+        "run",
+        &rules,
+        "--facts",
+        &notes,
+        "--output",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = std::fs::read_to_string(out.join("said.tsv")).expect("said.tsv written");
+    assert_eq!(
+        written,
+        "a\tplain\na\ttab\\there\nb\ttwo\\nlines\nc\tback\\\\slash\n"
+    );
+}
+
+#[test]
 fn tsv_directories_load_as_facts() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tsv");
     let _ = std::fs::remove_dir_all(&dir);
