@@ -59,7 +59,9 @@ impl<'m> ValueCache<'m> {
         self.text[id.0 as usize].get_or_insert_with(|| model.interner().value(id).to_string())
     }
 
-    /// TSV form: text raw with `\t`, `\n`, `\r` and `\\` escaped; other values as written.
+    /// TSV form: text as it is, but for tabs and line breaks, which a TSV field cannot
+    /// hold and which are written `\t`, `\n`, `\r`; other values as written. Fact files
+    /// are read verbatim, so every value a TSV field can hold loads back as itself.
     fn tsv(&mut self, id: ValueId) -> &str {
         std::str::from_utf8(self.tsv_bytes(id)).expect("rendered from a str")
     }
@@ -78,7 +80,6 @@ impl<'m> ValueCache<'m> {
                         '\t' => out.push_str("\\t"),
                         '\n' => out.push_str("\\n"),
                         '\r' => out.push_str("\\r"),
-                        '\\' => out.push_str("\\\\"),
                         c => out.push(c),
                     }
                 }
