@@ -333,31 +333,30 @@ impl Exec<'_> {
         let mut found = std::mem::take(&mut self.found);
         found.clear();
         let dense = whole && (0..n).all(|i| sets[i].is_some() && !lists[i].is_empty());
-        match dense {
+        if dense {
             // Every group as a bitset: intersect 64 values at a time, then find the
             // rows of each common value (the lead's always, for the order; a check's
             // only if its premise is stored).
-            true => {
-                let mut values = std::mem::take(&mut self.values);
-                values.clear();
-                GroupBits::intersect(&sets[..n], &mut values);
-                let row_of = |list: &[(u32, u32)], value: u32| {
-                    let at = list.partition_point(|&(v, _)| v < value);
-                    list[at].1
-                };
-                for &value in &values {
-                    found.push(value);
-                    found.push(row_of(lists[0], value));
-                    for (i, check) in fused.checks.iter().enumerate() {
-                        found.push(match check.scan.slot {
-                            Some(_) => row_of(lists[i + 1], value),
-                            None => 0,
-                        });
-                    }
+            let mut values = std::mem::take(&mut self.values);
+            values.clear();
+            GroupBits::intersect(&sets[..n], &mut values);
+            let row_of = |list: &[(u32, u32)], value: u32| {
+                let at = list.partition_point(|&(v, _)| v < value);
+                list[at].1
+            };
+            for &value in &values {
+                found.push(value);
+                found.push(row_of(lists[0], value));
+                for (i, check) in fused.checks.iter().enumerate() {
+                    found.push(match check.scan.slot {
+                        Some(_) => row_of(lists[i + 1], value),
+                        None => 0,
+                    });
                 }
-                self.values = values;
             }
-            false => intersect(&lists[..n], &ends[..n], &mut found),
+            self.values = values;
+        } else {
+            intersect(&lists[..n], &ends[..n], &mut found);
         }
         let stride = n + 1;
         let count = found.len() / stride;
