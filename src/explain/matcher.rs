@@ -3,10 +3,13 @@
 //! Evaluation records only each fact's best derivation (rule and positive premises).
 //! Everything else an explanation shows (values of assignments, the facts an aggregate
 //! ran over, every other derivation of a fact) is recomputed here on demand by a plain
-//! backtracking search over the model. It is simple rather than fast: it runs once per
+//! backtracking search over the model, which looks atoms up by their known values (an
+//! index per relation and known columns, built on first use). It runs once per
 //! explanation, never during evaluation.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::program::PredId;
 
 use crate::eval::{aggregate, compare, eval_expr, FactId, Model};
 use crate::program::{Aggregate, Atom, Expr, Literal, Program, Rule, Term, VarId};
@@ -21,7 +24,14 @@ pub(crate) struct Matcher<'a> {
     pub model: &'a Model,
     /// A copy of the model's values, extended by arithmetic done while matching.
     pub interner: Interner,
+    /// Rows of a relation grouped by the values of some columns, built when a search
+    /// first matches an atom with those columns known: per relation and columns, per
+    /// key, the rows in ascending order.
+    indexes: FxHashMap<(PredId, Vec<usize>), Groups>,
 }
+
+/// Rows of one relation by the values of some of its columns, rows ascending.
+type Groups = FxHashMap<Vec<ValueId>, Vec<u32>>;
 
 fn expr_ready(expr: &Expr, bindings: &Partial) -> bool {
     let mut ready = true;
@@ -42,6 +52,7 @@ impl<'a> Matcher<'a> {
             program,
             model,
             interner: model.interner().clone(),
+            indexes: FxHashMap::default(),
         }
     }
 
@@ -61,6 +72,77 @@ impl<'a> Matcher<'a> {
         true
     }
 
+    /// [`Matcher::unify`] that notes in `newly` each variable it binds, so that the
+    /// caller can unbind them (also when unifying fails half-way).
+    fn unify_noting(
+        atom: &Atom,
+        tuple: &[ValueId],
+        bindings: &mut Partial,
+        newly: &mut Vec<usize>,
+    ) -> bool {
+        for (term, value) in atom.args.iter().zip(tuple) {
+            match term {
+                Term::Const(c) if c != value => return false,
+                Term::Const(_) => {}
+                Term::Var(v) => match bindings[v.0 as usize] {
+                    Some(bound) if bound != *value => return false,
+                    Some(_) => {}
+                    None => {
+                        bindings[v.0 as usize] = Some(*value);
+                        newly.push(v.0 as usize);
+                    }
+                },
+            }
+        }
+        true
+    }
+
+    /// The rows of `atom`'s relation that agree with its constants and bound variables,
+    /// ascending (all rows when none is known), through an index built on first use.
+    fn candidate_rows(&mut self, atom: &Atom, bindings: &Partial) -> Vec<u32> {
+        let mut columns = Vec::new();
+        let mut key = Vec::new();
+        for (column, term) in atom.args.iter().enumerate() {
+            let value = match term {
+                Term::Const(c) => Some(*c),
+                Term::Var(v) => bindings[v.0 as usize],
+            };
+            if let Some(value) = value {
+                columns.push(column);
+                key.push(value);
+            }
+        }
+        let predicate = atom.predicate;
+        if columns.is_empty() {
+            return (0..self.model.len(predicate) as u32).collect();
+        }
+        let model = self.model;
+        let index = self
+            .indexes
+            .entry((predicate, columns))
+            .or_insert_with_key(|(_, columns)| {
+                let mut groups = Groups::default();
+                for row in 0..model.len(predicate) as u32 {
+                    let tuple = model.tuple(FactId { predicate, row });
+                    let key = columns.iter().map(|&c| tuple[c]).collect();
+                    groups.entry(key).or_default().push(row);
+                }
+                groups
+            });
+        index.get(&key).cloned().unwrap_or_default()
+    }
+
+    /// The values of `atom` if every argument is a constant or a bound variable.
+    fn bound_tuple(atom: &Atom, bindings: &Partial) -> Option<Vec<ValueId>> {
+        atom.args
+            .iter()
+            .map(|t| match t {
+                Term::Const(c) => Some(*c),
+                Term::Var(v) => bindings[v.0 as usize],
+            })
+            .collect()
+    }
+
     fn is_anonymous(rule: &Rule, var: VarId) -> bool {
         rule.variables[var.0 as usize] == "_"
     }
@@ -68,28 +150,18 @@ impl<'a> Matcher<'a> {
     /// Whether some fact matches `atom` under `bindings` (unbound variables match anything).
     pub fn exists(&self, atom: &Atom, bindings: &Partial) -> bool {
         let predicate = atom.predicate;
-        let fully_bound = atom.args.iter().all(|t| match t {
-            Term::Const(_) => true,
-            Term::Var(v) => bindings[v.0 as usize].is_some(),
-        });
-        if fully_bound {
-            let tuple: Vec<ValueId> = atom
-                .args
-                .iter()
-                .map(|t| match t {
-                    Term::Const(c) => *c,
-                    Term::Var(v) => bindings[v.0 as usize].expect("checked bound above"),
-                })
-                .collect();
+        if let Some(tuple) = Self::bound_tuple(atom, bindings) {
             return self.model.find(predicate, &tuple).is_some();
         }
+        let mut trial = bindings.clone();
+        let mut newly = Vec::new();
         (0..self.model.len(predicate) as u32).any(|row| {
-            let mut trial = bindings.clone();
-            Self::unify(
-                atom,
-                self.model.tuple(FactId { predicate, row }),
-                &mut trial,
-            )
+            let tuple = self.model.tuple(FactId { predicate, row });
+            let matched = Self::unify_noting(atom, tuple, &mut trial, &mut newly);
+            for v in newly.drain(..) {
+                trial[v] = None;
+            }
+            matched
         })
     }
 
@@ -148,19 +220,35 @@ impl<'a> Matcher<'a> {
         match literal {
             Literal::Pos(atom) => {
                 let predicate = atom.predicate;
-                for row in 0..self.model.len(predicate) as u32 {
+                // Every argument known: the one fact with those values, if any.
+                if let Some(tuple) = Self::bound_tuple(atom, bindings) {
+                    let Some(fact) = self.model.find(predicate, &tuple) else {
+                        return true;
+                    };
+                    premises.push(fact);
+                    let go_on = self.solve(rule, &rest, bindings, premises, found);
+                    premises.pop();
+                    return go_on;
+                }
+                // `solve` leaves `bindings` as it found them, so undoing what each row
+                // bound restores them.
+                let mut newly = Vec::new();
+                for row in self.candidate_rows(atom, bindings) {
                     let fact = FactId { predicate, row };
-                    let saved = bindings.clone();
-                    if Self::unify(atom, self.model.tuple(fact), bindings) {
+                    let matched =
+                        Self::unify_noting(atom, self.model.tuple(fact), bindings, &mut newly);
+                    let go_on = !matched || {
                         premises.push(fact);
                         let go_on = self.solve(rule, &rest, bindings, premises, found);
                         premises.pop();
-                        if !go_on {
-                            *bindings = saved;
-                            return false;
-                        }
+                        go_on
+                    };
+                    for v in newly.drain(..) {
+                        bindings[v] = None;
                     }
-                    *bindings = saved;
+                    if !go_on {
+                        return false;
+                    }
                 }
                 true
             }
