@@ -58,18 +58,7 @@ impl<'a> Matcher<'a> {
 
     /// Binds `atom`'s variables to `tuple`; false if a constant or bound variable differs.
     pub fn unify(atom: &Atom, tuple: &[ValueId], bindings: &mut Partial) -> bool {
-        for (term, value) in atom.args.iter().zip(tuple) {
-            match term {
-                Term::Const(c) if c != value => return false,
-                Term::Const(_) => {}
-                Term::Var(v) => match bindings[v.0 as usize] {
-                    Some(bound) if bound != *value => return false,
-                    Some(_) => {}
-                    None => bindings[v.0 as usize] = Some(*value),
-                },
-            }
-        }
-        true
+        Self::unify_noting(atom, tuple, bindings, &mut Vec::new())
     }
 
     /// [`Matcher::unify`] that notes in `newly` each variable it binds, so that the
