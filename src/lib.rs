@@ -29,6 +29,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 pub mod io;
+pub mod load;
 pub mod program;
 pub mod query;
 pub mod report;

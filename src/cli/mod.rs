@@ -5,21 +5,19 @@ pub mod args;
 pub mod output;
 pub mod render;
 
+pub use crate::load::{load_inputs, Inputs};
+
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, explain, render as explain_render, why_not};
-use crate::io::{self as fact_io, Schema};
-use crate::program::{lower_with_tables, Program};
+use crate::program::Program;
 use crate::query::Pattern;
-use crate::syntax::{ast, parse};
-use crate::value::Kind;
 
 use args::{Cli, Color, Command, ExplainFormat};
 
@@ -87,139 +85,6 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             eprintln!("error: cannot write output: {error}");
             EXIT_USAGE
         }
-    }
-}
-
-/// Declared column kinds, from the `rel` declarations of the rule files.
-struct Declarations(FxHashMap<String, Vec<Option<Kind>>>);
-
-impl Schema for Declarations {
-    fn columns(&self, relation: &str) -> Option<Vec<Option<Kind>>> {
-        self.0.get(relation).cloned()
-    }
-}
-
-fn declarations(modules: &[ast::Module]) -> Declarations {
-    let mut map = FxHashMap::default();
-    for module in modules {
-        for item in &module.items {
-            if let ast::Item::Decl(decl) = item {
-                let kinds = decl
-                    .columns
-                    .iter()
-                    .map(|c| match c.ty.text.as_str() {
-                        "sym" | "str" => Some(Kind::Text),
-                        "int" => Some(Kind::Int),
-                        "float" => Some(Kind::Float),
-                        "date" => Some(Kind::Date),
-                        _ => None,
-                    })
-                    .collect();
-                map.entry(decl.name.text.clone()).or_insert(kinds);
-            }
-        }
-    }
-    Declarations(map)
-}
-
-fn is_rule_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("rules" | "facts")
-    )
-}
-
-/// Rule-language files directly inside a directory, sorted by name.
-fn rule_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_file() && is_rule_file(&path) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// What [`load_inputs`] found.
-pub struct Inputs {
-    /// The checked program, if there was no error.
-    pub program: Option<Program>,
-    /// Every problem found, errors and warnings, in the order found.
-    pub diagnostics: Vec<Diagnostic>,
-    /// Whether some path could not be read at all.
-    pub unreadable: bool,
-}
-
-/// Reads rule files, fact files and directories of them, then lowers and checks the
-/// whole program. Rule-language files (`.rules`, `.facts`, also those found in
-/// directories) are read first, so their declarations give the kinds of TSV, CSV and
-/// JSON columns. Prints nothing.
-pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
-    let mut diagnostics = Vec::new();
-    let mut modules = Vec::new();
-    let mut unreadable = false;
-    let mut rule_paths = Vec::new();
-    let mut other_paths = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            match rule_files_in(path) {
-                Ok(files) => rule_paths.extend(files),
-                Err(error) => {
-                    diagnostics.push(
-                        Diagnostic::error_unplaced(
-                            "E0301",
-                            format!("cannot read directory {}: {error}", path.display()),
-                        )
-                        .with_help("check the path and its permissions"),
-                    );
-                    unreadable = true;
-                    continue;
-                }
-            }
-            other_paths.push(path.clone());
-        } else if is_rule_file(path) {
-            rule_paths.push(path.clone());
-        } else {
-            other_paths.push(path.clone());
-        }
-    }
-    for path in &rule_paths {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let id = sources.add(path.display().to_string(), text);
-                let (module, errors) = parse(id, sources.text(id));
-                diagnostics.extend(errors);
-                modules.push(module);
-            }
-            Err(error) => {
-                diagnostics.push(
-                    Diagnostic::error_unplaced(
-                        "E0301",
-                        format!("cannot read {}: {error}", path.display()),
-                    )
-                    .with_help("check the path and its permissions"),
-                );
-                unreadable = true;
-            }
-        }
-    }
-    let schema = declarations(&modules);
-    let mut input = fact_io::Loaded::default();
-    for path in &other_paths {
-        let mut loaded = fact_io::load(path, sources, &schema);
-        unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
-        diagnostics.append(&mut loaded.diagnostics);
-        input.absorb(loaded);
-    }
-    let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
-    let (program, more) = lower_with_tables(&modules, input.facts, input.tables, sources);
-    diagnostics.extend(more);
-    Inputs {
-        program: program.filter(|_| !front_end_errors),
-        diagnostics,
-        unreadable,
     }
 }
 
