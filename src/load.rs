@@ -159,4 +159,3 @@ pub fn load_inputs_with(
         unreadable,
     }
 }
-

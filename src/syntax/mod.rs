@@ -6,6 +6,7 @@
 
 pub mod ast;
 mod parser;
+pub mod test_file;
 
 pub use parser::parse;
 

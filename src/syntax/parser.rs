@@ -19,15 +19,15 @@ use super::ast::*;
 use crate::diagnostic::{Diagnostic, SourceId, Span};
 use crate::value::Value;
 
-type Input<'a> = LocatedSpan<&'a str, SourceId>;
-type PResult<'a, T> = IResult<Input<'a>, T, PError<'a>>;
+pub(super) type Input<'a> = LocatedSpan<&'a str, SourceId>;
+pub(super) type PResult<'a, T> = IResult<Input<'a>, T, PError<'a>>;
 
 /// A parse failure: where, and what was expected there.
 #[derive(Debug)]
-struct PError<'a> {
-    at: Input<'a>,
-    expected: Cow<'static, str>,
-    help: Option<&'static str>,
+pub(super) struct PError<'a> {
+    pub(super) at: Input<'a>,
+    pub(super) expected: Cow<'static, str>,
+    pub(super) help: Option<&'static str>,
 }
 
 impl<'a> ParseError<Input<'a>> for PError<'a> {
@@ -53,7 +53,7 @@ impl<'a> ParseError<Input<'a>> for PError<'a> {
     }
 }
 
-fn fail<T>(at: Input<'_>, expected: impl Into<Cow<'static, str>>) -> PResult<'_, T> {
+pub(super) fn fail<T>(at: Input<'_>, expected: impl Into<Cow<'static, str>>) -> PResult<'_, T> {
     Err(nom::Err::Error(PError {
         at,
         expected: expected.into(),
@@ -61,7 +61,7 @@ fn fail<T>(at: Input<'_>, expected: impl Into<Cow<'static, str>>) -> PResult<'_,
     }))
 }
 
-fn fail_hard<'a, T>(
+pub(super) fn fail_hard<'a, T>(
     at: Input<'a>,
     expected: impl Into<Cow<'static, str>>,
     help: Option<&'static str>,
@@ -75,7 +75,7 @@ fn fail_hard<'a, T>(
 
 /// Turns a recoverable error into a failure: used after a commit point (nom's `cut`),
 /// keeping the message.
-fn cut<'a, T>(result: PResult<'a, T>) -> PResult<'a, T> {
+pub(super) fn cut<'a, T>(result: PResult<'a, T>) -> PResult<'a, T> {
     result.map_err(|e| match e {
         nom::Err::Error(e) => nom::Err::Failure(e),
         other => other,
@@ -84,7 +84,7 @@ fn cut<'a, T>(result: PResult<'a, T>) -> PResult<'a, T> {
 
 /// Replaces the expectation of a failed parser with `what`, at the position where it
 /// started (after whitespace), unless it failed further in.
-fn expect<'a, T>(
+pub(super) fn expect<'a, T>(
     what: &'static str,
     mut parser: impl FnMut(Input<'a>) -> PResult<'a, T>,
 ) -> impl FnMut(Input<'a>) -> PResult<'a, T> {
@@ -99,7 +99,7 @@ fn expect<'a, T>(
     }
 }
 
-fn span_of(start: &Input<'_>, end: &Input<'_>) -> Span {
+pub(super) fn span_of(start: &Input<'_>, end: &Input<'_>) -> Span {
     Span::new(start.extra, start.location_offset(), end.location_offset())
 }
 
@@ -123,7 +123,7 @@ fn block_comment(input: Input<'_>) -> PResult<'_, Input<'_>> {
 }
 
 /// Skips whitespace and comments (doc comments included).
-fn ws(mut input: Input<'_>) -> PResult<'_, ()> {
+pub(super) fn ws(mut input: Input<'_>) -> PResult<'_, ()> {
     loop {
         match alt((multispace1, line_comment, block_comment))(input) {
             Ok((rest, _)) => input = rest,
@@ -134,7 +134,7 @@ fn ws(mut input: Input<'_>) -> PResult<'_, ()> {
 }
 
 /// Skips whitespace and plain comments before an item, collecting `///` lines.
-fn leading(mut input: Input<'_>) -> PResult<'_, Option<String>> {
+pub(super) fn leading(mut input: Input<'_>) -> PResult<'_, Option<String>> {
     let mut doc: Vec<String> = Vec::new();
     loop {
         if let Ok((rest, _)) = multispace1::<_, PError<'_>>(input) {
@@ -162,7 +162,7 @@ fn leading(mut input: Input<'_>) -> PResult<'_, Option<String>> {
     Ok((input, (!doc.is_empty()).then(|| doc.join("\n"))))
 }
 
-fn word(input: Input<'_>) -> PResult<'_, Input<'_>> {
+pub(super) fn word(input: Input<'_>) -> PResult<'_, Input<'_>> {
     recognize(pair(
         take_while1(|c: char| c.is_ascii_alphabetic() || c == '_'),
         take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
@@ -170,7 +170,7 @@ fn word(input: Input<'_>) -> PResult<'_, Input<'_>> {
 }
 
 /// A punctuation token after optional whitespace.
-fn punct<'a>(token: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<'a>> {
+pub(super) fn punct<'a>(token: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<'a>> {
     move |input| {
         let (input, _) = ws(input)?;
         tag(token)(input)
@@ -178,7 +178,7 @@ fn punct<'a>(token: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<
 }
 
 /// A keyword: the word itself, not a prefix of a longer word.
-fn keyword<'a>(kw: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<'a>> {
+pub(super) fn keyword<'a>(kw: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<'a>> {
     move |input| {
         let (input, _) = ws(input)?;
         let (rest, w) = word(input)?;
@@ -191,7 +191,7 @@ fn keyword<'a>(kw: &'static str) -> impl FnMut(Input<'a>) -> PResult<'a, Input<'
 }
 
 /// A lower-case identifier: relation names and symbols.
-fn ident(input: Input<'_>) -> PResult<'_, Name> {
+pub(super) fn ident(input: Input<'_>) -> PResult<'_, Name> {
     let (input, _) = ws(input)?;
     let (rest, w) = word(input)?;
     if w.fragment().starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -225,7 +225,7 @@ fn variable(input: Input<'_>) -> PResult<'_, Name> {
     }
 }
 
-fn string_literal(input: Input<'_>) -> PResult<'_, String> {
+pub(super) fn string_literal(input: Input<'_>) -> PResult<'_, String> {
     let (mut rest, _) = char('"')(input)?;
     let mut out = String::new();
     loop {
@@ -290,7 +290,7 @@ fn date_literal(input: Input<'_>) -> PResult<'_, Value> {
     }
 }
 
-fn number_literal(input: Input<'_>) -> PResult<'_, Value> {
+pub(super) fn number_literal(input: Input<'_>) -> PResult<'_, Value> {
     let (rest, text) = recognize(tuple((
         opt(char('-')),
         digit1,
@@ -378,7 +378,7 @@ fn parenthesised<'a, T>(
     }
 }
 
-fn atom(input: Input<'_>) -> PResult<'_, Atom> {
+pub(super) fn atom(input: Input<'_>) -> PResult<'_, Atom> {
     let (input, _) = ws(input)?;
     let (rest, predicate) = ident(input)?;
     let (rest, args) = parenthesised("a term (a variable or a constant)", term)(rest)?;
@@ -434,7 +434,7 @@ fn expr(input: Input<'_>) -> PResult<'_, Expr> {
     binary_level(input, &[("+", BinOp::Add), ("-", BinOp::Sub)], product)
 }
 
-fn cmp_op(input: Input<'_>) -> PResult<'_, CmpOp> {
+pub(super) fn cmp_op(input: Input<'_>) -> PResult<'_, CmpOp> {
     let (input, _) = ws(input)?;
     alt((
         |i| tag("!=")(i).map(|(r, _)| (r, CmpOp::Ne)),
@@ -651,12 +651,12 @@ fn column(input: Input<'_>) -> PResult<'_, Column> {
     ))
 }
 
-fn statement_end(input: Input<'_>) -> PResult<'_, ()> {
+pub(super) fn statement_end(input: Input<'_>) -> PResult<'_, ()> {
     let (rest, _) = punct(".")(input)?;
     Ok((rest, ()))
 }
 
-fn item(input: Input<'_>) -> PResult<'_, Item> {
+pub(super) fn item(input: Input<'_>) -> PResult<'_, Item> {
     let (input, doc) = leading(input)?;
     let start = input;
     let (input, mut annots) = annotations(input)?;
@@ -759,7 +759,7 @@ fn item(input: Input<'_>) -> PResult<'_, Item> {
 
 /// Byte offset just after the `.` ending the statement that contains `from`, skipping
 /// strings, comments and decimal points.
-fn resync(text: &str, from: usize) -> usize {
+pub(super) fn resync(text: &str, from: usize) -> usize {
     let bytes = text.as_bytes();
     let mut i = from;
     while i < bytes.len() {
@@ -817,7 +817,7 @@ fn next_statement_line(text: &str, from: usize) -> Option<usize> {
     None
 }
 
-fn describe_found(at: &Input<'_>) -> String {
+pub(super) fn describe_found(at: &Input<'_>) -> String {
     let rest = at.fragment();
     let Some(first) = rest.chars().next() else {
         return "end of file".to_string();
@@ -834,7 +834,7 @@ fn describe_found(at: &Input<'_>) -> String {
     }
 }
 
-fn found_span(at: &Input<'_>) -> Span {
+pub(super) fn found_span(at: &Input<'_>) -> Span {
     let start = at.location_offset();
     let rest = at.fragment();
     let len = match rest.chars().next() {
