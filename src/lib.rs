@@ -34,6 +34,7 @@ pub mod program;
 pub mod query;
 pub mod report;
 pub mod syntax;
+pub mod test;
 pub mod value;
 
 pub use eval::{evaluate, EvalOptions, Model};

@@ -5,7 +5,7 @@ use crate::diagnostic::{suggest, Diagnostic, Sources};
 use crate::eval::{FactId, Model};
 use crate::program::{PredId, Program};
 use crate::syntax::{ast, parse};
-use crate::value::{Value, ValueId};
+use crate::value::{Interner, Value, ValueId};
 
 #[derive(Clone, Debug)]
 enum PatternTerm {
@@ -63,6 +63,17 @@ impl Pattern {
                 )])
             }
         };
+        Pattern::resolve(program, model.interner(), atom).map_err(|d| vec![d])
+    }
+
+    /// Resolves a parsed atom against the program's relations: an unknown relation or a
+    /// wrong number of arguments is a diagnostic. Constants are looked up in `interner`
+    /// (the model's, or the program's to match input facts).
+    pub fn resolve(
+        program: &Program,
+        interner: &Interner,
+        atom: &ast::Atom,
+    ) -> Result<Pattern, Diagnostic> {
         let Some(predicate) = program.predicate_id(&atom.predicate.text) else {
             let names = program.predicates().iter().map(|p| p.name.as_str());
             let mut d = Diagnostic::error(
@@ -74,11 +85,11 @@ impl Pattern {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help("ask about a relation that the rule or fact files define"),
             };
-            return Err(vec![d]);
+            return Err(d);
         };
         let arity = program.predicate(predicate).arity;
         if arity != atom.args.len() {
-            return Err(vec![Diagnostic::error(
+            return Err(Diagnostic::error(
                 "E0403",
                 format!(
                     "`{}` takes {arity} argument{}, but the query gives {}",
@@ -88,19 +99,20 @@ impl Pattern {
                 ),
                 atom.span,
             )
-            .with_help("use one term per column; `_` matches anything")]);
+            .with_help("use one term per column; `_` matches anything"));
         }
-        Ok(Pattern::from_atom(predicate, atom, model))
+        Ok(Pattern::from_atom(predicate, atom, interner))
     }
 
-    fn from_atom(predicate: PredId, atom: &ast::Atom, model: &Model) -> Pattern {
+
+    fn from_atom(predicate: PredId, atom: &ast::Atom, interner: &Interner) -> Pattern {
         let terms = atom
             .args
             .iter()
             .map(|t| match t {
                 ast::Term::Var(name) if name.text == "_" => PatternTerm::Any,
                 ast::Term::Var(name) => PatternTerm::Var(name.text.clone()),
-                ast::Term::Const(value, _) => PatternTerm::Const(model.interner().get(value)),
+                ast::Term::Const(value, _) => PatternTerm::Const(interner.get(value)),
             })
             .collect();
         let written = atom
@@ -166,24 +178,26 @@ impl Pattern {
         model
             .sorted_facts(self.predicate)
             .into_iter()
-            .filter(|&fact| {
-                let tuple = model.tuple(fact);
-                let mut seen: Vec<(&str, ValueId)> = Vec::new();
-                self.terms
-                    .iter()
-                    .zip(tuple)
-                    .all(|(term, value)| match term {
-                        PatternTerm::Const(c) => *c == Some(*value),
-                        PatternTerm::Any => true,
-                        PatternTerm::Var(name) => match seen.iter().find(|(n, _)| n == name) {
-                            Some((_, bound)) => bound == value,
-                            None => {
-                                seen.push((name, *value));
-                                true
-                            }
-                        },
-                    })
-            })
+            .filter(|&fact| self.matches_tuple(model.tuple(fact)))
             .collect()
+    }
+
+    /// Whether a tuple of the pattern's relation matches it.
+    pub fn matches_tuple(&self, tuple: &[ValueId]) -> bool {
+        let mut seen: Vec<(&str, ValueId)> = Vec::new();
+        self.terms
+            .iter()
+            .zip(tuple)
+            .all(|(term, value)| match term {
+                PatternTerm::Const(c) => *c == Some(*value),
+                PatternTerm::Any => true,
+                PatternTerm::Var(name) => match seen.iter().find(|(n, _)| n == name) {
+                    Some((_, bound)) => bound == value,
+                    None => {
+                        seen.push((name, *value));
+                        true
+                    }
+                },
+            })
     }
 }

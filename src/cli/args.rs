@@ -41,6 +41,12 @@ pub enum Command {
     /// Rank the competing hypotheses about each incident, with the evidence for and
     /// against each (an ACH matrix).
     Report(ReportArgs),
+    /// Run the tests in .test files: expectations, fixtures, golden files of
+    /// conclusions, rule coverage.
+    Test(super::test::TestArgs),
+    /// Show the conclusions that change between two versions of a rule set over the
+    /// same facts, each with its explanation before and after.
+    Diff(super::test::DiffArgs),
 }
 
 /// Rule files and fact files.
@@ -189,6 +195,14 @@ fn parse_confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
         _ => Err(format!("`{text}` is not a number between 0 and 1")),
+    }
+}
+
+/// A percentage in [0, 100].
+pub fn parse_confidence_percent(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=100.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a percentage between 0 and 100")),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod output;
 pub mod render;
+mod test;
 
 pub use crate::load::{load_inputs, Inputs};
 
@@ -74,6 +75,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Explain(args) => session.explain(&args, &mut out),
         Command::Query(args) => session.query(&args, &mut out),
         Command::Report(args) => session.report_command(&args, &mut out),
+        Command::Test(args) => session.test(&args, &mut out),
+        Command::Diff(args) => session.diff(&args, &mut out),
     };
     match result {
         Ok(code) => {

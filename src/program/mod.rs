@@ -466,6 +466,11 @@ impl Program {
         reduced
     }
 
+    /// Keeps only the input facts for which `keep` holds, in order (a test's `without`).
+    pub fn retain_facts(&mut self, keep: impl FnMut(&Fact) -> bool) {
+        self.facts.retain(keep);
+    }
+
     /// The program as of `day`: only the input facts whose window contains it, and how
     /// many were set aside because they did not hold yet or no longer held.
     pub fn as_of(&self, day: i32) -> (Program, SetAside) {
