@@ -63,7 +63,7 @@ impl Pattern {
                 )])
             }
         };
-        Pattern::resolve(program, model.interner(), atom).map_err(|d| vec![d])
+        Pattern::resolve(program, model.interner(), atom).map_err(|d| vec![*d])
     }
 
     /// Resolves a parsed atom against the program's relations: an unknown relation or a
@@ -73,7 +73,7 @@ impl Pattern {
         program: &Program,
         interner: &Interner,
         atom: &ast::Atom,
-    ) -> Result<Pattern, Diagnostic> {
+    ) -> Result<Pattern, Box<Diagnostic>> {
         let Some(predicate) = program.predicate_id(&atom.predicate.text) else {
             let names = program.predicates().iter().map(|p| p.name.as_str());
             let mut d = Diagnostic::error(
@@ -85,25 +85,26 @@ impl Pattern {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help("ask about a relation that the rule or fact files define"),
             };
-            return Err(d);
+            return Err(Box::new(d));
         };
         let arity = program.predicate(predicate).arity;
         if arity != atom.args.len() {
-            return Err(Diagnostic::error(
-                "E0403",
-                format!(
-                    "`{}` takes {arity} argument{}, but the query gives {}",
-                    atom.predicate.text,
-                    if arity == 1 { "" } else { "s" },
-                    atom.args.len()
-                ),
-                atom.span,
-            )
-            .with_help("use one term per column; `_` matches anything"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "E0403",
+                    format!(
+                        "`{}` takes {arity} argument{}, but the query gives {}",
+                        atom.predicate.text,
+                        if arity == 1 { "" } else { "s" },
+                        atom.args.len()
+                    ),
+                    atom.span,
+                )
+                .with_help("use one term per column; `_` matches anything"),
+            ));
         }
         Ok(Pattern::from_atom(predicate, atom, interner))
     }
-
 
     fn from_atom(predicate: PredId, atom: &ast::Atom, interner: &Interner) -> Pattern {
         let terms = atom

@@ -113,10 +113,19 @@ impl Session {
             }
             _ => false,
         };
-        if run.outcomes.is_empty() && run.diagnostics.iter().any(|d| d.code == "E0704" || d.code == "E0705") {
+        if run.outcomes.is_empty()
+            && run
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "E0704" || d.code == "E0705")
+        {
             return Ok(EXIT_USAGE);
         }
-        Ok(if run.ok() && !below { EXIT_OK } else { EXIT_INPUT })
+        Ok(if run.ok() && !below {
+            EXIT_OK
+        } else {
+            EXIT_INPUT
+        })
     }
 
     pub(super) fn diff(&mut self, args: &DiffArgs, out: &mut Out) -> io::Result<i32> {
@@ -141,7 +150,11 @@ impl Session {
                 .iter()
                 .filter_map(|name| match program.predicate_id(name) {
                     Some(p) => Some(Ok(p)),
-                    None if old.predicate_id(name).is_some() || new.predicate_id(name).is_some() => None,
+                    None if old.predicate_id(name).is_some()
+                        || new.predicate_id(name).is_some() =>
+                    {
+                        None
+                    }
                     None => Some(Err(name.clone())),
                 })
                 .collect()
@@ -184,23 +197,42 @@ impl Session {
             match change {
                 snapshot::Change::Removed { fact, .. } => {
                     text.push_str("    before:\n");
-                    text.push_str(&runner::indent(&runner::account_for(&old, &old_model, fact), "      "));
+                    text.push_str(&runner::indent(
+                        &runner::account_for(&old, &old_model, fact),
+                        "      ",
+                    ));
                     text.push_str("    now:\n");
-                    text.push_str(&runner::indent(&runner::account_for(&new, &new_model, fact), "      "));
+                    text.push_str(&runner::indent(
+                        &runner::account_for(&new, &new_model, fact),
+                        "      ",
+                    ));
                 }
                 snapshot::Change::Changed { fact, .. } => {
                     text.push_str("    before:\n");
-                    text.push_str(&runner::indent(&runner::account_for(&old, &old_model, fact), "      "));
+                    text.push_str(&runner::indent(
+                        &runner::account_for(&old, &old_model, fact),
+                        "      ",
+                    ));
                     text.push_str("    now:\n");
-                    text.push_str(&runner::indent(&runner::account_for(&new, &new_model, fact), "      "));
+                    text.push_str(&runner::indent(
+                        &runner::account_for(&new, &new_model, fact),
+                        "      ",
+                    ));
                 }
                 snapshot::Change::Added { fact, .. } => {
                     text.push_str("    now:\n");
-                    text.push_str(&runner::indent(&runner::account_for(&new, &new_model, fact), "      "));
+                    text.push_str(&runner::indent(
+                        &runner::account_for(&new, &new_model, fact),
+                        "      ",
+                    ));
                 }
             }
         }
         out.write(&text)?;
-        Ok(if changes.is_empty() { EXIT_OK } else { EXIT_INPUT })
+        Ok(if changes.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_INPUT
+        })
     }
 }

@@ -17,7 +17,7 @@
 //! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
 //! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
-//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.` are skipped silently |
+//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
 //!
 //! Only lower-case extensions are recognised. A leading UTF-8 byte-order mark is ignored.
 //!
@@ -247,6 +247,12 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
                 continue;
             }
         };
+        // Tests and their golden files live beside the rules they test; a rule
+        // directory given as input is not the place to warn about them.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if (!is_dir && name.ends_with(".test")) || (is_dir && name == "snapshots") {
+            continue;
+        }
         let format = FileFormat::of(&path);
         match format {
             Some(format) if !is_dir => load_file(&path, format, sources, schema, loaded),

@@ -141,7 +141,7 @@ fn paths(input: Input<'_>) -> PResult<'_, Vec<(String, Span)>> {
 /// Whether the next word is `kw` used as a keyword, not the name of an atom.
 fn is_keyword(input: Input<'_>, kw: &'static str) -> bool {
     match keyword(kw)(input) {
-        Ok((rest, _)) => !punct("(")(rest).is_ok(),
+        Ok((rest, _)) => punct("(")(rest).is_err(),
         Err(_) => false,
     }
 }
@@ -221,6 +221,11 @@ fn expectation<'a>(start: Input<'a>, input: Input<'a>) -> PResult<'a, Expectatio
         cut(expect("the fact expected, e.g. `conducted_by(i, g)`", atom)(input))?;
     let mut bounds = Vec::new();
     if statement_end(rest).is_err() {
+        // A missing `.` at the end of a line: point just after the atom.
+        let (next, _) = ws(rest)?;
+        if next.fragment().starts_with('}') || next.location_line() > rest.location_line() {
+            return fail_hard(rest, "`.` to end the expectation", None);
+        }
         loop {
             let (r, b) = cut(expect(
                 "a bound: `>= likely`, `< 0.5` or `rests_on \"source\"`",
@@ -611,7 +616,7 @@ a.test:3:20 E0001: syntax error: expected a confidence between 0 and 1, found `1
 a.test:5:5 E0001: syntax error: expected a fact, `facts`, `without`, `expect` or `snapshot`, found `r`
 a.test:6:11 E0001: syntax error: expected the fact expected, e.g. `conducted_by(i, g)`, found `.`
 a.test:8:1 E0001: syntax error: expected `rules "...".` or `test "name" { ... }`, found `stray`
-a.test:11:1 E0001: syntax error: expected a bound: `>= likely`, `< 0.5` or `rests_on "source"`, found end of file
+a.test:10:16 E0001: syntax error: expected `.` to end the expectation, found end of line
 "#,
         );
     }

@@ -39,7 +39,7 @@ pub fn count(program: &Program, model: &Model) -> Counts {
     }
     let sources = program.sources();
     for (rule, n) in program.rules().iter().zip(by_rule) {
-        let (line, column) = sources.line_col(rule.span.source, rule.span.start as u32);
+        let (line, column) = sources.line_col(rule.span.source, rule.span.start);
         let key = (sources.name(rule.span.source).to_string(), line, column);
         let entry = counts.rules.entry(key).or_insert((rule.label(), 0));
         entry.1 += n;
@@ -112,7 +112,12 @@ impl Coverage {
             "coverage: {} of {} rules exercised ({:.1}%)\n",
             self.covered, self.total, self.percent
         );
-        let width = self.rules.iter().map(|r| r.location.len()).max().unwrap_or(0);
+        let width = self
+            .rules
+            .iter()
+            .map(|r| r.location.len())
+            .max()
+            .unwrap_or(0);
         for rule in &self.rules {
             out.push_str(&format!(
                 "  {:>7}  {:width$}  \"{}\"\n",

@@ -28,8 +28,7 @@ use crate::program::Program;
 use crate::query::Pattern;
 use crate::syntax::ast::{self, CmpOp};
 use crate::syntax::test_file::{
-    parse_tests, Bound, ExpectKind, Expectation, Level, RestsOn, Statement, TestBlock,
-    TestModule,
+    parse_tests, Bound, ExpectKind, Expectation, Level, RestsOn, Statement, TestBlock, TestModule,
 };
 
 /// How to run tests.
@@ -214,8 +213,27 @@ pub fn golden_path(test_file: &Path, name: &str) -> PathBuf {
         .join(format!("{}.txt", slug(name)))
 }
 
+/// `path` read relative to the directory of `base`, with `..` taken lexically so that
+/// explanations name `facts/nz-2021/claims.facts`, not `rules/../facts/...`.
 fn relative(base: &Path, path: &str) -> PathBuf {
-    base.parent().unwrap_or(Path::new(".")).join(path)
+    use std::path::Component;
+    let joined = base.parent().unwrap_or(Path::new(".")).join(path);
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// Reads and checks the test files: syntax, unique names, rule paths.
@@ -265,8 +283,14 @@ fn prepare(paths: &[PathBuf], sources: &mut Sources) -> (Vec<TestFile>, Vec<Diag
             let key = slug(&test.name);
             if key.is_empty() {
                 errors.push(
-                    Diagnostic::error("E0702", "a test needs a name with a letter or digit", test.name_span)
-                        .with_help("name the test after what it checks, e.g. \"nz-2021 names the MSS\""),
+                    Diagnostic::error(
+                        "E0702",
+                        "a test needs a name with a letter or digit",
+                        test.name_span,
+                    )
+                    .with_help(
+                        "name the test after what it checks, e.g. \"nz-2021 names the MSS\"",
+                    ),
                 );
             } else if let Some(first) = names.get(&key) {
                 errors.push(
@@ -328,7 +352,8 @@ pub fn run(paths: &[PathBuf], options: &Options) -> TestRun {
             if options
                 .filter
                 .as_ref()
-                .is_none_or(|filter| full.contains(filter.as_str()))
+                .as_ref()
+                .map_or(true, |filter| full.contains(filter.as_str()))
             {
                 jobs.push((f, t));
             }
@@ -351,7 +376,9 @@ pub fn run(paths: &[PathBuf], options: &Options) -> TestRun {
                     let Some(&(f, t)) = jobs.get(i) else { break };
                     let file = &files[f];
                     let ran = run_test(file, &file.module.tests[t], &sources, options);
-                    results.lock().expect("no test thread panics holding the lock")[i] = Some(ran);
+                    results
+                        .lock()
+                        .expect("no test thread panics holding the lock")[i] = Some(ran);
                 })
                 .expect("spawning a test thread");
         }
@@ -442,7 +469,10 @@ fn write_golden(path: &Path, text: &str) -> Result<(), String> {
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("snapshot");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("snapshot");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
@@ -491,7 +521,7 @@ fn plain(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
 
 fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options) -> Ran {
     let mut sources = base.clone();
-    let line = base.line_col(test.name_span.source, test.name_span.start as u32).0;
+    let line = base.line_col(test.name_span.source, test.name_span.start).0;
     let mut outcome = Outcome {
         file: file.display.clone(),
         name: test.name.clone(),
@@ -571,7 +601,12 @@ fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options
             continue;
         };
         match Pattern::resolve(&program, program.interner(), atom) {
-            Err(d) => fail(&mut outcome, *span, d.message.clone(), plain(&sources, &[d])),
+            Err(d) => fail(
+                &mut outcome,
+                *span,
+                d.message.clone(),
+                plain(&sources, &[*d]),
+            ),
             Ok(pattern) => {
                 let mut n = 0;
                 for (i, fact) in program.facts().iter().enumerate() {
@@ -612,7 +647,8 @@ fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options
                     "evaluation stopped by a limit after {} iterations with {} facts",
                     stopped.iterations, stopped.facts
                 ),
-                "raise --timeout, --max-facts or --max-memory, or bound the growing rule".to_string(),
+                "raise --timeout, --max-facts or --max-memory, or bound the growing rule"
+                    .to_string(),
             );
             ran.outcome = outcome;
             return ran;
@@ -636,9 +672,12 @@ fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options
                             &mut outcome,
                             name.span,
                             format!("no relation `{}`", name.text),
-                            suggest(&name.text, program.predicates().iter().map(|p| p.name.as_str()))
-                                .map(|s| format!("did you mean `{s}`?"))
-                                .unwrap_or_default(),
+                            suggest(
+                                &name.text,
+                                program.predicates().iter().map(|p| p.name.as_str()),
+                            )
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_default(),
                         ),
                     }
                 }
@@ -683,9 +722,9 @@ fn compare_golden(
             return Err((
                 format!("no golden file {} yet", path.display()),
                 format!(
-                    "{} conclusions; run `ascribe test --accept` to write them, then review the file",
-                    now.len()
-                ),
+                "{} conclusions; run `ascribe test --accept` to write them, then review the file",
+                now.len()
+            ),
             ))
         }
     };
@@ -708,16 +747,26 @@ fn compare_golden(
             "run `ascribe test --accept` to rewrite it".to_string(),
         ));
     }
-    let (added, removed, changed) = changes.iter().fold((0, 0, 0), |(a, r, c), change| match change {
-        snapshot::Change::Added { .. } => (a + 1, r, c),
-        snapshot::Change::Removed { .. } => (a, r + 1, c),
-        snapshot::Change::Changed { .. } => (a, r, c + 1),
-    });
+    let (added, removed, changed) =
+        changes
+            .iter()
+            .fold((0, 0, 0), |(a, r, c), change| match change {
+                snapshot::Change::Added { .. } => (a + 1, r, c),
+                snapshot::Change::Removed { .. } => (a, r + 1, c),
+                snapshot::Change::Changed { .. } => (a, r, c + 1),
+            });
     let mut detail = String::new();
-    for change in &changes {
+    for (i, change) in changes.iter().enumerate() {
         detail.push_str(&change.line());
         detail.push('\n');
-        detail.push_str(&indent(&account_for(program, model, change.fact()), "    "));
+        if i < EXPLAINED {
+            detail.push_str(&indent(&account_for(program, model, change.fact()), "    "));
+        }
+    }
+    if changes.len() > EXPLAINED {
+        detail.push_str(&format!(
+            "(the first {EXPLAINED} changes are explained; `ascribe explain` explains any other)\n"
+        ));
     }
     detail.push_str("accept the new conclusions with `ascribe test --accept`\n");
     Err((
@@ -728,6 +777,10 @@ fn compare_golden(
         detail,
     ))
 }
+
+/// How many changes of a snapshot diff get their explanation: enough to review a rule
+/// change, few enough to read.
+const EXPLAINED: usize = 10;
 
 /// Why a fact holds now (its explanation) or does not (why-not).
 pub fn account_for(program: &Program, model: &Model, fact: &str) -> String {
@@ -787,7 +840,10 @@ fn meets(
                 rank,
             )),
             None => {
-                let names: Vec<String> = snapshot::TERMS.iter().map(|t| t.replace(' ', "_")).collect();
+                let names: Vec<String> = snapshot::TERMS
+                    .iter()
+                    .map(|t| t.replace(' ', "_"))
+                    .collect();
                 let hint = suggest(term, names.iter().map(String::as_str))
                     .map(|s| format!("did you mean `{s}`? "))
                     .unwrap_or_default();
@@ -915,7 +971,10 @@ fn check_expectation(
                     explain_render::text(&explain(program, model, first)),
                 ))
             } else {
-                Some((format!("expected `{written}` to hold, but it was not derived"), missing()))
+                Some((
+                    format!("expected `{written}` to hold, but it was not derived"),
+                    missing(),
+                ))
             }
         }
         ExpectKind::Holds => None,
@@ -933,7 +992,9 @@ fn check_expectation(
                 explain_render::text(&explain(program, model, fact)),
             )
         }),
-        ExpectKind::Top => check_top(program, model, &pattern, &written, &meeting, &matches, missing),
+        ExpectKind::Top => check_top(
+            program, model, &pattern, written, &meeting, &matches, missing,
+        ),
     }
 }
 
@@ -947,7 +1008,10 @@ fn check_top(
     missing: impl Fn() -> String,
 ) -> Option<(String, String)> {
     let Some(&first) = matches.first() else {
-        return Some((format!("expected `{written}` to rank first, but it was not derived"), missing()));
+        return Some((
+            format!("expected `{written}` to rank first, but it was not derived"),
+            missing(),
+        ));
     };
     let incident = model.tuple(first)[0];
     let options = crate::report::ReportOptions {
@@ -967,7 +1031,10 @@ fn check_top(
         .flat_map(|i| &i.levels)
         .find(|l| &l.relation == relation);
     let Some(level) = level else {
-        return Some((format!("the report has no candidates for `{written}`"), String::new()));
+        return Some((
+            format!("the report has no candidates for `{written}`"),
+            String::new(),
+        ));
     };
     let ranking: String = level
         .candidates
@@ -988,7 +1055,11 @@ fn check_top(
         .map(|&f| fact_text(program, model.interner(), f.predicate, model.tuple(f)))
         .collect();
     match level.candidates.first() {
-        Some(top) if wanted.contains(&top.fact) && top.status == crate::report::Status::Concluded => None,
+        Some(top)
+            if wanted.contains(&top.fact) && top.status == crate::report::Status::Concluded =>
+        {
+            None
+        }
         Some(top) if wanted.contains(&top.fact) => Some((
             format!("`{written}` ranks first, but below the report's threshold of 0.5"),
             ranking,
@@ -1006,12 +1077,25 @@ mod tests {
 
     #[test]
     fn slugs_are_file_names() {
-        assert_eq!(slug("nz-2021: the PRC, through the MSS!"), "nz-2021-the-prc-through-the-mss");
+        assert_eq!(
+            slug("nz-2021: the PRC, through the MSS!"),
+            "nz-2021-the-prc-through-the-mss"
+        );
         assert_eq!(slug("  "), "");
         assert_eq!(
             golden_path(Path::new("rules/attribution.test"), "NZ 2021"),
             Path::new("rules/snapshots/attribution/nz-2021.txt")
         );
+    }
+
+    #[test]
+    fn paths_are_read_beside_the_test_file() {
+        assert_eq!(
+            relative(Path::new("rules/attribution.test"), "../facts/nz-2021"),
+            Path::new("facts/nz-2021")
+        );
+        assert_eq!(relative(Path::new("a.test"), "../x"), Path::new("../x"));
+        assert_eq!(relative(Path::new("rules/a.test"), "."), Path::new("rules"));
     }
 
     #[test]

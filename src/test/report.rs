@@ -42,7 +42,9 @@ pub fn text(run: &TestRun) -> String {
         }
     }
     if !run.orphans.is_empty() {
-        out.push_str("\ngolden files no test names (not deleted; remove them if they are stale):\n");
+        out.push_str(
+            "\ngolden files no test names (not deleted; remove them if they are stale):\n",
+        );
         for orphan in &run.orphans {
             out.push_str(&format!("  {orphan}\n"));
         }
@@ -51,7 +53,11 @@ pub fn text(run: &TestRun) -> String {
         out.push('\n');
         out.push_str(&coverage.text());
     }
-    out.push_str(&format!("\n{} passed, {} failed\n", run.passed(), run.failed()));
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        run.passed(),
+        run.failed()
+    ));
     out
 }
 

@@ -34,7 +34,12 @@ pub fn conclusions(program: &Program, model: &Model, relations: &[PredId]) -> St
     for predicate in selected {
         for fact in model.sorted_facts(predicate) {
             let c = model.confidence(fact);
-            out.push_str(&fact_text(program, model.interner(), predicate, model.tuple(fact)));
+            out.push_str(&fact_text(
+                program,
+                model.interner(),
+                predicate,
+                model.tuple(fact),
+            ));
             out.push_str("  [");
             out.push_str(&confidence(c));
             out.push(' ');
@@ -94,7 +99,9 @@ pub fn parse(source: SourceId, text: &str) -> (BTreeMap<String, Line>, Vec<Diagn
                             Span::new(source, start, start + line.len()),
                         )
                         .with_note(format!("first listed on line {}", first.line))
-                        .with_help("remove one line, or rewrite the file with `ascribe test --accept`"),
+                        .with_help(
+                            "remove one line, or rewrite the file with `ascribe test --accept`",
+                        ),
                     );
                 }
             }
@@ -155,9 +162,9 @@ impl Change {
     /// The fact that moved.
     pub fn fact(&self) -> &str {
         match self {
-            Change::Added { fact, .. } | Change::Removed { fact, .. } | Change::Changed { fact, .. } => {
-                fact
-            }
+            Change::Added { fact, .. }
+            | Change::Removed { fact, .. }
+            | Change::Changed { fact, .. } => fact,
         }
     }
 

@@ -9,5 +9,6 @@ mod eval;
 mod examples;
 mod explain;
 mod report;
+mod testing;
 mod tidy;
 mod workloads;
