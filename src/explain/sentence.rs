@@ -111,6 +111,7 @@ fn said(node: &Node, sentences: &mut Vec<String>) {
 
 /// The sources of the uncertain input facts under `node` reached through nodes without
 /// a sentence (`top`: `node` itself is the one being said), in tree order, once each.
+/// A fact already expanded above adds nothing: its sources were given there.
 fn evidence(node: &Node, sources: &mut Vec<String>, top: bool) {
     if !top && node.sentence.is_some() {
         return;
@@ -122,6 +123,12 @@ fn evidence(node: &Node, sources: &mut Vec<String>, top: bool) {
             }
         }
         Via::Rule { premises, .. } => premises.iter().for_each(|p| evidence(p, sources, false)),
+        // A combined fact's sentence is its best line's: so is its evidence.
+        Via::Combined { lines, .. } if top => {
+            if let Some(best) = lines.first() {
+                evidence(&best.node, sources, true);
+            }
+        }
         Via::Combined { .. } | Via::ShownAbove | Via::Unrecorded => {}
     }
 }
