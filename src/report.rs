@@ -98,6 +98,10 @@ pub struct Candidate {
     pub likelihood: &'static str,
     /// How it fared.
     pub status: Status,
+    /// Its best derivation in words (the `@explain` sentence at the root of its
+    /// explanation); `None` for a defeated candidate and where the rule has no template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<String>,
     /// For a defeated candidate: the best confidence a defeated instance would have had.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub would_be: Option<f64>,
@@ -525,6 +529,7 @@ impl IncidentBuilder<'_, '_> {
                 !inconsistent.is_empty() || !defeated_by.is_empty(),
                 status == Status::Defeated,
             );
+            let sentence = explanation.as_ref().and_then(|e| e.root.sentence.clone());
             let weakest = explanation.and_then(|e| e.weakest);
             self.next_candidate += 1;
             candidates.push(Candidate {
@@ -534,6 +539,7 @@ impl IncidentBuilder<'_, '_> {
                 confidence: round(confidence),
                 likelihood: likelihood(confidence),
                 status,
+                sentence,
                 would_be,
                 consistent,
                 inconsistent,
@@ -630,6 +636,9 @@ pub fn text(report: &Report) -> String {
                     c.likelihood,
                     status_text(c, report.threshold)
                 );
+                if let Some(sentence) = &c.sentence {
+                    let _ = writeln!(out, "      {sentence}");
+                }
                 if c.status != Status::Defeated {
                     let _ = writeln!(out, "      basis: {}", c.basis.text());
                 }
@@ -740,6 +749,18 @@ pub fn markdown(report: &Report) -> String {
                     weakest,
                     defeated.join("; ")
                 );
+            }
+            // The candidates in words, below the table that weighs them.
+            let mut said = level
+                .candidates
+                .iter()
+                .filter_map(|c| Some((c, c.sentence.as_deref()?)))
+                .peekable();
+            if said.peek().is_some() {
+                out.push('\n');
+            }
+            for (c, sentence) in said {
+                let _ = writeln!(out, "- {}: {sentence}", c.id);
             }
         }
         let (candidates, rows) = matrix(incident);

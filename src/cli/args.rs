@@ -156,6 +156,9 @@ pub enum ExplainFormat {
     Json,
     /// Graphviz DOT.
     Dot,
+    /// One paragraph: the `@explain` sentences from the conclusion down, each with the
+    /// sources of its evidence.
+    Prose,
 }
 
 /// `ascribe explain`.

@@ -321,6 +321,7 @@ impl Session {
                     ExplainFormat::Text => explain_render::text(&explanation),
                     ExplainFormat::Json => explain_render::json(&explanation) + "\n",
                     ExplainFormat::Dot => explain_render::dot(&explanation),
+                    ExplainFormat::Prose => crate::explain::sentence::prose(&explanation),
                 };
                 out.write(&text)?;
                 Ok(EXIT_OK)

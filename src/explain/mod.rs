@@ -9,6 +9,7 @@ pub mod defeat;
 pub mod estimative;
 mod matcher;
 pub mod render;
+pub mod sentence;
 pub mod support;
 mod tree;
 pub mod why_not;

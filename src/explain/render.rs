@@ -29,7 +29,9 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
         node.likelihood
     );
     let mut items: Vec<Item<'_>> = Vec::new();
-    let mut details: Vec<String> = Vec::new();
+    // The sentence first, for the reader; the rule and its instance after, for the
+    // auditor.
+    let mut details: Vec<String> = node.sentence.iter().cloned().collect();
     match &node.via {
         Via::Input {
             source,
@@ -167,7 +169,29 @@ pub fn json(explanation: &Explanation) -> String {
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `text` broken into lines of at most `width` characters where it has spaces (a longer
+/// word keeps its own line), for a DOT label.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let length = word.chars().count();
+        if line > 0 && line + 1 + length > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += length;
+    }
+    out
 }
 
 /// The explanation as a Graphviz digraph: one box per fact, edges from premises to
@@ -187,8 +211,9 @@ pub fn dot(explanation: &Explanation) -> String {
         }
         let id = ids.len();
         ids.insert(node.fact.clone(), id);
-        let detail = match &node.via {
-            Via::Input { source, .. } => format!("\\n{}", dot_escape(source)),
+        let detail = match (&node.via, &node.sentence) {
+            (Via::Input { source, .. }, _) => format!("\\n{}", dot_escape(source)),
+            (_, Some(sentence)) => format!("\\n{}", dot_escape(&wrap(sentence, 48))),
             _ => String::new(),
         };
         let shape = if matches!(node.via, Via::Input { .. }) {

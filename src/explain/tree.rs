@@ -28,6 +28,11 @@ pub struct Node {
     pub confidence: f64,
     /// The ICD 203 term for the confidence.
     pub likelihood: &'static str,
+    /// The derivation in words: its rule's `@explain` template with its values (for a
+    /// combined fact, the best line's rule, with the combined confidence); `None` when
+    /// the rule has no template, and for input facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<String>,
     /// How the fact holds.
     pub via: Via,
 }
@@ -242,6 +247,7 @@ impl<'a> Builder<'a> {
                 .collect(),
             confidence: round(confidence),
             likelihood: likelihood(confidence),
+            sentence: None,
             via,
         }
     }
@@ -273,8 +279,11 @@ impl<'a> Builder<'a> {
                         row,
                     })
                     .collect();
-                let via = self.rule_via(rule, fact, &premise_facts);
-                self.leaf(fact, via)
+                let (via, sentence) =
+                    self.rule_via(rule, fact, &premise_facts, model.confidence(fact));
+                let mut node = self.leaf(fact, via);
+                node.sentence = sentence;
+                node
             }
         }
     }
@@ -284,7 +293,9 @@ impl<'a> Builder<'a> {
         let (program, model) = (self.matcher.program, self.matcher.model);
         let mut nodes = Vec::new();
         let mut factors = Vec::new();
-        for line in lines {
+        let mut best_sentence = None;
+        for (i, line) in lines.iter().enumerate() {
+            let mut sentence = None;
             let via = match &line.origin {
                 LineOrigin::Input(index) => {
                     let input = &program.facts()[*index];
@@ -300,10 +311,18 @@ impl<'a> Builder<'a> {
                             row,
                         })
                         .collect();
-                    self.rule_via(rule, fact, &premise_facts)
+                    if i == 0 {
+                        best_sentence =
+                            self.sentence(rule, fact, &premise_facts, model.confidence(fact));
+                    }
+                    let (via, line_sentence) =
+                        self.rule_via(rule, fact, &premise_facts, line.confidence);
+                    sentence = line_sentence;
+                    via
                 }
             };
             let mut node = self.leaf(fact, via);
+            node.sentence = sentence;
             node.confidence = round(line.confidence);
             node.likelihood = likelihood(line.confidence);
             if line.counted {
@@ -320,14 +339,36 @@ impl<'a> Builder<'a> {
                 node,
             });
         }
-        self.leaf(
+        let mut node = self.leaf(
             fact,
             Via::Combined {
                 method: "noisy_or",
                 formula: format!("1 - {}", factors.join("")),
                 lines: nodes,
             },
-        )
+        );
+        node.sentence = best_sentence;
+        node
+    }
+
+    /// The sentence of one derivation of `fact` by `rule`, if the rule has a template,
+    /// with `confidence` for `{confidence}` and `{likelihood}`.
+    fn sentence(
+        &mut self,
+        rule: &Rule,
+        fact: FactId,
+        premises: &[FactId],
+        confidence: f64,
+    ) -> Option<String> {
+        let template = rule.template.as_ref()?;
+        let bindings = self.bindings(rule, fact, premises);
+        Some(super::sentence::render(
+            template,
+            &rule.variables,
+            &bindings,
+            &self.matcher.interner,
+            confidence,
+        ))
     }
 
     /// Bindings of one derivation: the head unified with the fact, each positive atom
@@ -355,9 +396,25 @@ impl<'a> Builder<'a> {
         complete
     }
 
-    fn rule_via(&mut self, rule: &Rule, fact: FactId, premises: &[FactId]) -> Via {
+    /// How `fact` holds by this derivation, and its sentence (with `confidence`).
+    fn rule_via(
+        &mut self,
+        rule: &Rule,
+        fact: FactId,
+        premises: &[FactId],
+        confidence: f64,
+    ) -> (Via, Option<String>) {
         let program = self.matcher.program;
         let bindings = self.bindings(rule, fact, premises);
+        let sentence = rule.template.as_ref().map(|template| {
+            super::sentence::render(
+                template,
+                &rule.variables,
+                &bindings,
+                &self.matcher.interner,
+                confidence,
+            )
+        });
         let mut text = String::new();
         write_rule(&mut text, program, rule, None, &self.matcher.interner);
         let mut instance = String::new();
@@ -428,7 +485,7 @@ impl<'a> Builder<'a> {
             }
         }
         let children = premises.iter().map(|p| self.node(*p)).collect();
-        Via::Rule {
+        let via = Via::Rule {
             rule: rule.label(),
             strength: rule.strength,
             text,
@@ -437,6 +494,7 @@ impl<'a> Builder<'a> {
             absent,
             conditions,
             aggregates,
-        }
+        };
+        (via, sentence)
     }
 }

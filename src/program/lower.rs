@@ -8,8 +8,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::stratify::stratify;
 use super::{
-    Aggregate, Atom, Combine, Expr, Fact, Literal, PredId, Predicate, Program, Rule, RuleId, Term,
-    VarId, Window,
+    template, Aggregate, Atom, Combine, Expr, Fact, Literal, PredId, Predicate, Program, Rule,
+    RuleId, Template, Term, VarId, Window,
 };
 use crate::diagnostic::{suggest, Diagnostic, Sources, Span};
 use crate::io::{FactTable, InputFact};
@@ -90,6 +90,7 @@ pub fn lower_with_tables(
         has_facts: Vec::new(),
         heads: FxHashSet::default(),
         interner: Interner::default(),
+        sources,
     };
     for module in modules {
         for item in &module.items {
@@ -259,7 +260,7 @@ fn name_span(clause: &ast::Clause) -> Option<Span> {
         .map(|a| a.span)
 }
 
-struct Lowerer {
+struct Lowerer<'s> {
     diagnostics: Vec<Diagnostic>,
     predicates: Vec<Predicate>,
     first_use: Vec<Span>,
@@ -267,6 +268,9 @@ struct Lowerer {
     has_facts: Vec<bool>,
     heads: FxHashSet<String>,
     interner: Interner,
+    /// The texts spans point into: a template's placeholders are located in the string
+    /// literal as written.
+    sources: &'s Sources,
 }
 
 /// Annotations read off one statement.
@@ -277,6 +281,8 @@ struct Annotations {
     source: Option<String>,
     confidence: Option<f64>,
     window: Window,
+    /// `@explain`: the template text and the span of its string literal.
+    explain: Option<(String, Span)>,
 }
 
 fn kind_of_type(name: &str) -> Option<Option<Kind>> {
@@ -291,11 +297,11 @@ fn kind_of_type(name: &str) -> Option<Option<Kind>> {
 }
 
 const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
-const RULE_ANNOTATIONS: [&str; 2] = ["name", "strength"];
+const RULE_ANNOTATIONS: [&str; 3] = ["name", "strength", "explain"];
 const FACT_ANNOTATIONS: [&str; 5] = ["source", "confidence", "grade", "since", "until"];
 const DECLARATION_ANNOTATIONS: [&str; 3] = ["combine", "hypothesis", "exception"];
 
-impl Lowerer {
+impl Lowerer<'_> {
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -484,6 +490,15 @@ impl Lowerer {
                     )
                     .with_help(annotation_example("hypothesis")),
                 ),
+                ("explain", _) => self.error(
+                    Diagnostic::error(
+                        "E0123",
+                        "`@explain` goes on rules, not on declarations",
+                        annotation.span,
+                    )
+                    .with_label("a declaration derives nothing to put in words")
+                    .with_help("write `@explain(\"...\")` on each rule that derives the relation: its placeholders name that rule's variables"),
+                ),
                 _ => {
                     let known =
                         RULE_ANNOTATIONS.contains(&name) || FACT_ANNOTATIONS.contains(&name);
@@ -525,6 +540,18 @@ impl Lowerer {
             } else {
                 &FACT_ANNOTATIONS
             };
+            if name == "explain" && !is_rule {
+                self.error(
+                    Diagnostic::error(
+                        "E0123",
+                        "`@explain` goes on rules, not on facts",
+                        annotation.span,
+                    )
+                    .with_label("a fact has no derivation to put in words")
+                    .with_help("to say where the fact comes from, write `@source(\"...\")`; a sentence template belongs on the rule that reads or derives it"),
+                );
+                continue;
+            }
             if !allowed.contains(&name) {
                 let other: &[&str] = if is_rule {
                     &FACT_ANNOTATIONS
@@ -596,6 +623,14 @@ impl Lowerer {
                 }
             };
             match name {
+                "explain" => match &arg.0 {
+                    Value::Text(text) => out.explain = Some((text.to_string(), arg.1)),
+                    _ => self.error(
+                        Diagnostic::error("E0107", "`@explain` takes a string", arg.1)
+                            .with_label(format!("found {}", arg.0))
+                            .with_help(annotation_example(name)),
+                    ),
+                },
                 "name" | "source" => match &arg.0 {
                     Value::Text(text) => {
                         if name == "name" {
@@ -904,9 +939,17 @@ impl Lowerer {
                 );
             }
         }
+        let template = annotations
+            .explain
+            .as_ref()
+            .and_then(|(text, span)| self.lower_template(text, *span, &body, &scope, ok));
+        if annotations.explain.is_some() && template.is_none() {
+            return None;
+        }
         ok.then(|| Rule {
             id,
             name: annotations.name,
+            template,
             strength: annotations.strength.unwrap_or(1.0),
             doc: clause.doc.clone(),
             head,
@@ -914,6 +957,172 @@ impl Lowerer {
             variables: scope.names,
             span: clause.span,
         })
+    }
+
+    /// Resolves an `@explain` template against the rule's variables: reports a malformed
+    /// placeholder, a name that is neither a variable of the rule nor an [`template::Extra`],
+    /// and (once the rule is known to be `safe`) a variable with no single value per
+    /// derivation. `span` is the string literal's; placeholders are reported at their
+    /// own columns inside it.
+    fn lower_template(
+        &mut self,
+        text: &str,
+        span: Span,
+        body: &[Literal],
+        scope: &Scope,
+        safe: bool,
+    ) -> Option<Template> {
+        let offsets = template::literal_offsets(&self.sources.text(span.source)[span.range()]);
+        // Where a byte range of the template text was written.
+        let at = |range: std::ops::Range<usize>| match &offsets {
+            Some(offsets) if range.end < offsets.len() => Span::new(
+                span.source,
+                span.start as usize + offsets[range.start],
+                span.start as usize + offsets[range.end],
+            ),
+            _ => span,
+        };
+        let raw = match template::parse(text) {
+            Ok(raw) => raw,
+            Err(error) => {
+                let (range, label, help) = match &error {
+                    template::SyntaxError::Unclosed { at } => (
+                        *at..*at + 1,
+                        "no `}` after it",
+                        "close the placeholder, as in `{G}`, or write `{{` for a literal brace",
+                    ),
+                    template::SyntaxError::UnmatchedClose { at } => (
+                        *at..*at + 1,
+                        "no `{` before it",
+                        "write `}}` for a literal brace",
+                    ),
+                    template::SyntaxError::Empty { range } => (
+                        range.clone(),
+                        "empty placeholder",
+                        "name a variable of the rule, as in `{G}`, or write `{{}}` for literal braces",
+                    ),
+                };
+                self.error(
+                    Diagnostic::error(
+                        "E0121",
+                        format!("malformed sentence template: {error}"),
+                        at(range),
+                    )
+                    .with_label(label)
+                    .with_help(help),
+                );
+                return None;
+            }
+        };
+        let mut pieces = Vec::new();
+        let mut ok = true;
+        for piece in raw {
+            let (name, range) = match piece {
+                template::RawPiece::Text(text) => {
+                    pieces.push(template::Piece::Text(text));
+                    continue;
+                }
+                template::RawPiece::Placeholder { name, range } => (name, range),
+            };
+            if let Some(extra) = template::Extra::from_name(&name) {
+                pieces.push(template::Piece::Extra(extra));
+                continue;
+            }
+            if name == "_" {
+                self.error(
+                    Diagnostic::error(
+                        "E0122",
+                        "`{_}` has no single value in a derivation",
+                        at(range),
+                    )
+                    .with_label("`_` is anonymous: each occurrence is a different variable")
+                    .with_help("name the variable in the rule (`G` instead of `_`) to use its value in the sentence"),
+                );
+                ok = false;
+                continue;
+            }
+            let Some(&var) = scope.ids.get(&name) else {
+                self.unknown_placeholder(&name, at(range), scope);
+                ok = false;
+                continue;
+            };
+            if safe {
+                let aggregate = body.iter().find_map(|literal| match literal {
+                    Literal::Agg(agg)
+                        if agg.locals.contains(&var) || agg.ignored.contains(&var) =>
+                    {
+                        Some(agg)
+                    }
+                    _ => None,
+                });
+                if let Some(agg) = aggregate {
+                    let result = scope.name(agg.result);
+                    self.error(
+                        Diagnostic::error(
+                            "E0122",
+                            format!("`{{{name}}}` has no single value in a derivation"),
+                            at(range),
+                        )
+                        .with_label(format!("`{name}` occurs only inside an aggregate"))
+                        .with_secondary(
+                            agg.span,
+                            format!("`{name}` takes one value per solution of this aggregate"),
+                        )
+                        .with_help(format!(
+                            "use the aggregate's result (`{{{result}}}`), or a variable the aggregate shares with the rest of the rule"
+                        )),
+                    );
+                    ok = false;
+                    continue;
+                }
+            }
+            pieces.push(template::Piece::Var(var));
+        }
+        ok.then(|| Template {
+            pieces,
+            text: text.to_string(),
+        })
+    }
+
+    fn unknown_placeholder(&mut self, name: &str, span: Span, scope: &Scope) {
+        let mut variables: Vec<&str> = scope
+            .names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != "_")
+            .collect();
+        variables.sort_unstable();
+        variables.dedup();
+        let extras = template::Extra::ALL.map(|(n, _)| n);
+        let candidates = variables.iter().copied().chain(extras);
+        let similar = candidates
+            .clone()
+            .find(|c| c.eq_ignore_ascii_case(name))
+            .or_else(|| suggest(name, candidates));
+        let what = if name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_') {
+            format!("`{name}` is not a variable of this rule")
+        } else {
+            format!("`{{{name}}}` is not a placeholder")
+        };
+        let mut d = Diagnostic::error("E0120", format!("unknown placeholder `{{{name}}}`"), span)
+            .with_label(what);
+        d = match similar {
+            Some(s) => d.with_help(format!("did you mean `{{{s}}}`?")),
+            None => d.with_help(format!(
+                "placeholders are the rule's variables ({}) and {}",
+                variables
+                    .iter()
+                    .map(|v| format!("`{{{v}}}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                extras
+                    .iter()
+                    .map(|v| format!("`{{{v}}}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        self.error(d);
     }
 
     /// Warns about facts of a relation that no rule reads, no rule derives and no `rel`
@@ -1259,7 +1468,7 @@ fn resolve_bindings(body: &mut [Literal], bound: &mut FxHashSet<VarId>) {
     }
 }
 
-impl Lowerer {
+impl Lowerer<'_> {
     fn unbound(&mut self, scope: &Scope, var: VarId, context: &str, within: Span) {
         self.error(
             Diagnostic::error(
@@ -1515,6 +1724,7 @@ fn annotation_example(name: &str) -> &'static str {
     match name {
         "name" => "example: `@name(\"official attribution\")`",
         "strength" => "example: `@strength(0.9)`",
+        "explain" => "example: `@explain(\"{G} conducted {I} ({likelihood})\")`: placeholders name the rule's variables",
         "source" => "example: `@source(\"GCSB statement 2024-03-26\")`",
         "confidence" => "example: `@confidence(0.95)`",
         "since" => "example: `@since(2024-03-26)`: the fact holds from that day on",

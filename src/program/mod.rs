@@ -8,10 +8,12 @@
 mod display;
 mod lower;
 mod stratify;
+pub mod template;
 
 pub use display::{write_atom, write_literal, write_rule, Bindings};
 pub use lower::{admiralty_confidence, lower, lower_with_tables};
 pub use stratify::Stratum;
+pub use template::Template;
 
 use crate::diagnostic::Span;
 use crate::syntax::ast::{AggFn, BinOp, CmpOp};
@@ -194,6 +196,8 @@ pub struct Rule {
     pub name: Option<String>,
     /// `@strength`, 1 if not given.
     pub strength: f64,
+    /// `@explain`: the sentence that puts a derivation by this rule in words.
+    pub template: Option<Template>,
     /// `///` documentation.
     pub doc: Option<String>,
     /// The conclusion.

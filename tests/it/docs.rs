@@ -88,3 +88,56 @@ fn report_examples_are_what_the_engine_prints() {
         }
     }
 }
+
+/// The output of `ascribe` with `args`, run from the repository root.
+fn printed(args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs");
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+#[test]
+fn explain_examples_are_what_the_engine_prints() {
+    // The tree is abridged: a line ending in `, ...` is the start of a printed line and
+    // a line `...` stands for the lines left out; every other line is printed as shown,
+    // in the same order.
+    let marker =
+        "$ ascribe explain rules/ --facts facts/nz-2021/ 'state_sponsored(nz_pco_2021, prc)'\n";
+    let block = block_after("From the published statements, graded by source");
+    let start = block.find(marker).expect("the explain example") + marker.len();
+    let tree = printed(&[
+        "explain",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "state_sponsored(nz_pco_2021, prc)",
+    ]);
+    let mut lines = tree.lines();
+    for shown in block[start..].lines().filter(|l| *l != "...") {
+        let found = match shown.strip_suffix(", ...") {
+            Some(prefix) => lines.any(|l| l.starts_with(prefix)),
+            None => lines.any(|l| l == shown),
+        };
+        assert!(found, "README line not printed (in order): {shown:?}");
+    }
+
+    let block = block_after("`--format prose` writes them");
+    let (command, shown) = block.split_once('\n').expect("a command line");
+    assert_eq!(
+        command,
+        "$ ascribe explain rules/ --facts facts/nz-2021/ --format prose 'state_sponsored(nz_pco_2021, prc)'"
+    );
+    let prose = printed(&[
+        "explain",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--format",
+        "prose",
+        "state_sponsored(nz_pco_2021, prc)",
+    ]);
+    assert_eq!(shown, prose);
+}

@@ -1,7 +1,8 @@
 //! Explanation fixtures: each `// explain: fact` line of a fixture is explained, and the
 //! text and JSON trees are snapshotted; `// why-not: fact` lines snapshot the answer for
 //! facts that do not hold; `// all: fact` lines list every derivation; `// critical: fact`
-//! lines the input facts it cannot do without.
+//! lines the input facts it cannot do without; `// dot: fact` and `// prose: fact` lines
+//! its explanation as Graphviz DOT and as prose.
 
 use std::fmt::Write as _;
 
@@ -27,6 +28,22 @@ fn fixtures() {
                 let explanation = ascribe::explain(&program, &model, found);
                 let _ = writeln!(out, "== explain {fact}\n{}", render::text(&explanation));
                 let _ = writeln!(out, "== json\n{}\n", render::json(&explanation));
+            } else if let Some((format, fact)) = line
+                .strip_prefix("// dot: ")
+                .map(|fact| ("dot", fact))
+                .or_else(|| line.strip_prefix("// prose: ").map(|fact| ("prose", fact)))
+            {
+                let pattern =
+                    Pattern::parse(&program, &model, &mut sources, fact).expect("valid fact");
+                let found = pattern
+                    .ground_fact(&model)
+                    .unwrap_or_else(|| panic!("{fact} was not derived"));
+                let explanation = ascribe::explain(&program, &model, found);
+                let written = match format {
+                    "dot" => render::dot(&explanation),
+                    _ => ascribe::explain::sentence::prose(&explanation),
+                };
+                let _ = writeln!(out, "== {format} {fact}\n{written}");
             } else if let Some(rest) = line.strip_prefix("// critical") {
                 let (threshold, fact) = rest.split_once(": ").expect("`// critical[ T]: fact`");
                 let threshold: f64 = threshold.trim().parse().unwrap_or(0.0);

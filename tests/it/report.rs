@@ -200,4 +200,11 @@ fn report_command_formats_and_errors() {
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
     assert_eq!(parsed["threshold"], 0.5);
     assert_eq!(parsed["incidents"].as_array().map(Vec::len), Some(2));
+    // Each derived candidate carries its best derivation in words.
+    let apt40 = &parsed["incidents"][1]["levels"][0]["candidates"][0];
+    assert_eq!(apt40["candidate"], "apt40");
+    assert_eq!(
+        apt40["sentence"],
+        "apt40 conducted nz_pco_2021 (very likely, 0.857): it was officially attributed to APT40, and neither deception nor a false flag is suspected."
+    );
 }
