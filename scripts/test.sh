@@ -29,6 +29,9 @@ if [[ "${1:-}" == "--long" ]]; then
 fi
 
 cargo test
+# The shipped rule set's own tests: expectations and golden files of every case in
+# facts/, with a floor on rule coverage.
+cargo run --quiet -- test rules/ --min-coverage 85
 # Public items are documented and the documentation links resolve.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 dir=target/differential/ci

@@ -11,7 +11,6 @@ pub fn text(run: &TestRun) -> String {
     let mut out = String::new();
     for outcome in &run.outcomes {
         let mark = match outcome.status {
-            Status::Passed if !outcome.accepted.is_empty() => "ok (accepted)",
             Status::Passed => "ok",
             Status::Failed => "FAIL",
         };
