@@ -104,7 +104,13 @@ pub struct LimitArgs {
 /// A positive number of seconds.
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
     match text.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(std::time::Duration::from_secs_f64(x)),
+        Ok(x) if x > 0.0 && x.is_finite() => {
+            std::time::Duration::try_from_secs_f64(x).map_err(|_| {
+                format!(
+                    "`{text}` seconds is too long a timeout: give at most 10^19 seconds, or none"
+                )
+            })
+        }
         _ => Err(format!("`{text}` is not a positive number of seconds")),
     }
 }

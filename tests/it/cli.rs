@@ -403,3 +403,33 @@ fn explanations_show_windows() {
     assert!(out.contains("holds from 2019-03-04"), "{out}");
     assert!(out.contains("holds from 2024-03-26"), "{out}");
 }
+
+/// `--timeout 1e30` used to panic converting the seconds to a duration.
+#[test]
+fn a_timeout_too_long_for_a_duration_is_a_usage_error() {
+    let output = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--timeout",
+        "1e30",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`1e30` seconds is too long a timeout"),
+        "{}",
+        stderr(&output)
+    );
+    let output = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--timeout",
+        "1e15",
+        "-r",
+        "state_sponsored",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
