@@ -83,12 +83,21 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
         }
     }
     let mut errors = Vec::new();
-    for rule in rules {
-        let head = rule.head.predicate;
-        for edge in &graph[head.0 as usize] {
-            if edge.rule != rule.id || !edge.negative {
-                continue;
-            }
+    // Each edge once, in rule order (an edge belongs to the rule that made it): looking
+    // at a head's edges once per rule was quadratic in the rules of one relation.
+    let mut negative: Vec<(RuleId, PredId, &Edge)> = graph
+        .iter()
+        .enumerate()
+        .flat_map(|(head, edges)| {
+            edges
+                .iter()
+                .filter(|e| e.negative)
+                .map(move |e| (e.rule, PredId(head as u32), e))
+        })
+        .collect();
+    negative.sort_by_key(|(rule, _, _)| *rule);
+    for (_, head, edge) in negative {
+        {
             if component_of[edge.to.0 as usize] == component_of[head.0 as usize] {
                 let cycle = cycle_description(predicates, &graph, head, edge);
                 let aggregate = edge.aggregate;
@@ -121,21 +130,23 @@ pub fn stratify(predicates: &[Predicate], rules: &[Rule]) -> Result<Vec<Stratum>
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Rules grouped by the component of their head, in one pass (filtering every rule
+    // once per component was quadratic).
+    let mut rules_of: Vec<Vec<RuleId>> = vec![Vec::new(); components.len()];
+    for rule in rules {
+        rules_of[component_of[rule.head.predicate.0 as usize]].push(rule.id);
+    }
     let mut strata = Vec::new();
-    for component in components {
-        let mut rule_ids: Vec<RuleId> = rules
-            .iter()
-            .filter(|r| component.contains(&r.head.predicate))
-            .map(|r| r.id)
-            .collect();
+    for (index, component) in components.into_iter().enumerate() {
+        let mut rule_ids = std::mem::take(&mut rules_of[index]);
         if rule_ids.is_empty() {
             continue;
         }
         rule_ids.sort();
-        let recursive = rule_ids.iter().any(|id| {
-            edges_of(&rules[id.0 as usize])
+        let recursive = component.iter().any(|p| {
+            graph[p.0 as usize]
                 .iter()
-                .any(|e| component.contains(&e.to))
+                .any(|e| component_of[e.to.0 as usize] == index)
         });
         let mut predicates = component;
         predicates.sort();

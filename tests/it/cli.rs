@@ -433,3 +433,21 @@ fn a_timeout_too_long_for_a_duration_is_a_usage_error() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+/// Stratification used to filter every rule once per stratum: a chain of 10^5 rules,
+/// each its own stratum, took 21 s in a release build (0.7 s since).
+#[test]
+fn a_chain_of_a_hundred_thousand_rules_is_checked() {
+    let mut text = String::from("p0(a).\n");
+    for i in 1..=100_000 {
+        text.push_str(&format!("p{i}(X) :- p{}(X).\n", i - 1));
+    }
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chain.rules");
+    std::fs::write(&path, text).expect("write rules");
+    let output = ascribe(&["check", path.to_str().expect("UTF-8 path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "ok: 100000 rules, 1 facts, 100001 relations in 100000 strata\n"
+    );
+}
