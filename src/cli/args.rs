@@ -41,6 +41,8 @@ pub enum Command {
     /// Rank the competing hypotheses about each incident, with the evidence for and
     /// against each (an ACH matrix).
     Report(ReportArgs),
+    /// Rewrite rule and fact files in canonical layout (`--check`: show a diff instead).
+    Fmt(super::fmt::FmtArgs),
 }
 
 /// Rule files and fact files.

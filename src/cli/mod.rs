@@ -2,6 +2,7 @@
 //! diagnostics, and chooses the exit code. The only module that prints.
 
 pub mod args;
+pub mod fmt;
 pub mod output;
 pub mod render;
 
@@ -76,6 +77,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Explain(args) => session.explain(&args, &mut out),
         Command::Query(args) => session.query(&args, &mut out),
         Command::Report(args) => session.report_command(&args, &mut out),
+        Command::Fmt(args) => session.fmt(&args, &mut out),
     };
     match result {
         Ok(code) => {

@@ -78,8 +78,7 @@ fn verify(
         return Err("the formatted text would mean something else");
     }
     let after = scan_comments(out);
-    if comments.len() != after.len() || comments.iter().zip(&after).any(|(a, b)| a.text != b.text)
-    {
+    if comments.len() != after.len() || comments.iter().zip(&after).any(|(a, b)| a.text != b.text) {
         return Err("a comment would be lost or changed");
     }
     Ok(())
@@ -233,7 +232,10 @@ fn same_literals(a: &[Literal], b: &[Literal]) -> bool {
                 x.result.text == y.result.text
                     && x.function == y.function
                     && x.targets.len() == y.targets.len()
-                    && x.targets.iter().zip(&y.targets).all(|(s, t)| s.text == t.text)
+                    && x.targets
+                        .iter()
+                        .zip(&y.targets)
+                        .all(|(s, t)| s.text == t.text)
                     && same_literals(&x.body, &y.body)
             }
             _ => false,
@@ -502,7 +504,11 @@ impl<'a> Printer<'a> {
                     out.push_str(&self.annotation_lines(&clause.annotations, indent));
                     out.push('\n');
                 }
-                out.push_str(&format!("{}{} :- .", spaces(indent), self.atom_flat(&clause.head)));
+                out.push_str(&format!(
+                    "{}{} :- .",
+                    spaces(indent),
+                    self.atom_flat(&clause.head)
+                ));
                 out
             } else {
                 self.fact(clause, indent)

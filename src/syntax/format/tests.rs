@@ -64,7 +64,10 @@ fn facts_keep_annotations_after_and_wrap_them() {
         "claims(gcsb_ncsc_2024_03_26, conducted_by, nz_pco_2021, \"APT40\")\n    @source(\"GCSB NCSC media release\") @confidence(0.95).\n",
     );
     // Annotations written before a fact move after it; their order is kept.
-    check("@source(\"x\") p(1) @confidence(0.5).", "p(1) @source(\"x\") @confidence(0.5).\n");
+    check(
+        "@source(\"x\") p(1) @confidence(0.5).",
+        "p(1) @source(\"x\") @confidence(0.5).\n",
+    );
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn rule_annotations_stand_before_on_their_own_line() {
         "p(X) :- q(X) @name(\"x\").",
         "@name(\"x\")\np(X) :- q(X).\n",
     );
-    check("@grade(B2) @exception p(1).", "p(1) @grade(B2) @exception.\n");
+    check(
+        "@grade(B2) @exception p(1).",
+        "p(1) @grade(B2) @exception.\n",
+    );
 }
 
 #[test]
@@ -86,7 +92,10 @@ fn declarations() {
         "@combine(noisy_or) rel  link( incident:sym,group :sym ).",
         "@combine(noisy_or)\nrel link(incident: sym, group: sym).\n",
     );
-    check("rel r(sym, int) @exception.", "@exception\nrel r(sym, int).\n");
+    check(
+        "rel r(sym, int) @exception.",
+        "@exception\nrel r(sym, int).\n",
+    );
 }
 
 #[test]
@@ -117,17 +126,32 @@ fn comments_inside_a_rule() {
         "@name(\"n\") // named\n// explained\np(X) :- q(X).\n",
     );
     // A comment on the last literal's line does not force the rule to break.
-    check("p(X) :- q(X), r(X) // end\n.", "p(X) :- q(X), r(X). // end\n");
+    check(
+        "p(X) :- q(X), r(X) // end\n.",
+        "p(X) :- q(X), r(X). // end\n",
+    );
 }
 
 #[test]
 fn comments_without_a_slot_keep_the_statement_as_written() {
-    check("p(X) :- q(X, // odd\n  Y).  ", "p(X) :- q(X, // odd\n  Y).\n");
-    check("p(1) // fact\n  @source(\"x\").", "p(1) // fact\n  @source(\"x\").\n");
+    check(
+        "p(X) :- q(X, // odd\n  Y).  ",
+        "p(X) :- q(X, // odd\n  Y).\n",
+    );
+    check(
+        "p(1) // fact\n  @source(\"x\").",
+        "p(1) // fact\n  @source(\"x\").\n",
+    );
     check("rel r(a: sym /* col */).", "rel r(a: sym /* col */).\n");
-    check("@a /* x */ @b p(X) :- q(X).", "@a /* x */ @b p(X) :- q(X).\n");
+    check(
+        "@a /* x */ @b p(X) :- q(X).",
+        "@a /* x */ @b p(X) :- q(X).\n",
+    );
     // Moved past the `.`, a doc comment would document the next item.
-    check("p(X) :- q(X) /// doc?\n.\nr(1).", "p(X) :- q(X) /// doc?\n.\nr(1).\n");
+    check(
+        "p(X) :- q(X) /// doc?\n.\nr(1).",
+        "p(X) :- q(X) /// doc?\n.\nr(1).\n",
+    );
 }
 
 #[test]
@@ -145,10 +169,22 @@ fn aggregates() {
 
 #[test]
 fn arithmetic_keeps_needed_parentheses() {
-    check("p(Z) :- q(A, B, C), Z = (A + B) * C.", "p(Z) :- q(A, B, C), Z = (A + B) * C.\n");
-    check("p(Z) :- q(A, B, C), Z = A - (B - C).", "p(Z) :- q(A, B, C), Z = A - (B - C).\n");
-    check("p(Z) :- q(A, B, C), Z = ((A * B)) + C.", "p(Z) :- q(A, B, C), Z = A * B + C.\n");
-    check("p(Z) :- q(A, B), Z = A/(B%2) - -1.", "p(Z) :- q(A, B), Z = A / (B % 2) - -1.\n");
+    check(
+        "p(Z) :- q(A, B, C), Z = (A + B) * C.",
+        "p(Z) :- q(A, B, C), Z = (A + B) * C.\n",
+    );
+    check(
+        "p(Z) :- q(A, B, C), Z = A - (B - C).",
+        "p(Z) :- q(A, B, C), Z = A - (B - C).\n",
+    );
+    check(
+        "p(Z) :- q(A, B, C), Z = ((A * B)) + C.",
+        "p(Z) :- q(A, B, C), Z = A * B + C.\n",
+    );
+    check(
+        "p(Z) :- q(A, B), Z = A/(B%2) - -1.",
+        "p(Z) :- q(A, B), Z = A / (B % 2) - -1.\n",
+    );
     check("p(Z) :- q(A), Z = A-1.", "p(Z) :- q(A), Z = A - 1.\n");
 }
 
@@ -171,7 +207,10 @@ fn numbers_and_dates() {
         "p(007, -0, 9223372036854775807, -9223372036854775808).",
         "p(7, 0, 9223372036854775807, -9223372036854775808).\n",
     );
-    check("p(2021-08-01) :- q(D), D >= 2020-02-29.", "p(2021-08-01) :- q(D), D >= 2020-02-29.\n");
+    check(
+        "p(2021-08-01) :- q(D), D >= 2020-02-29.",
+        "p(2021-08-01) :- q(D), D >= 2020-02-29.\n",
+    );
 }
 
 #[test]
@@ -192,7 +231,11 @@ fn floats_round_trip_exactly() {
     ] {
         let text = float_text(x);
         assert!(text.contains('.'), "{text}");
-        assert_eq!(text.parse::<f64>().map(f64::to_bits), Ok(x.to_bits()), "{text}");
+        assert_eq!(
+            text.parse::<f64>().map(f64::to_bits),
+            Ok(x.to_bits()),
+            "{text}"
+        );
     }
 }
 
