@@ -541,7 +541,8 @@ impl<'a> Printer<'a> {
             return format!("{pad}{}.", self.atom(&clause.head, indent, indent, 1));
         }
         let head = format!("{pad}{}", self.atom(&clause.head, indent, indent, 0));
-        if last_line_width(&head) + 1 + width(&annotations) + 1 <= MAX_WIDTH {
+        // One space before the annotations and the final `.`.
+        if last_line_width(&head) + width(&annotations) + 2 <= MAX_WIDTH {
             format!("{head} {annotations}.")
         } else {
             format!("{head}\n{}{annotations}.", spaces(indent + INDENT))
