@@ -1,6 +1,6 @@
 //! The canonical layout of rule and fact files, as printed by `ascribe fmt`.
 //!
-//! [`format`] is a pure function from a file's text to its formatted text. It owns three
+//! [`format()`] is a pure function from a file's text to its formatted text. It owns three
 //! invariants, and checks the first two on every call before returning:
 //!
 //! - the formatted text parses to the same tree as the input, spans aside
