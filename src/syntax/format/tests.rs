@@ -261,3 +261,27 @@ fn equivalent_sees_every_difference_but_spans() {
         assert!(!equivalent(&tree(a), &tree(b)), "{a} vs {b}");
     }
 }
+
+#[test]
+fn long_declarations_break_one_column_per_line() {
+    check(
+        "rel located_without_sponsorship(incident: sym, group: sym, state: sym, since: date, note: str).",
+        "rel located_without_sponsorship(\n    incident: sym,\n    group: sym,\n    state: sym,\n    since: date,\n    note: str\n).\n",
+    );
+}
+
+#[test]
+fn line_breaks_become_line_feeds() {
+    check(
+        "// a\r\np(X):-q(X).\r\n\r\n\r\nr(1).\r\n",
+        "// a\np(X) :- q(X).\n\nr(1).\n",
+    );
+}
+
+#[test]
+fn a_comment_inside_an_aggregate_keeps_the_rule_as_written() {
+    check(
+        "c(N) :- N = count(X : p(X), // only p\n    q(X)).",
+        "c(N) :- N = count(X : p(X), // only p\n    q(X)).\n",
+    );
+}
