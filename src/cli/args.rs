@@ -47,6 +47,8 @@ pub enum Command {
     /// Show the conclusions that change between two versions of a rule set over the
     /// same facts, each with its explanation before and after.
     Diff(super::test::DiffArgs),
+    /// Rewrite rule and fact files in canonical layout (`--check`: show a diff instead).
+    Fmt(super::fmt::FmtArgs),
 }
 
 /// Rule files and fact files.

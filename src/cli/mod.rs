@@ -2,6 +2,7 @@
 //! diagnostics, and chooses the exit code. The only module that prints.
 
 pub mod args;
+pub mod fmt;
 pub mod output;
 pub mod render;
 mod test;
@@ -77,6 +78,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Report(args) => session.report_command(&args, &mut out),
         Command::Test(args) => session.test(&args, &mut out),
         Command::Diff(args) => session.diff(&args, &mut out),
+        Command::Fmt(args) => session.fmt(&args, &mut out),
     };
     match result {
         Ok(code) => {

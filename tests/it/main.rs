@@ -8,6 +8,7 @@ mod docs;
 mod eval;
 mod examples;
 mod explain;
+mod fmt;
 mod report;
 mod testing;
 mod tidy;
