@@ -16,6 +16,7 @@ use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, explain, render as explain_render, why_not};
 use crate::io::{self as fact_io, Schema};
+use crate::program::lint::{self, Allowed};
 use crate::program::{lower_with_tables, Program};
 use crate::query::Pattern;
 use crate::syntax::{ast, parse};
@@ -66,13 +67,15 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let mut session = Session {
         sources: Sources::default(),
         color,
+        allowed: Allowed::default(),
+        warnings: 0,
     };
     let mut out = Out {
         stdout: io::stdout().lock(),
     };
     let result = match cli.command {
         Command::Run(args) => session.run(&args, &mut out),
-        Command::Check(args) => session.check(&args.rules, &args.facts, &mut out),
+        Command::Check(args) => session.check(&args, &mut out),
         Command::Explain(args) => session.explain(&args, &mut out),
         Command::Query(args) => session.query(&args, &mut out),
         Command::Report(args) => session.report_command(&args, &mut out),
@@ -216,6 +219,10 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
     let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
     let (program, more) = lower_with_tables(&modules, input.facts, input.tables, sources);
     diagnostics.extend(more);
+    if let Some(program) = program.as_ref().filter(|_| !front_end_errors) {
+        diagnostics.extend(lint::lint(program, &modules));
+    }
+    lint::apply_allows(&modules, &mut diagnostics);
     Inputs {
         program: program.filter(|_| !front_end_errors),
         diagnostics,
@@ -226,6 +233,10 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
 struct Session {
     sources: Sources,
     color: bool,
+    /// Lints not to report (`check --allow`).
+    allowed: Allowed,
+    /// Warnings reported so far.
+    warnings: usize,
 }
 
 /// A program ready to evaluate, or the exit code to stop with.
@@ -254,7 +265,9 @@ impl Session {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
             return Err(EXIT_USAGE);
         }
-        let inputs = load_inputs(&mut self.sources, &paths);
+        let mut inputs = load_inputs(&mut self.sources, &paths);
+        self.allowed.apply(&mut inputs.diagnostics);
+        self.warnings += inputs.diagnostics.iter().filter(|d| !d.is_error()).count();
         self.report(&inputs.diagnostics);
         if inputs.unreadable {
             return Err(EXIT_USAGE);
@@ -377,8 +390,20 @@ impl Session {
         Ok(EXIT_OK)
     }
 
-    fn check(&mut self, rules: &[PathBuf], facts: &[PathBuf], out: &mut Out) -> io::Result<i32> {
-        match self.load(rules, facts) {
+    fn check(&mut self, args: &args::CheckArgs, out: &mut Out) -> io::Result<i32> {
+        let (allowed, unknown) = Allowed::from_flags(&args.allow);
+        self.allowed = allowed;
+        self.warnings += unknown.len();
+        self.report(&unknown);
+        match self.load(&args.input.rules, &args.input.facts) {
+            Ok(_) if args.deny.is_some() && self.warnings > 0 => {
+                eprintln!(
+                    "error: {} warning{} reported, and `--deny warnings` was given",
+                    self.warnings,
+                    if self.warnings == 1 { "" } else { "s" }
+                );
+                Ok(EXIT_INPUT)
+            }
             Ok(program) => {
                 out.write(&format!(
                     "ok: {} rules, {} facts, {} relations in {} strata\n",
