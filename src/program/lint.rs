@@ -187,7 +187,8 @@ pub fn apply_allows(modules: &[ast::Module], diagnostics: &mut Vec<Diagnostic>) 
                 return true;
             };
             let at = primary.span;
-            let index = scopes.partition_point(|(s, _)| (s.source, s.start) <= (at.source, at.start));
+            let index =
+                scopes.partition_point(|(s, _)| (s.source, s.start) <= (at.source, at.start));
             let allowed = index > 0 && {
                 let (scope, codes) = &scopes[index - 1];
                 scope.source == at.source && at.end <= scope.end && codes.contains(&d.code)
@@ -275,7 +276,7 @@ fn never_fires(program: &Program, bounds: &[Option<f64>], out: &mut Vec<Diagnost
         let name = &program.predicate(atom.predicate).name;
         let mut d = Diagnostic::warning(
             "W0602",
-            format!("rule \"{}\" can never fire: `{name}` never holds", rule.label()),
+            format!("{} can never fire: `{name}` never holds", describe(rule)),
             atom.span,
         )
         .with_label(format!("no fact of `{name}` can exist"));
@@ -420,7 +421,7 @@ fn zero_strength(program: &Program, modules: &[ast::Module], out: &mut Vec<Diagn
         out.push(
             Diagnostic::warning(
                 "W0608",
-                format!("rule \"{}\" has strength 0", rule.label()),
+                format!("{} has strength 0", describe(rule)),
                 span,
             )
             .with_label("every conclusion of this rule has confidence 0")
@@ -447,8 +448,8 @@ fn below_report_threshold(program: &Program, bounds: &[Option<f64>], out: &mut V
         let mut d = Diagnostic::warning(
             "W0609",
             format!(
-                "rule \"{}\" concludes `{}` with a confidence of at most {}, below the report threshold {REPORT_THRESHOLD}",
-                rule.label(),
+                "{} concludes `{}` with a confidence of at most {}, below the report threshold {REPORT_THRESHOLD}",
+                describe(rule),
                 head.name,
                 round(best)
             ),
@@ -474,6 +475,14 @@ fn below_report_threshold(program: &Program, bounds: &[Option<f64>], out: &mut V
             ))
             .with_help("raise the rule's strength if its conclusions should be able to stand on their own; if a weak candidate is intended, add `@allow(below_report_threshold)`"),
         );
+    }
+}
+
+/// A rule for messages: `rule "its name"`, else `rule #n`.
+fn describe(rule: &super::Rule) -> String {
+    match &rule.name {
+        Some(name) => format!("rule \"{name}\""),
+        None => rule.label(),
     }
 }
 

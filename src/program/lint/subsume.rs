@@ -12,6 +12,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::describe;
 use crate::diagnostic::Diagnostic;
 use crate::program::{Atom, Combine, Expr, Literal, PredId, Program, Rule, RuleId, Term, VarId};
 
@@ -46,10 +47,11 @@ fn signature(rule: &Rule) -> Signature {
 pub(super) fn check(program: &Program, out: &mut Vec<Diagnostic>) {
     let rules = program.rules();
     let signatures: Vec<Signature> = rules.iter().map(signature).collect();
-    let mut index: FxHashMap<(PredId, &[(bool, PredId)]), Vec<RuleId>> = FxHashMap::default();
+    // Rules by head relation and body signature.
+    let mut index: FxHashMap<(PredId, &Signature), Vec<RuleId>> = FxHashMap::default();
     for rule in rules {
         index
-            .entry((rule.head.predicate, signatures[rule.id.0 as usize].as_slice()))
+            .entry((rule.head.predicate, &signatures[rule.id.0 as usize]))
             .or_default()
             .push(rule.id);
     }
@@ -86,7 +88,7 @@ pub(super) fn check(program: &Program, out: &mut Vec<Diagnostic>) {
             vec![own.clone()]
         };
         'search: for subset in &subsets {
-            let Some(candidates) = index.get(&(head, subset.as_slice())) else {
+            let Some(candidates) = index.get(&(head, subset)) else {
                 continue;
             };
             for &other in candidates {
@@ -203,7 +205,7 @@ fn diagnostic(program: &Program, rule: &Rule, other: &Rule, duplicate: bool) -> 
     if duplicate {
         Diagnostic::warning(
             "W0604",
-            format!("rule \"{}\" repeats rule \"{}\"", rule.label(), other.label()),
+            format!("{} repeats {}", describe(rule), describe(other)),
             rule.head.span,
         )
         .with_label("this rule says again what an earlier rule says")
@@ -215,14 +217,17 @@ fn diagnostic(program: &Program, rule: &Rule, other: &Rule, duplicate: bool) -> 
         let strength = if other.strength == rule.strength {
             "the same strength".to_string()
         } else {
-            format!("a greater strength ({} > {})", other.strength, rule.strength)
+            format!(
+                "a greater strength ({} > {})",
+                other.strength, rule.strength
+            )
         };
         Diagnostic::warning(
             "W0605",
             format!(
-                "rule \"{}\" derives nothing that rule \"{}\" does not already derive",
-                rule.label(),
-                other.label()
+                "{} derives nothing that {} does not already derive",
+                describe(rule),
+                describe(other)
             ),
             rule.head.span,
         )
@@ -354,16 +359,11 @@ impl Matcher<'_> {
                     && a.targets.len() == b.targets.len()
                     && a.body.len() == b.body.len()
                     && self.bind(a.result, Term::Var(b.result))
-                    && a
-                        .targets
+                    && a.targets
                         .iter()
                         .zip(&b.targets)
                         .all(|(x, y)| self.bind(*x, Term::Var(*y)))
-                    && a
-                        .body
-                        .iter()
-                        .zip(&b.body)
-                        .all(|(x, y)| self.literal(x, y))
+                    && a.body.iter().zip(&b.body).all(|(x, y)| self.literal(x, y))
             }
             _ => false,
         }

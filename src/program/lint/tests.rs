@@ -80,7 +80,10 @@ fn duplicates_and_subsumed_rules() {
         &format!("{facts}@strength(0.5) p(X) :- e(X).\np(Y) :- e(Y), f(Y).\n"),
         &[],
     );
-    check(&format!("{facts}p(X) :- e(X), g(X).\np(Y) :- e(Y), f(Y).\n"), &[]);
+    check(
+        &format!("{facts}p(X) :- e(X), g(X).\np(Y) :- e(Y), f(Y).\n"),
+        &[],
+    );
     // `not g(_)` is stronger than `not g(X)`.
     check(
         "h(1, 2).\np(X) :- h(X, _), not h(_, X).\np(X) :- h(X, Y), not h(Y, X).\n",
@@ -123,7 +126,10 @@ fn allow_by_code_or_name_and_unknown_lints() {
     check(text, &["W0201 1:14"]);
     check(&format!("@allow(W0201) {text}"), &[]);
     check(&format!("@allow(w0201) {text}"), &[]);
-    check(&text.replace(").\n", ") @allow(singleton_variable).\n"), &[]);
+    check(
+        &text.replace(").\n", ") @allow(singleton_variable).\n"),
+        &[],
+    );
     // Another lint's code does not silence it.
     check(&format!("@allow(W0602) {text}"), &["W0201 1:28"]);
     check(
