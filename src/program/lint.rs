@@ -207,6 +207,8 @@ struct Usage {
     read: Vec<bool>,
     /// Some rule whose head lies in another stratum reads it.
     read_outside: Vec<bool>,
+    /// The first rule deriving it, if any.
+    first_rule: Vec<Option<super::RuleId>>,
 }
 
 fn usage(program: &Program) -> Usage {
@@ -240,8 +242,10 @@ fn usage(program: &Program) -> Usage {
         has_facts,
         read: vec![false; n],
         read_outside: vec![false; n],
+        first_rule: vec![None; n],
     };
     for rule in program.rules() {
+        usage.first_rule[rule.head.predicate.0 as usize].get_or_insert(rule.id);
         let head_stratum = stratum_of[rule.head.predicate.0 as usize];
         mark(&rule.body, head_stratum, &stratum_of, &mut usage);
     }
@@ -255,7 +259,7 @@ pub fn lint(program: &Program, modules: &[ast::Module]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let usage = usage(program);
     let bounds = bounds::bounds(program);
-    never_fires(program, &bounds, &mut out);
+    never_fires(program, &usage, &bounds, &mut out);
     unread_derived(program, &usage, &mut out);
     subsume::check(program, &mut out);
     unused_relations(program, &usage, &mut out);
@@ -265,7 +269,12 @@ pub fn lint(program: &Program, modules: &[ast::Module]) -> Vec<Diagnostic> {
 }
 
 /// `W0602`: a rule with a positive premise that can never hold.
-fn never_fires(program: &Program, bounds: &[Option<f64>], out: &mut Vec<Diagnostic>) {
+fn never_fires(
+    program: &Program,
+    usage: &Usage,
+    bounds: &[Option<f64>],
+    out: &mut Vec<Diagnostic>,
+) {
     for rule in program.rules() {
         let Some(atom) = rule
             .positive_atoms()
@@ -280,11 +289,8 @@ fn never_fires(program: &Program, bounds: &[Option<f64>], out: &mut Vec<Diagnost
             atom.span,
         )
         .with_label(format!("no fact of `{name}` can exist"));
-        if let Some(deriving) = program
-            .rules()
-            .iter()
-            .find(|r| r.head.predicate == atom.predicate && r.id != rule.id)
-        {
+        let deriving = usage.first_rule[atom.predicate.0 as usize].map(|r| program.rule(r));
+        if let Some(deriving) = deriving.filter(|r| r.id != rule.id) {
             d = d.with_secondary(
                 deriving.head.span,
                 "this rule derives it, but can never fire either",
@@ -321,11 +327,7 @@ fn unread_derived(program: &Program, usage: &Usage, out: &mut Vec<Diagnostic>) {
         if !predicate.derived || predicate.declared_at.is_some() || usage.read_outside[index] {
             continue;
         }
-        let Some(rule) = program
-            .rules()
-            .iter()
-            .find(|r| r.head.predicate.0 as usize == index)
-        else {
+        let Some(rule) = usage.first_rule[index].map(|r| program.rule(r)) else {
             continue;
         };
         let name = &predicate.name;
