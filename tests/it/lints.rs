@@ -145,3 +145,22 @@ fn other_commands_report_lints_as_warnings() {
         stderr(&output)
     );
 }
+
+#[test]
+fn facts_given_make_an_undeclared_relation_hold() {
+    let dir = PathBuf::from("tests/fixtures/lint/from_files");
+    let codes = |files: &[&str]| {
+        let mut sources = Sources::default();
+        let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+        let inputs = load_inputs(&mut sources, &paths);
+        assert!(inputs.program.is_some());
+        inputs
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    // Without `path.tsv`, `path` has no base case; with it, the recursion has facts.
+    assert_eq!(codes(&["tc.rules", "e.tsv"]), ["W0602", "W0602"]);
+    assert!(codes(&["tc.rules", "e.tsv", "path.tsv"]).is_empty());
+}
