@@ -141,3 +141,13 @@ fn allow_by_code_or_name_and_unknown_lints() {
     assert_eq!(unknown.len(), 1);
     assert_eq!(unknown[0].help.as_deref(), Some("did you mean `W0602`?"));
 }
+
+#[test]
+fn confidence_bounds_follow_recursion_and_facts() {
+    // `t` is at most 0.4 (its base case), however often the recursion applies.
+    let text = "e(1, 2) @confidence(0.4).\nt(X, Y) :- e(X, Y).\nt(X, Z) :- t(X, Y), t(Y, Z).\n@hypothesis rel h(x: int).\nh(X) :- t(X, _).\n";
+    check(text, &["W0609 5:1"]);
+    check(&text.replace("0.4", "0.5"), &[]);
+    // A declared premise may come from files with confidence 1.
+    check(&format!("rel e(a: int, b: int).\n{text}"), &[]);
+}
