@@ -40,3 +40,11 @@ ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
     cargo test --quiet --test it differential::random_programs_export
 python3 tests/differential/compare_clingo.py --ascribe target/debug/ascribe \
     "$dir" tests/fixtures/eval tests/fixtures/explain tests/fixtures/differential
+
+# The shipped rules are lint-clean, alone and with each case's facts.
+cargo run --quiet -- check --deny warnings rules/
+for case in facts/*/; do
+    if compgen -G "$case*.facts" >/dev/null; then
+        cargo run --quiet -- check --deny warnings rules/ --facts "$case"
+    fi
+done

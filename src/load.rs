@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::io::{self as fact_io, Schema};
+use crate::program::lint;
 use crate::program::{lower_with_tables, Program};
 use crate::syntax::{ast, parse};
 use crate::value::Kind;
@@ -153,6 +154,10 @@ pub fn load_inputs_with(
     let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
     let (program, more) = lower_with_tables(&modules, input.facts, input.tables, sources);
     diagnostics.extend(more);
+    if let Some(program) = program.as_ref().filter(|_| !front_end_errors) {
+        diagnostics.extend(lint::lint(program, &modules));
+    }
+    lint::apply_allows(&modules, &mut diagnostics);
     Inputs {
         program: program.filter(|_| !front_end_errors),
         diagnostics,

@@ -34,15 +34,20 @@ pub const TARGETS: [(&str, Target); 5] = [
 /// Inputs longer than this are ignored by `eval` (evaluation cost grows fast with size).
 pub const EVAL_MAX_LEN: usize = 1024;
 
-/// The rule-language parser and lowering on arbitrary text, with every diagnostic
+/// The rule-language parser, lowering and lints on arbitrary text, with every diagnostic
 /// rendered (which checks that spans fall on character boundaries).
 pub fn rules(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut sources = Sources::default();
     let id = sources.add("fuzz.rules", text.into_owned());
     let (module, mut diagnostics) = ascribe::parse(id, sources.text(id));
-    let (program, more) = lower(&[module], Vec::new(), &sources);
+    let modules = [module];
+    let (program, more) = lower(&modules, Vec::new(), &sources);
     diagnostics.extend(more);
+    if let Some(program) = &program {
+        diagnostics.extend(ascribe::program::lint::lint(program, &modules));
+    }
+    ascribe::program::lint::apply_allows(&modules, &mut diagnostics);
     render_all(&sources, &diagnostics);
     if let Some(program) = program {
         let mut out = String::new();

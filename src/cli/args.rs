@@ -35,7 +35,7 @@ pub enum Command {
     /// Show why a fact holds, as a derivation tree down to sourced evidence.
     Explain(ExplainArgs),
     /// Check rule and fact files and report problems, without evaluating.
-    Check(InputArgs),
+    Check(CheckArgs),
     /// Print the derived facts matching a pattern such as 'conducted_by(I, apt40)'.
     Query(QueryArgs),
     /// Rank the competing hypotheses about each incident, with the evidence for and
@@ -61,6 +61,27 @@ pub struct InputArgs {
     /// STIX 2.1 bundles (.json).
     #[arg(long = "facts", short = 'f', value_name = "PATH")]
     pub facts: Vec<PathBuf>,
+}
+
+/// `ascribe check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    /// Inputs.
+    pub input: InputArgs,
+    /// Do not report this lint, by code or name (repeatable), e.g. `--allow W0603`.
+    #[arg(long = "allow", value_name = "LINT")]
+    pub allow: Vec<String>,
+    /// `--deny warnings`: exit with 1 when any warning is reported (for CI).
+    #[arg(long = "deny", value_enum, value_name = "LEVEL")]
+    pub deny: Option<Deny>,
+}
+
+/// What `--deny` turns into a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    /// Every warning that remains after `@allow` and `--allow`.
+    Warnings,
 }
 
 /// Evaluation switches shared by the commands that evaluate.
@@ -253,7 +274,7 @@ pub struct ReportArgs {
     pub input: InputArgs,
     /// Candidates at or above this confidence are concluded; when none is, the
     /// hypothesis is reported as insufficient evidence.
-    #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.5, value_parser = parse_confidence)]
+    #[arg(long, value_name = "CONFIDENCE", default_value_t = crate::program::lint::REPORT_THRESHOLD, value_parser = parse_confidence)]
     pub threshold: f64,
     /// Hypothesis relations to report (repeatable); default: those declared
     /// `@hypothesis`.

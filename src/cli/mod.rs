@@ -18,6 +18,7 @@ use clap::Parser;
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, explain, render as explain_render, why_not};
+use crate::program::lint::Allowed;
 use crate::program::Program;
 use crate::query::Pattern;
 
@@ -66,13 +67,15 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let mut session = Session {
         sources: Sources::default(),
         color,
+        allowed: Allowed::default(),
+        warnings: 0,
     };
     let mut out = Out {
         stdout: io::stdout().lock(),
     };
     let result = match cli.command {
         Command::Run(args) => session.run(&args, &mut out),
-        Command::Check(args) => session.check(&args.rules, &args.facts, &mut out),
+        Command::Check(args) => session.check(&args, &mut out),
         Command::Explain(args) => session.explain(&args, &mut out),
         Command::Query(args) => session.query(&args, &mut out),
         Command::Report(args) => session.report_command(&args, &mut out),
@@ -96,6 +99,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
 struct Session {
     sources: Sources,
     color: bool,
+    /// Lints not to report (`check --allow`).
+    allowed: Allowed,
+    /// Warnings reported so far.
+    warnings: usize,
 }
 
 /// A program ready to evaluate, or the exit code to stop with.
@@ -124,7 +131,9 @@ impl Session {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
             return Err(EXIT_USAGE);
         }
-        let inputs = load_inputs(&mut self.sources, &paths);
+        let mut inputs = load_inputs(&mut self.sources, &paths);
+        self.allowed.apply(&mut inputs.diagnostics);
+        self.warnings += inputs.diagnostics.iter().filter(|d| !d.is_error()).count();
         self.report(&inputs.diagnostics);
         if inputs.unreadable {
             return Err(EXIT_USAGE);
@@ -247,8 +256,20 @@ impl Session {
         Ok(EXIT_OK)
     }
 
-    fn check(&mut self, rules: &[PathBuf], facts: &[PathBuf], out: &mut Out) -> io::Result<i32> {
-        match self.load(rules, facts) {
+    fn check(&mut self, args: &args::CheckArgs, out: &mut Out) -> io::Result<i32> {
+        let (allowed, unknown) = Allowed::from_flags(&args.allow);
+        self.allowed = allowed;
+        self.warnings += unknown.len();
+        self.report(&unknown);
+        match self.load(&args.input.rules, &args.input.facts) {
+            Ok(_) if args.deny.is_some() && self.warnings > 0 => {
+                eprintln!(
+                    "error: {} warning{} reported, and `--deny warnings` was given",
+                    self.warnings,
+                    if self.warnings == 1 { "" } else { "s" }
+                );
+                Ok(EXIT_INPUT)
+            }
             Ok(program) => {
                 out.write(&format!(
                     "ok: {} rules, {} facts, {} relations in {} strata\n",

@@ -297,8 +297,8 @@ fn kind_of_type(name: &str) -> Option<Option<Kind>> {
 }
 
 const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
-const RULE_ANNOTATIONS: [&str; 3] = ["name", "strength", "explain"];
-const FACT_ANNOTATIONS: [&str; 5] = ["source", "confidence", "grade", "since", "until"];
+const RULE_ANNOTATIONS: [&str; 4] = ["name", "strength", "explain", "allow"];
+const FACT_ANNOTATIONS: [&str; 6] = ["source", "confidence", "grade", "since", "until", "allow"];
 const DECLARATION_ANNOTATIONS: [&str; 3] = ["combine", "hypothesis", "exception"];
 
 impl Lowerer<'_> {
@@ -475,6 +475,8 @@ impl Lowerer<'_> {
                         .with_help("`@combine(noisy_or)`: independent derivations of a fact add up; `@combine(max)` (the default): the best one counts"),
                     );
                 }
+                // Read by `program::lint`.
+                ("allow", _) => {}
                 ("exception", []) => exception = true,
                 ("exception", _) => self.error(
                     Diagnostic::error("E0107", "`@exception` takes no arguments", annotation.span)
@@ -606,6 +608,10 @@ impl Lowerer<'_> {
                     )),
                 };
                 self.error(d);
+                continue;
+            }
+            if name == "allow" {
+                // Read by `program::lint`.
                 continue;
             }
             let arg = match annotation.args.as_slice() {

@@ -6,6 +6,7 @@
 //! them. Constants are interned in the program's [`Interner`].
 
 mod display;
+pub mod lint;
 mod lower;
 mod stratify;
 pub mod template;

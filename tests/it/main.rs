@@ -9,6 +9,7 @@ mod eval;
 mod examples;
 mod explain;
 mod fmt;
+mod lints;
 mod report;
 mod testing;
 mod tidy;

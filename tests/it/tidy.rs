@@ -112,6 +112,7 @@ fn snapshots_have_fixtures_and_none_are_pending() {
                 "it__eval__fixtures" => "tests/fixtures/eval",
                 "it__explain__fixtures" => "tests/fixtures/explain",
                 "it__diagnostics__fixtures" => "tests/fixtures/fail",
+                "it__lints__fixtures" => "tests/fixtures/lint",
                 other => panic!("unexpected glob snapshot {other}"),
             };
             assert!(
