@@ -700,10 +700,24 @@ mod tests {
         assert_eq!(render(&loaded, &sources).trim_end(), expected.trim());
     }
 
+    /// Loads a bundle of `tests/data` (see its README): a `.json` file through
+    /// [`super::super::load`], a `.json.gz` one decompressed first.
     fn load_sample(name: &str) -> (Sources, Loaded) {
-        let path = format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
         let mut sources = Sources::default();
-        let loaded = super::super::load(std::path::Path::new(&path), &mut sources, &NoSchema);
+        let loaded = match name.strip_suffix(".gz") {
+            None => super::super::load(std::path::Path::new(&path), &mut sources, &NoSchema),
+            Some(inner) => {
+                use std::io::Read as _;
+                let file = std::fs::File::open(&path).expect("tests/data holds the sample");
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(file)
+                    .read_to_string(&mut text)
+                    .expect("the sample is gzip-compressed UTF-8");
+                let source = sources.add(inner, text);
+                parse_json(sources.text(source), source, &NoSchema)
+            }
+        };
         (sources, loaded)
     }
 
@@ -808,7 +822,7 @@ mod tests {
 
     #[test]
     fn full_enterprise_bundle_counts() {
-        let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json");
+        let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json.gz");
         assert_eq!(loaded.diagnostics, []);
         // From the data README and Python: 1,699 mapped objects, 1,671 distinct aliases,
         // 52 campaigns with both dates, 17,270 `uses`, 25 `attributed-to`, 475
