@@ -644,7 +644,7 @@ impl<'a> Importer<'a> {
                 && declared
                     .iter()
                     .zip(produced)
-                    .all(|(d, p)| d.map_or(true, |d| d == *p));
+                    .all(|(d, p)| d.is_none_or(|d| d == *p));
             if fits {
                 continue;
             }
