@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod output;
+pub mod output_dir;
 pub mod render;
 
 use std::io::{self, Write};
@@ -134,6 +135,8 @@ fn rule_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        // Only regular files: the fact loader, given the same directory, refuses a FIFO
+        // or other special file named `x.rules` (`E0325`).
         if path.is_file() && is_rule_file(&path) {
             files.push(path);
         }
@@ -186,6 +189,14 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
         }
     }
     for path in &rule_paths {
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => {
+                diagnostics.push(fact_io::not_regular(path, &metadata.file_type()).into());
+                unreadable = true;
+                continue;
+            }
+            _ => {}
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let id = sources.add(path.display().to_string(), text);
@@ -209,7 +220,10 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
     let mut input = fact_io::Loaded::default();
     for path in &other_paths {
         let mut loaded = fact_io::load(path, sources, &schema);
-        unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
+        unreadable |= loaded
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.code, "E0301" | "E0325"));
         diagnostics.append(&mut loaded.diagnostics);
         input.absorb(loaded);
     }
@@ -336,6 +350,27 @@ impl Session {
             Err(code) => return Ok(code),
         };
         let loaded = start.elapsed();
+        // The output directory is checked and locked before evaluating, so that a run
+        // that cannot write its result stops at once.
+        let staging = match &args.output {
+            Some(dir) => {
+                let inputs: Vec<PathBuf> = args
+                    .input
+                    .rules
+                    .iter()
+                    .chain(&args.input.facts)
+                    .cloned()
+                    .collect();
+                match output_dir::Staging::begin(dir, &inputs) {
+                    Ok(staging) => Some(staging),
+                    Err(error) => {
+                        self.report(&[error.to_diagnostic()]);
+                        return Ok(EXIT_USAGE);
+                    }
+                }
+            }
+            None => None,
+        };
         let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
             Ok(model) => model,
             Err(code) => return Ok(code),
@@ -352,9 +387,10 @@ impl Session {
             }
         }
         let selected = output::select(&program, &args.relations, args.all);
-        if let Some(dir) = &args.output {
-            if let Err(error) = output::write_dir(&program, &model, &selected, dir) {
-                eprintln!("error: cannot write to {}: {error}", dir.display());
+
+        if let Some(staging) = staging {
+            if let Err(error) = output::write_dir(&program, &model, &selected, staging) {
+                self.report(&[error.to_diagnostic()]);
                 return Ok(EXIT_USAGE);
             }
         } else {

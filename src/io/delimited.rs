@@ -5,8 +5,11 @@
 //! header row. Empty lines, lines of only spaces and tabs, and lines starting with `#` are
 //! skipped; a leading UTF-8 byte-order mark is ignored; `\r\n` line ends are accepted.
 //!
-//! - TSV: fields are separated by tabs and taken verbatim: no quoting, no escapes, no
-//!   trimming.
+//! - TSV: fields are separated by tabs; no quoting, no trimming. A backslash starts an
+//!   escape: `\\` is a backslash, `\t` a tab, `\n` a line feed, `\r` a carriage return,
+//!   `\#` a `#` (so that a field may start with one on the first column); these are
+//!   what `run --output` writes, so every text value loads back as itself. A backslash
+//!   before anything else is kept as written, with a warning (`W0320`).
 //! - CSV: RFC 4180 as read by the `csv` crate: fields separated by commas, optionally
 //!   quoted with `"` (a quoted field may hold commas, newlines and `""` for a quote); not
 //!   trimmed. Spans point at the field as written, quotes included.
@@ -18,6 +21,7 @@
 //! fields as the declaration, or (undeclared) as the first row; other rows are errors
 //! (`E0305`), never silently dropped. A row with any error yields no fact.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::{describe_field, parse_field, relation_name_like, Collector, FactError};
@@ -263,18 +267,71 @@ fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
         let line = &text[pos..end];
         if !is_skipped(line) {
             let mut field_start = pos;
+            let mut unknown = Vec::new();
+            let escaped = line.contains('\\');
             rows.row(
                 pos,
                 end,
                 line.split('\t').map(|field| {
                     let start = field_start;
                     field_start += field.len() + 1;
-                    (field, start, start + field.len())
+                    let value = if escaped {
+                        unescape(field, start, &mut unknown)
+                    } else {
+                        Cow::Borrowed(field)
+                    };
+                    (value, start, start + field.len())
                 }),
             );
+            for (at, escaped) in unknown {
+                let len = 1 + escaped.len();
+                rows.diagnostics.push(
+                    FactError::UnknownEscape {
+                        escaped,
+                        span: Span::new(rows.source, at, at + len),
+                    }
+                    .into(),
+                );
+            }
         }
         pos = line_end + 1;
     }
+}
+
+/// A TSV field with its escapes read: `\\`, `\t`, `\n`, `\r`, `\#` (what `--output`
+/// writes). A backslash before anything else is kept as written, and its byte offset
+/// (the field starts at `start`) and what follows it are added to `unknown`.
+fn unescape<'f>(field: &'f str, start: usize, unknown: &mut Vec<(usize, String)>) -> Cow<'f, str> {
+    if !field.contains('\\') {
+        return Cow::Borrowed(field);
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.clone().next() {
+            Some((_, next @ ('\\' | 't' | 'n' | 'r' | '#'))) => {
+                chars.next();
+                out.push(match next {
+                    't' => '\t',
+                    'n' => '\n',
+                    'r' => '\r',
+                    other => other,
+                });
+            }
+            other => {
+                out.push('\\');
+                unknown.push((
+                    start + i,
+                    other.map(|(_, c)| c.to_string()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn parse_csv(text: &str, rows: &mut Rows<'_>) {
@@ -329,7 +386,7 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             record
                 .iter()
                 .zip(&spans)
-                .map(|(field, &(s, e))| (field, offset + s, offset + e)),
+                .map(|(field, &(s, e))| (Cow::Borrowed(field), offset + s, offset + e)),
         );
     }
 }
@@ -413,7 +470,7 @@ impl Rows<'_> {
         &mut self,
         start: usize,
         end: usize,
-        fields: impl Iterator<Item = (&'f str, usize, usize)>,
+        fields: impl Iterator<Item = (Cow<'f, str>, usize, usize)>,
     ) {
         let row_start = self.values.len();
         let mut found = 0;
@@ -423,12 +480,12 @@ impl Rows<'_> {
                 .columns
                 .as_ref()
                 .and_then(|columns| columns.get(column).copied().flatten());
-            match parse_field(field, kind) {
+            match parse_field(&field, kind) {
                 Ok(value) => self.values.push(value),
                 Err(mismatch) => {
                     let span = Span::new(self.source, field_start, field_end);
                     self.mismatches.push((column, span, mismatch));
-                    described.push(describe_field(field));
+                    described.push(describe_field(&field));
                 }
             }
             found += 1;
@@ -672,6 +729,38 @@ error[E0305]: `n` expects 2 values, found 1 n.csv:3:1
   label: expected 2 values
   note: `n` is declared with 2 columns
   help: add or remove values, or change the declaration
+"#,
+        );
+    }
+
+    #[test]
+    fn tsv_escapes_are_read_and_other_backslashes_kept_with_a_warning() {
+        // What `--output` writes for a tab, `\t`, a line feed, a carriage return, a
+        // backslash and a leading `#`: each reads back as itself.
+        check(
+            "said.tsv",
+            "tab\\there\ttab\\\\there\n\\#first\ttwo\\nlines\\r\n\\\\\tends\\\\\n",
+            &[],
+            r##"
+said.tsv:1:1 said("tab\there", "tab\\there")
+said.tsv:2:1 said("#first", "two\nlines\r")
+said.tsv:3:1 said("\\", "ends\\")
+"##,
+        );
+        check(
+            "path.tsv",
+            "C:\\dir\tx\\\n",
+            &[],
+            r#"
+path.tsv:1:1 path("C:\\dir", "x\\")
+warning[W0320]: `\d` in a TSV field is not an escape; the backslash is kept as written path.tsv:1:3
+  label: not an escape
+  note: TSV fields read `\\`, `\t`, `\n`, `\r` and `\#` as a backslash, tab, line feed, carriage return and `#`
+  help: write `\\` for a backslash
+warning[W0320]: `\` in a TSV field is not an escape; the backslash is kept as written path.tsv:1:9
+  label: not an escape
+  note: TSV fields read `\\`, `\t`, `\n`, `\r` and `\#` as a backslash, tab, line feed, carriage return and `#`
+  help: write `\\` for a backslash
 "#,
         );
     }

@@ -197,6 +197,24 @@ pub enum FactError {
         /// The value.
         span: Span,
     },
+    /// `W0320`: a backslash in a TSV field does not start one of the escapes `\\`,
+    /// `\t`, `\n`, `\r`, `\#`; it is kept as written.
+    #[error("`\\{escaped}` in a TSV field is not an escape; the backslash is kept as written")]
+    UnknownEscape {
+        /// What follows the backslash (empty at the end of the field).
+        escaped: String,
+        /// The backslash and what follows it.
+        span: Span,
+    },
+    /// `E0325`: a path is neither a regular file nor a directory (a FIFO, a socket, a
+    /// device), which could block forever or never end when read.
+    #[error("cannot read `{path}`: it is {what}, not a regular file")]
+    NotRegular {
+        /// The path as given.
+        path: String,
+        /// What it is ("a FIFO", "a socket", "a device").
+        what: &'static str,
+    },
     /// `W0306`: a directory entry was not loaded.
     #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
     NotLoaded {
@@ -238,6 +256,8 @@ impl FactError {
             FactError::DuplicateAttackId { .. } => "W0304",
             FactError::BadProperty { .. } => "W0305",
             FactError::NotLoaded { .. } => "W0306",
+            FactError::UnknownEscape { .. } => "W0320",
+            FactError::NotRegular { .. } => "E0325",
         }
     }
 }
@@ -367,6 +387,13 @@ impl From<FactError> for Diagnostic {
                 ))
                 .with_secondary(first, "first used here"),
             FactError::BadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::UnknownEscape { span, .. } => placed(span)
+                .with_label("not an escape")
+                .with_note("TSV fields read `\\\\`, `\\t`, `\\n`, `\\r` and `\\#` as a backslash, tab, line feed, carriage return and `#`")
+                .with_help("write `\\\\` for a backslash"),
+            FactError::NotRegular { .. } => Diagnostic::error_unplaced(code, message)
+                .with_note("reading a FIFO, socket or device could block forever")
+                .with_help("copy the contents into a regular file and pass that"),
             FactError::NotLoaded { is_dir, .. } => Diagnostic::error_unplaced(code, message)
                 .with_help(if is_dir {
                     "loading a directory is not recursive; pass the subdirectory as its own path"

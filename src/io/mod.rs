@@ -49,6 +49,8 @@
 //! | `W0304` | two STIX objects carry the same ATT&CK id; the later one is keyed by its STIX id |
 //! | `W0305` | a STIX property has an unusable value (timestamp, confidence, alias) and is ignored |
 //! | `W0306` | a directory entry was not loaded (subdirectory, or unknown extension) |
+//! | `W0320` | a backslash in a TSV field does not start an escape (`\\`, `\t`, `\n`, `\r`, `\#`); it is kept as written |
+//! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
 
 pub mod delimited;
 mod error;
@@ -201,6 +203,9 @@ pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
             .diagnostics
             .push(unreadable(path, &error.to_string())),
         Ok(metadata) if metadata.is_dir() => load_dir(path, sources, schema, &mut loaded),
+        Ok(metadata) if !metadata.is_file() => loaded
+            .diagnostics
+            .push(not_regular(path, &metadata.file_type()).into()),
         Ok(_) => match FileFormat::of(path) {
             Some(format) => load_file(path, format, sources, schema, &mut loaded),
             None => loaded.diagnostics.push(
@@ -239,6 +244,12 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
         }
         // `metadata` follows symbolic links, so a link to a file loads like the file.
         let is_dir = match std::fs::metadata(&path) {
+            Ok(metadata) if !metadata.is_dir() && !metadata.is_file() => {
+                loaded
+                    .diagnostics
+                    .push(not_regular(&path, &metadata.file_type()).into());
+                continue;
+            }
             Ok(metadata) => metadata.is_dir(),
             Err(error) => {
                 loaded
@@ -345,6 +356,33 @@ fn read_source(path: &Path, sources: &mut Sources, loaded: &mut Loaded) -> Optio
                 .push(FactError::NotUtf8 { path: name, span }.into());
             None
         }
+    }
+}
+
+/// The error for a path that is neither a regular file nor a directory: reading a FIFO
+/// blocks until a writer comes, maybe forever.
+pub fn not_regular(path: &Path, file_type: &std::fs::FileType) -> FactError {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            "a FIFO"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else if file_type.is_block_device() || file_type.is_char_device() {
+            "a device"
+        } else {
+            "not a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = file_type;
+        "not a file"
+    };
+    FactError::NotRegular {
+        path: path.display().to_string(),
+        what,
     }
 }
 
@@ -714,6 +752,30 @@ mod tests {
             .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
             .collect();
         assert_eq!(rule_files, ["m.facts", "z.rules"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_not_read() {
+        // Reading a FIFO blocked until a writer came, forever with none.
+        let dir = std::env::temp_dir().join(format!("ascribe-io-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test directory");
+        let fifo = dir.join("n.tsv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        std::fs::write(dir.join("m.tsv"), "1\n").expect("write test file");
+        let mut sources = Sources::default();
+        for path in [&fifo, &dir] {
+            let loaded = load(path, &mut sources, &NoSchema);
+            let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+            assert_eq!(codes, ["E0325"], "{path:?}");
+            assert!(loaded.diagnostics[0].message.contains("it is a FIFO"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

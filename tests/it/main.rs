@@ -8,6 +8,7 @@ mod docs;
 mod eval;
 mod examples;
 mod explain;
+mod output;
 mod report;
 mod tidy;
 mod workloads;
