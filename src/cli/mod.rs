@@ -197,22 +197,20 @@ pub fn load_inputs(sources: &mut Sources, paths: &[PathBuf]) -> Inputs {
             }
             _ => {}
         }
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let id = sources.add(path.display().to_string(), text);
+        match fact_io::read_text(path, sources) {
+            Ok(id) => {
                 let (module, errors) = parse(id, sources.text(id));
                 diagnostics.extend(errors);
                 modules.push(module);
             }
-            Err(error) => {
-                diagnostics.push(
-                    Diagnostic::error_unplaced(
-                        "E0301",
-                        format!("cannot read {}: {error}", path.display()),
-                    )
-                    .with_help("check the path and its permissions"),
-                );
-                unreadable = true;
+            Err(diagnostic) => {
+                // Not UTF-8 is an error in the input (exit 1); not readable, a usage one.
+                if diagnostic.code == "E0301" {
+                    unreadable = true;
+                    diagnostics.push(diagnostic.with_help("check the path and its permissions"));
+                } else {
+                    diagnostics.push(*diagnostic);
+                }
             }
         }
     }

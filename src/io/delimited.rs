@@ -375,6 +375,20 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             spans.clear();
             spans.resize(record.len(), (start, end));
         }
+        // A quote that is never closed makes the rest of the file one field: report
+        // where it opens rather than load that.
+        if let Some(&(quote, _)) = spans
+            .iter()
+            .find(|&&(s, _)| is_unclosed_quote(body.as_bytes(), s))
+        {
+            rows.diagnostics.push(
+                FactError::UnclosedQuote {
+                    span: Span::new(rows.source, offset + quote, offset + quote + 1),
+                }
+                .into(),
+            );
+            break;
+        }
         // The reader already skips empty and comment lines; a line of blanks is a
         // one-field record to it. Judge the line as written, so `"#"` and `""` stay rows.
         if record.len() == 1 && is_skipped(&body[start..end]) {
@@ -411,6 +425,25 @@ fn field_spans(bytes: &[u8], position: usize, spans: &mut Vec<(usize, usize)>) -
     }
     scan_fields(bytes, pos, spans);
     pos
+}
+
+/// Whether the field at `start` opens a quote that no later quote closes.
+fn is_unclosed_quote(bytes: &[u8], start: usize) -> bool {
+    if bytes.get(start) != Some(&b'"') {
+        return false;
+    }
+    let mut pos = start + 1;
+    while pos < bytes.len() {
+        if bytes[pos] == b'"' {
+            if bytes.get(pos + 1) == Some(&b'"') {
+                pos += 2;
+                continue;
+            }
+            return false;
+        }
+        pos += 1;
+    }
+    true
 }
 
 /// Appends the byte range of each field, quotes included, of the CSV record starting
@@ -473,6 +506,7 @@ impl Rows<'_> {
         fields: impl Iterator<Item = (Cow<'f, str>, usize, usize)>,
     ) {
         let row_start = self.values.len();
+        let mut big = Vec::new();
         let mut found = 0;
         let mut described = Vec::new();
         for (column, (field, field_start, field_end)) in fields.enumerate() {
@@ -481,7 +515,15 @@ impl Rows<'_> {
                 .as_ref()
                 .and_then(|columns| columns.get(column).copied().flatten());
             match parse_field(&field, kind) {
-                Ok(value) => self.values.push(value),
+                Ok(value) => {
+                    if kind.is_none()
+                        && matches!(value, Value::Text(_))
+                        && super::is_integer_text(&field)
+                    {
+                        big.push((field_start, field_end, field.to_string()));
+                    }
+                    self.values.push(value)
+                }
                 Err(mismatch) => {
                     let span = Span::new(self.source, field_start, field_end);
                     self.mismatches.push((column, span, mismatch));
@@ -489,6 +531,15 @@ impl Rows<'_> {
                 }
             }
             found += 1;
+        }
+        for (field_start, field_end, text) in big {
+            self.diagnostics.push(
+                FactError::BigInteger {
+                    text,
+                    span: Span::new(self.source, field_start, field_end),
+                }
+                .into(),
+            );
         }
         let span = Span::new(self.source, start, end);
         let (expected, first) = *self.arity.get_or_insert((found, Some(span)));
@@ -620,7 +671,7 @@ error[E0304]: expected int in column 3 of `seen`, found text `many` seen.tsv:2:1
 error[E0304]: expected date in column 2 of `seen`, found text `2021-8-1` seen.tsv:3:4
   label: not a date
   help: write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string), or change the declaration of `seen`
-error[E0304]: expected int in column 3 of `seen`, found a float `99999999999999999999` seen.tsv:3:13
+error[E0304]: expected int in column 3 of `seen`, found an integer `99999999999999999999` seen.tsv:3:13
   label: does not fit in a 64-bit integer
   note: integers range from -9223372036854775808 to 9223372036854775807
   help: write a whole number such as `42`, or change the declaration of `seen`
@@ -761,6 +812,22 @@ warning[W0320]: `\` in a TSV field is not an escape; the backslash is kept as wr
   label: not an escape
   note: TSV fields read `\\`, `\t`, `\n`, `\r` and `\#` as a backslash, tab, line feed, carriage return and `#`
   help: write `\\` for a backslash
+"#,
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_at_the_quote() {
+        // Before, the field took in the rest of the file, silently.
+        check(
+            "m.csv",
+            "a,1\nb,\"oops\nc,3\nd,4\n",
+            &[],
+            r#"
+m.csv:1:1 m(a, 1)
+error[E0306]: a quoted field is never closed m.csv:2:3
+  label: this quote opens a field that runs to the end of the file
+  help: close the quote, or write a quote inside a quoted field as `""`
 "#,
         );
     }
