@@ -320,17 +320,23 @@ impl Staging {
         if fs::symlink_metadata(&self.dir).is_ok() {
             if !exchange(&self.new, &self.dir).map_err(|e| fail("replace", &self.dir, &e))? {
                 fs::rename(&self.dir, &self.old).map_err(|e| fail("rename", &self.dir, &e))?;
-                fs::rename(&self.new, &self.dir).map_err(|e| fail("rename", &self.new, &e))?;
+                if let Err(e) = fs::rename(&self.new, &self.dir) {
+                    // Put the previous output back, so that `DIR` is as it was.
+                    let _ = fs::rename(&self.old, &self.dir);
+                    return Err(fail("rename", &self.new, &e));
+                }
                 std::mem::swap(&mut self.new, &mut self.old);
             }
-            // `new` now holds the previous output.
+            // `new` now holds the previous output. The result is in place: what follows
+            // is tidying, and a failure there must not be reported as a failed write (a
+            // leftover is removed by the next run).
             self.committed = true;
-            sync_dir(parent).map_err(|e| fail("flush", parent, &e))?;
-            fs::remove_dir_all(&self.new).map_err(|e| fail("remove", &self.new, &e))?;
+            let _ = sync_dir(parent);
+            let _ = fs::remove_dir_all(&self.new);
         } else {
             fs::rename(&self.new, &self.dir).map_err(|e| fail("rename", &self.new, &e))?;
             self.committed = true;
-            sync_dir(parent).map_err(|e| fail("flush", parent, &e))?;
+            let _ = sync_dir(parent);
         }
         Ok(())
     }
