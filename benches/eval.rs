@@ -20,7 +20,7 @@ mod peers;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ascribe::cli::{load_inputs, output};
+use ascribe::cli::{load_inputs, output, output_dir};
 use ascribe::diagnostic::Sources;
 use ascribe::{evaluate, EvalOptions};
 use common::{Dataset, Size, Workload, DATASETS};
@@ -50,17 +50,19 @@ fn run_ascribe(workload: Workload, dir: &Path, record: bool, out: &Path) -> usiz
     let output = program
         .predicate_id(workload.output())
         .expect("the output relation is declared");
-    output::write_dir(&program, &model, &[output], out).expect("writable output directory");
+    let staging = output_dir::Staging::begin(out, &[]).expect("writable output directory");
+    output::write_dir(&program, &model, &[output], staging).expect("writable output directory");
     model.len(output)
 }
 
 /// The ascribe variants benchmarked beside the peers.
 const ASCRIBE: [(&str, bool); 2] = [("ascribe", true), ("ascribe-no-explain", false)];
 
+/// Where results are written: a directory only ascribe writes (each run replaces it whole).
 fn output_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join("ascribe-bench-output");
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
+    std::env::temp_dir()
+        .join("ascribe-bench-output")
+        .join("out")
 }
 
 /// Reads the dataset's input relations from `dir` and returns the peer's output count.

@@ -61,6 +61,8 @@ fn rule_files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        // Only regular files: the fact loader, given the same directory, refuses a FIFO
+        // or other special file named `x.rules` (`E0325`).
         if path.is_file() && is_rule_file(&path) {
             files.push(path);
         }
@@ -124,22 +126,28 @@ pub fn load_inputs_with(
         }
     }
     for path in &rule_paths {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let id = sources.add(path.display().to_string(), text);
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => {
+                diagnostics.push(fact_io::not_regular(path, &metadata.file_type()).into());
+                unreadable = true;
+                continue;
+            }
+            _ => {}
+        }
+        match fact_io::read_text(path, sources) {
+            Ok(id) => {
                 let (module, errors) = parse(id, sources.text(id));
                 diagnostics.extend(errors);
                 modules.push(module);
             }
-            Err(error) => {
-                diagnostics.push(
-                    Diagnostic::error_unplaced(
-                        "E0301",
-                        format!("cannot read {}: {error}", path.display()),
-                    )
-                    .with_help("check the path and its permissions"),
-                );
-                unreadable = true;
+            Err(diagnostic) => {
+                // Not UTF-8 is an error in the input (exit 1); not readable, a usage one.
+                if diagnostic.code == "E0301" {
+                    unreadable = true;
+                    diagnostics.push(diagnostic.with_help("check the path and its permissions"));
+                } else {
+                    diagnostics.push(*diagnostic);
+                }
             }
         }
     }
@@ -147,7 +155,10 @@ pub fn load_inputs_with(
     let mut input = fact_io::Loaded::default();
     for path in &other_paths {
         let mut loaded = fact_io::load(path, sources, &schema);
-        unreadable |= loaded.diagnostics.iter().any(|d| d.code == "E0301");
+        unreadable |= loaded
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.code, "E0301" | "E0325"));
         diagnostics.append(&mut loaded.diagnostics);
         input.absorb(loaded);
     }

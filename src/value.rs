@@ -19,6 +19,7 @@ pub enum Value {
     /// A 64-bit signed integer.
     Int(i64),
     /// A 64-bit float; never NaN (arithmetic that would produce NaN yields no value).
+    /// `-0.0` equals `0.0` and is interned as `0.0`.
     Float(f64),
     /// A calendar date, as days since 1970-01-01.
     Date(i32),
@@ -104,6 +105,16 @@ impl Value {
     pub fn sort_cmp(&self, other: &Value) -> Ordering {
         self.order(other)
             .then_with(|| matches!(other, Value::Int(_)).cmp(&matches!(self, Value::Int(_))))
+    }
+
+    /// The date `days` after 1970-01-01, if it lies in 0000-01-01..=9999-12-31, the days
+    /// `YYYY-MM-DD` can write (and [`Value::parse_date`] read).
+    pub fn date(days: i64) -> Option<Value> {
+        let first = days_from_civil(0, 1, 1);
+        let last = days_from_civil(9999, 12, 31);
+        (first..=last)
+            .contains(&days)
+            .then_some(Value::Date(days as i32))
     }
 
     /// Parses `YYYY-MM-DD` into a date value, checking the day exists.
@@ -263,6 +274,12 @@ impl Interner {
         if let Some(&id) = self.ids.get(&k) {
             return id;
         }
+        // `-0.0` and `0.0` are one value (they compare equal); it is stored as `0.0`
+        // whichever came first, so output never depends on fact order.
+        let value = match value {
+            Value::Float(x) => Value::Float(if x == 0.0 { 0.0 } else { x }),
+            value => value,
+        };
         let id = ValueId(self.values.len() as u32);
         self.values.push(value);
         self.ids.insert(k, id);
@@ -359,6 +376,21 @@ mod tests {
             interner.intern(Value::Float(0.0))
         );
         assert_eq!(interner.len(), 4);
+    }
+
+    #[test]
+    fn negative_zero_is_zero_whichever_comes_first() {
+        // Before, the value printed as whichever of `-0.0` and `0.0` was interned first.
+        for order in [[-0.0, 0.0], [0.0, -0.0]] {
+            let mut interner = Interner::default();
+            let ids: Vec<ValueId> = order
+                .iter()
+                .map(|&x| interner.intern(Value::Float(x)))
+                .collect();
+            assert_eq!(ids[0], ids[1]);
+            assert_eq!(interner.value(ids[0]).to_string(), "0.0");
+            assert!(matches!(interner.value(ids[0]), Value::Float(x) if x.is_sign_positive()));
+        }
     }
 
     #[test]

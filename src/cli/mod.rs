@@ -4,6 +4,7 @@
 pub mod args;
 pub mod fmt;
 pub mod output;
+pub mod output_dir;
 pub mod render;
 mod test;
 
@@ -215,6 +216,27 @@ impl Session {
             Err(code) => return Ok(code),
         };
         let loaded = start.elapsed();
+        // The output directory is checked and locked before evaluating, so that a run
+        // that cannot write its result stops at once.
+        let staging = match &args.output {
+            Some(dir) => {
+                let inputs: Vec<PathBuf> = args
+                    .input
+                    .rules
+                    .iter()
+                    .chain(&args.input.facts)
+                    .cloned()
+                    .collect();
+                match output_dir::Staging::begin(dir, &inputs) {
+                    Ok(staging) => Some(staging),
+                    Err(error) => {
+                        self.report(&[error.to_diagnostic()]);
+                        return Ok(EXIT_USAGE);
+                    }
+                }
+            }
+            None => None,
+        };
         let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
             Ok(model) => model,
             Err(code) => return Ok(code),
@@ -231,9 +253,10 @@ impl Session {
             }
         }
         let selected = output::select(&program, &args.relations, args.all);
-        if let Some(dir) = &args.output {
-            if let Err(error) = output::write_dir(&program, &model, &selected, dir) {
-                eprintln!("error: cannot write to {}: {error}", dir.display());
+
+        if let Some(staging) = staging {
+            if let Err(error) = output::write_dir(&program, &model, &selected, staging) {
+                self.report(&[error.to_diagnostic()]);
                 return Ok(EXIT_USAGE);
             }
         } else {

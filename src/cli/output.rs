@@ -1,13 +1,12 @@
 //! Printing derived facts as text, JSON or TSV, and writing one TSV file per relation.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
-use std::path::Path;
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::args::FactFormat;
+use super::output_dir::{OutputError, Staging};
 use crate::eval::{FactId, Model};
 use crate::explain::{likelihood, render::confidence};
 use crate::program::{PredId, Program};
@@ -59,9 +58,9 @@ impl<'m> ValueCache<'m> {
         self.text[id.0 as usize].get_or_insert_with(|| model.interner().value(id).to_string())
     }
 
-    /// TSV form: text as it is, but for tabs and line breaks, which a TSV field cannot
-    /// hold and which are written `\t`, `\n`, `\r`; other values as written. Fact files
-    /// are read verbatim, so every value a TSV field can hold loads back as itself.
+    /// TSV form: text with tabs, line breaks and backslashes escaped as `\t`, `\n`,
+    /// `\r` and `\\`, and a leading `#` as `\#` (the escapes the TSV loader reads, so
+    /// every text loads back as itself); other values as written.
     fn tsv(&mut self, id: ValueId) -> &str {
         std::str::from_utf8(self.tsv_bytes(id)).expect("rendered from a str")
     }
@@ -75,11 +74,14 @@ impl<'m> ValueCache<'m> {
         let rendered = match self.model.interner().value(id) {
             Value::Text(s) => {
                 let mut out = String::with_capacity(s.len());
-                for c in s.chars() {
+                for (i, c) in s.chars().enumerate() {
                     match c {
+                        // A line starting with `#` would load as a comment.
+                        '#' if i == 0 => out.push_str("\\#"),
                         '\t' => out.push_str("\\t"),
                         '\n' => out.push_str("\\n"),
                         '\r' => out.push_str("\\r"),
+                        '\\' => out.push_str("\\\\"),
                         c => out.push(c),
                     }
                 }
@@ -248,18 +250,18 @@ pub fn fact_list(
 /// Bytes of output gathered before each write.
 const OUTPUT_BUFFER: usize = 1 << 16;
 
-/// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected relation.
+/// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected
+/// relation into the output directory `staging` stands for, all or nothing (see
+/// [`super::output_dir`]).
 pub fn write_dir(
     program: &Program,
     model: &Model,
     selected: &[PredId],
-    dir: &Path,
-) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    mut staging: Staging,
+) -> Result<(), OutputError> {
     let mut cache = ValueCache::new(model);
     for &p in selected {
-        let path = dir.join(format!("{}.tsv", program.predicate(p).name));
-        let mut file = std::fs::File::create(&path)?;
+        let mut file = staging.create(&format!("{}.tsv", program.predicate(p).name))?;
         let mut result = Ok(());
         // Lines are built in one buffer, written out each time it passes 64 KiB; values
         // are a few bytes, copied byte by byte rather than by `memcpy` calls.
@@ -282,6 +284,7 @@ pub fn write_dir(
         });
         result?;
         file.write_all(&out)?;
+        file.finish()?;
     }
-    Ok(())
+    staging.commit()
 }

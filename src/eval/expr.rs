@@ -51,9 +51,11 @@ pub(crate) fn apply(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
             }
             Float(z)
         }
+        // A date outside 0000-01-01..=9999-12-31 has no value: it could not be
+        // written as YYYY-MM-DD, nor loaded back.
         (Date(d), Int(n)) => match op {
-            BinOp::Add => Date(i32::try_from(i64::from(*d).checked_add(*n)?).ok()?),
-            BinOp::Sub => Date(i32::try_from(i64::from(*d).checked_sub(*n)?).ok()?),
+            BinOp::Add => Value::date(i64::from(*d).checked_add(*n)?)?,
+            BinOp::Sub => Value::date(i64::from(*d).checked_sub(*n)?)?,
             _ => return None,
         },
         (Date(x), Date(y)) if op == BinOp::Sub => Int(i64::from(*x) - i64::from(*y)),
@@ -198,5 +200,17 @@ mod tests {
         check(BinOp::Add, d.clone(), Value::Int(31), Some("2021-09-01"));
         let later = Value::parse_date("2024-03-26").expect("valid date");
         check(BinOp::Sub, later, d, Some("968"));
+    }
+
+    #[test]
+    fn dates_past_year_9999_have_no_value() {
+        // Before, 9999-12-31 + 1 printed as 10000-01-01, which no loader reads back.
+        let last = Value::parse_date("9999-12-31").expect("valid date");
+        check(BinOp::Add, last.clone(), Value::Int(1), None);
+        check(BinOp::Sub, last.clone(), Value::Int(0), Some("9999-12-31"));
+        check(BinOp::Add, last, Value::Int(i64::MAX), None);
+        let first = Value::parse_date("0000-01-01").expect("valid date");
+        check(BinOp::Sub, first.clone(), Value::Int(1), None);
+        check(BinOp::Add, first, Value::Int(0), Some("0000-01-01"));
     }
 }

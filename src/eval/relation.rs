@@ -444,7 +444,7 @@ impl GroupBits {
         } else if word < base {
             let new_base = word.min(base.saturating_sub(len));
             self.words
-                .splice(0..0, std::iter::repeat(0).take((base - new_base) as usize));
+                .splice(0..0, std::iter::repeat_n(0, (base - new_base) as usize));
             self.base = new_base;
         } else if word - base >= len {
             self.words.resize((word - base + 1) as usize, 0);

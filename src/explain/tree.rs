@@ -150,7 +150,7 @@ impl Explanation {
             match &node.via {
                 Via::Input { source, .. } => {
                     if node.confidence < 1.0
-                        && best.map_or(true, |(b, _)| node.confidence < b.confidence)
+                        && best.is_none_or(|(b, _)| node.confidence < b.confidence)
                     {
                         *best = Some((node, source));
                     }

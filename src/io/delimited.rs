@@ -5,8 +5,11 @@
 //! header row. Empty lines, lines of only spaces and tabs, and lines starting with `#` are
 //! skipped; a leading UTF-8 byte-order mark is ignored; `\r\n` line ends are accepted.
 //!
-//! - TSV: fields are separated by tabs and taken verbatim: no quoting, no escapes, no
-//!   trimming.
+//! - TSV: fields are separated by tabs; no quoting, no trimming. A backslash starts an
+//!   escape: `\\` is a backslash, `\t` a tab, `\n` a line feed, `\r` a carriage return,
+//!   `\#` a `#` (so that a field may start with one on the first column); these are
+//!   what `run --output` writes, so every text value loads back as itself. A backslash
+//!   before anything else is kept as written, with a warning (`W0320`).
 //! - CSV: RFC 4180 as read by the `csv` crate: fields separated by commas, optionally
 //!   quoted with `"` (a quoted field may hold commas, newlines and `""` for a quote); not
 //!   trimmed. Spans point at the field as written, quotes included.
@@ -18,6 +21,7 @@
 //! fields as the declaration, or (undeclared) as the first row; other rows are errors
 //! (`E0305`), never silently dropped. A row with any error yields no fact.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::{describe_field, parse_field, relation_name_like, Collector, FactError};
@@ -263,18 +267,71 @@ fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
         let line = &text[pos..end];
         if !is_skipped(line) {
             let mut field_start = pos;
+            let mut unknown = Vec::new();
+            let escaped = line.contains('\\');
             rows.row(
                 pos,
                 end,
                 line.split('\t').map(|field| {
                     let start = field_start;
                     field_start += field.len() + 1;
-                    (field, start, start + field.len())
+                    let value = if escaped {
+                        unescape(field, start, &mut unknown)
+                    } else {
+                        Cow::Borrowed(field)
+                    };
+                    (value, start, start + field.len())
                 }),
             );
+            for (at, escaped) in unknown {
+                let len = 1 + escaped.len();
+                rows.diagnostics.push(
+                    FactError::UnknownEscape {
+                        escaped,
+                        span: Span::new(rows.source, at, at + len),
+                    }
+                    .into(),
+                );
+            }
         }
         pos = line_end + 1;
     }
+}
+
+/// A TSV field with its escapes read: `\\`, `\t`, `\n`, `\r`, `\#` (what `--output`
+/// writes). A backslash before anything else is kept as written, and its byte offset
+/// (the field starts at `start`) and what follows it are added to `unknown`.
+fn unescape<'f>(field: &'f str, start: usize, unknown: &mut Vec<(usize, String)>) -> Cow<'f, str> {
+    if !field.contains('\\') {
+        return Cow::Borrowed(field);
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.clone().next() {
+            Some((_, next @ ('\\' | 't' | 'n' | 'r' | '#'))) => {
+                chars.next();
+                out.push(match next {
+                    't' => '\t',
+                    'n' => '\n',
+                    'r' => '\r',
+                    other => other,
+                });
+            }
+            other => {
+                out.push('\\');
+                unknown.push((
+                    start + i,
+                    other.map(|(_, c)| c.to_string()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn parse_csv(text: &str, rows: &mut Rows<'_>) {
@@ -318,6 +375,20 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             spans.clear();
             spans.resize(record.len(), (start, end));
         }
+        // A quote that is never closed makes the rest of the file one field: report
+        // where it opens rather than load that.
+        if let Some(&(quote, _)) = spans
+            .iter()
+            .find(|&&(s, _)| is_unclosed_quote(body.as_bytes(), s))
+        {
+            rows.diagnostics.push(
+                FactError::UnclosedQuote {
+                    span: Span::new(rows.source, offset + quote, offset + quote + 1),
+                }
+                .into(),
+            );
+            break;
+        }
         // The reader already skips empty and comment lines; a line of blanks is a
         // one-field record to it. Judge the line as written, so `"#"` and `""` stay rows.
         if record.len() == 1 && is_skipped(&body[start..end]) {
@@ -329,7 +400,7 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
             record
                 .iter()
                 .zip(&spans)
-                .map(|(field, &(s, e))| (field, offset + s, offset + e)),
+                .map(|(field, &(s, e))| (Cow::Borrowed(field), offset + s, offset + e)),
         );
     }
 }
@@ -354,6 +425,25 @@ fn field_spans(bytes: &[u8], position: usize, spans: &mut Vec<(usize, usize)>) -
     }
     scan_fields(bytes, pos, spans);
     pos
+}
+
+/// Whether the field at `start` opens a quote that no later quote closes.
+fn is_unclosed_quote(bytes: &[u8], start: usize) -> bool {
+    if bytes.get(start) != Some(&b'"') {
+        return false;
+    }
+    let mut pos = start + 1;
+    while pos < bytes.len() {
+        if bytes[pos] == b'"' {
+            if bytes.get(pos + 1) == Some(&b'"') {
+                pos += 2;
+                continue;
+            }
+            return false;
+        }
+        pos += 1;
+    }
+    true
 }
 
 /// Appends the byte range of each field, quotes included, of the CSV record starting
@@ -413,9 +503,10 @@ impl Rows<'_> {
         &mut self,
         start: usize,
         end: usize,
-        fields: impl Iterator<Item = (&'f str, usize, usize)>,
+        fields: impl Iterator<Item = (Cow<'f, str>, usize, usize)>,
     ) {
         let row_start = self.values.len();
+        let mut big = Vec::new();
         let mut found = 0;
         let mut described = Vec::new();
         for (column, (field, field_start, field_end)) in fields.enumerate() {
@@ -423,15 +514,32 @@ impl Rows<'_> {
                 .columns
                 .as_ref()
                 .and_then(|columns| columns.get(column).copied().flatten());
-            match parse_field(field, kind) {
-                Ok(value) => self.values.push(value),
+            match parse_field(&field, kind) {
+                Ok(value) => {
+                    if kind.is_none()
+                        && matches!(value, Value::Text(_))
+                        && super::is_integer_text(&field)
+                    {
+                        big.push((field_start, field_end, field.to_string()));
+                    }
+                    self.values.push(value)
+                }
                 Err(mismatch) => {
                     let span = Span::new(self.source, field_start, field_end);
                     self.mismatches.push((column, span, mismatch));
-                    described.push(describe_field(field));
+                    described.push(describe_field(&field));
                 }
             }
             found += 1;
+        }
+        for (field_start, field_end, text) in big {
+            self.diagnostics.push(
+                FactError::BigInteger {
+                    text,
+                    span: Span::new(self.source, field_start, field_end),
+                }
+                .into(),
+            );
         }
         let span = Span::new(self.source, start, end);
         let (expected, first) = *self.arity.get_or_insert((found, Some(span)));
@@ -563,7 +671,7 @@ error[E0304]: expected int in column 3 of `seen`, found text `many` seen.tsv:2:1
 error[E0304]: expected date in column 2 of `seen`, found text `2021-8-1` seen.tsv:3:4
   label: not a date
   help: write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string), or change the declaration of `seen`
-error[E0304]: expected int in column 3 of `seen`, found a float `99999999999999999999` seen.tsv:3:13
+error[E0304]: expected int in column 3 of `seen`, found an integer `99999999999999999999` seen.tsv:3:13
   label: does not fit in a 64-bit integer
   note: integers range from -9223372036854775808 to 9223372036854775807
   help: write a whole number such as `42`, or change the declaration of `seen`
@@ -672,6 +780,54 @@ error[E0305]: `n` expects 2 values, found 1 n.csv:3:1
   label: expected 2 values
   note: `n` is declared with 2 columns
   help: add or remove values, or change the declaration
+"#,
+        );
+    }
+
+    #[test]
+    fn tsv_escapes_are_read_and_other_backslashes_kept_with_a_warning() {
+        // What `--output` writes for a tab, `\t`, a line feed, a carriage return, a
+        // backslash and a leading `#`: each reads back as itself.
+        check(
+            "said.tsv",
+            "tab\\there\ttab\\\\there\n\\#first\ttwo\\nlines\\r\n\\\\\tends\\\\\n",
+            &[],
+            r##"
+said.tsv:1:1 said("tab\there", "tab\\there")
+said.tsv:2:1 said("#first", "two\nlines\r")
+said.tsv:3:1 said("\\", "ends\\")
+"##,
+        );
+        check(
+            "path.tsv",
+            "C:\\dir\tx\\\n",
+            &[],
+            r#"
+path.tsv:1:1 path("C:\\dir", "x\\")
+warning[W0320]: `\d` in a TSV field is not an escape; the backslash is kept as written path.tsv:1:3
+  label: not an escape
+  note: TSV fields read `\\`, `\t`, `\n`, `\r` and `\#` as a backslash, tab, line feed, carriage return and `#`
+  help: write `\\` for a backslash
+warning[W0320]: `\` in a TSV field is not an escape; the backslash is kept as written path.tsv:1:9
+  label: not an escape
+  note: TSV fields read `\\`, `\t`, `\n`, `\r` and `\#` as a backslash, tab, line feed, carriage return and `#`
+  help: write `\\` for a backslash
+"#,
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_at_the_quote() {
+        // Before, the field took in the rest of the file, silently.
+        check(
+            "m.csv",
+            "a,1\nb,\"oops\nc,3\nd,4\n",
+            &[],
+            r#"
+m.csv:1:1 m(a, 1)
+error[E0306]: a quoted field is never closed m.csv:2:3
+  label: this quote opens a field that runs to the end of the file
+  help: close the quote, or write a quote inside a quoted field as `""`
 "#,
         );
     }

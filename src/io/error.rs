@@ -187,6 +187,16 @@ pub enum FactError {
         /// The earlier object's ATT&CK id.
         first: Span,
     },
+    /// `W0322`: a STIX object's ATT&CK id is the STIX id of another object.
+    #[error("ATT&CK id `{external_id}` is the STIX id of another object")]
+    AttackIdIsStixId {
+        /// The ATT&CK id.
+        external_id: String,
+        /// This object's STIX id, which keys it instead.
+        stix_id: String,
+        /// The ATT&CK id.
+        span: Span,
+    },
     /// `W0305`: a STIX property has an unusable value and is ignored.
     #[error("STIX property `{property}` ignored: {problem}")]
     BadProperty {
@@ -196,6 +206,39 @@ pub enum FactError {
         problem: String,
         /// The value.
         span: Span,
+    },
+    /// `E0306`: a CSV field opens a quote that is never closed.
+    #[error("a quoted field is never closed")]
+    UnclosedQuote {
+        /// The opening quote.
+        span: Span,
+    },
+    /// `W0320`: a backslash in a TSV field does not start one of the escapes `\\`,
+    /// `\t`, `\n`, `\r`, `\#`; it is kept as written.
+    #[error("`\\{escaped}` in a TSV field is not an escape; the backslash is kept as written")]
+    UnknownEscape {
+        /// What follows the backslash (empty at the end of the field).
+        escaped: String,
+        /// The backslash and what follows it.
+        span: Span,
+    },
+    /// `W0321`: an integer in a column of no declared kind does not fit in 64 bits; it
+    /// is kept as text, so that it stays exact and distinct from its neighbours.
+    #[error("integer `{text}` does not fit in 64 bits; it is kept exact, as text")]
+    BigInteger {
+        /// The integer as written.
+        text: String,
+        /// The value.
+        span: Span,
+    },
+    /// `E0325`: a path is neither a regular file nor a directory (a FIFO, a socket, a
+    /// device), which could block forever or never end when read.
+    #[error("cannot read `{path}`: it is {what}, not a regular file")]
+    NotRegular {
+        /// The path as given.
+        path: String,
+        /// What it is ("a FIFO", "a socket", "a device").
+        what: &'static str,
     },
     /// `W0306`: a directory entry was not loaded.
     #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
@@ -226,7 +269,7 @@ impl FactError {
             FactError::WrongKind { .. } => "E0304",
             FactError::StixSignature { arity: false, .. } => "E0304",
             FactError::WrongArity { .. } | FactError::StixSignature { arity: true, .. } => "E0305",
-            FactError::Csv { .. } => "E0306",
+            FactError::Csv { .. } | FactError::UnclosedQuote { .. } => "E0306",
             FactError::JsonSyntax { .. } => "E0307",
             FactError::JsonShape { .. } => "E0308",
             FactError::BadConfidence { .. } => "E0309",
@@ -236,8 +279,12 @@ impl FactError {
             FactError::UnknownRef { .. } => "W0302",
             FactError::Revoked { .. } => "W0303",
             FactError::DuplicateAttackId { .. } => "W0304",
+            FactError::AttackIdIsStixId { .. } => "W0322",
             FactError::BadProperty { .. } => "W0305",
             FactError::NotLoaded { .. } => "W0306",
+            FactError::UnknownEscape { .. } => "W0320",
+            FactError::BigInteger { .. } => "W0321",
+            FactError::NotRegular { .. } => "E0325",
         }
     }
 }
@@ -325,6 +372,9 @@ impl From<FactError> for Diagnostic {
                     "change the declaration of `{relation}` or declare its columns as `any`"
                 )),
             FactError::Csv { span, .. } => placed(span).with_label("reading stopped here"),
+            FactError::UnclosedQuote { span } => placed(span)
+                .with_label("this quote opens a field that runs to the end of the file")
+                .with_help("close the quote, or write a quote inside a quoted field as `\"\"`"),
             FactError::JsonSyntax { span, .. } => placed(span),
             FactError::JsonShape {
                 label, help, span, ..
@@ -366,7 +416,21 @@ impl From<FactError> for Diagnostic {
                     "this object is keyed by its STIX id `{stix_id}` instead"
                 ))
                 .with_secondary(first, "first used here"),
+            FactError::AttackIdIsStixId { stix_id, span, .. } => placed(span).with_label(format!(
+                "this object is keyed by its STIX id `{stix_id}` instead, so the two stay apart"
+            )),
             FactError::BadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::UnknownEscape { span, .. } => placed(span)
+                .with_label("not an escape")
+                .with_note("TSV fields read `\\\\`, `\\t`, `\\n`, `\\r` and `\\#` as a backslash, tab, line feed, carriage return and `#`")
+                .with_help("write `\\\\` for a backslash"),
+            FactError::BigInteger { span, .. } => placed(span)
+                .with_label("kept as text")
+                .with_note("as text it equals only the same digits, orders by bytes, and takes no arithmetic; a float would have merged it with nearby integers")
+                .with_help("declare the column `str` to read it as text without this warning"),
+            FactError::NotRegular { .. } => Diagnostic::error_unplaced(code, message)
+                .with_note("reading a FIFO, socket or device could block forever")
+                .with_help("copy the contents into a regular file and pass that"),
             FactError::NotLoaded { is_dir, .. } => Diagnostic::error_unplaced(code, message)
                 .with_help(if is_dir {
                     "loading a directory is not recursive; pass the subdirectory as its own path"

@@ -398,9 +398,24 @@ impl Reader<'_> {
         for (column, arg) in args.iter().enumerate() {
             let kind = columns.and_then(|kinds| kinds.get(column).copied().flatten());
             match self.value(relation, column, arg, kind) {
-                Ok(value) => values.push(value),
+                Ok(value) => {
+                    if let (Node::Number(raw), Value::Text(_)) = (&arg.node, &value) {
+                        errors.push(FactError::BigInteger {
+                            text: raw.to_string(),
+                            span: self.span(arg),
+                        });
+                    }
+                    values.push(value)
+                }
                 Err(error) => errors.push(error),
             }
+        }
+        // Warnings do not keep the fact out.
+        let (warnings, errors): (Vec<_>, Vec<_>) = errors
+            .into_iter()
+            .partition(|e| matches!(e, FactError::BigInteger { .. }));
+        for warning in warnings {
+            self.push(warning);
         }
         if !errors.is_empty() {
             for error in errors {
@@ -455,6 +470,8 @@ impl Reader<'_> {
                 let integer = !raw.contains(['.', 'e', 'E']);
                 match (integer.then(|| raw.parse::<i64>()), kind) {
                     (Some(Ok(i)), None | Some(Kind::Int)) => Ok(Value::Int(i)),
+                    // Past 64 bits an integer stays exact, as text (with `W0321`).
+                    (Some(Err(_)), None) => Ok(Value::Text((*raw).into())),
                     (Some(Err(_)), Some(Kind::Int)) => Err(mismatch(
                         Kind::Int,
                         "does not fit in a 64-bit integer",

@@ -49,6 +49,10 @@
 //! | `W0304` | two STIX objects carry the same ATT&CK id; the later one is keyed by its STIX id |
 //! | `W0305` | a STIX property has an unusable value (timestamp, confidence, alias) and is ignored |
 //! | `W0306` | a directory entry was not loaded (subdirectory, or unknown extension) |
+//! | `W0320` | a backslash in a TSV field does not start an escape (`\\`, `\t`, `\n`, `\r`, `\#`); it is kept as written |
+//! | `W0321` | an integer in an undeclared or `any` column does not fit in 64 bits; it is kept exact, as text |
+//! | `W0322` | a STIX object's ATT&CK id is another object's STIX id; the object is keyed by its own STIX id |
+//! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
 
 pub mod delimited;
 mod error;
@@ -201,6 +205,9 @@ pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
             .diagnostics
             .push(unreadable(path, &error.to_string())),
         Ok(metadata) if metadata.is_dir() => load_dir(path, sources, schema, &mut loaded),
+        Ok(metadata) if !metadata.is_file() => loaded
+            .diagnostics
+            .push(not_regular(path, &metadata.file_type()).into()),
         Ok(_) => match FileFormat::of(path) {
             Some(format) => load_file(path, format, sources, schema, &mut loaded),
             None => loaded.diagnostics.push(
@@ -239,6 +246,12 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
         }
         // `metadata` follows symbolic links, so a link to a file loads like the file.
         let is_dir = match std::fs::metadata(&path) {
+            Ok(metadata) if !metadata.is_dir() && !metadata.is_file() => {
+                loaded
+                    .diagnostics
+                    .push(not_regular(&path, &metadata.file_type()).into());
+                continue;
+            }
             Ok(metadata) => metadata.is_dir(),
             Err(error) => {
                 loaded
@@ -321,36 +334,64 @@ pub fn parse_json(text: &str, source: SourceId, schema: &dyn Schema) -> Loaded {
 
 /// Reads a file and registers its text; on failure reports why and returns `None`.
 fn read_source(path: &Path, sources: &mut Sources, loaded: &mut Loaded) -> Option<SourceId> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            loaded
-                .diagnostics
-                .push(unreadable(path, &error.to_string()));
-            return None;
+    match read_text(path, sources) {
+        Ok(source) => Some(source),
+        Err(diagnostic) => {
+            loaded.diagnostics.push(*diagnostic);
+            None
         }
-    };
+    }
+}
+
+/// Reads a UTF-8 file (rule or fact file) and registers its text. A file that is not
+/// UTF-8 is registered with its invalid sequences replaced, so that the error (`E0302`)
+/// points at the line and column of the first one; one that cannot be read gives
+/// `E0301`.
+pub fn read_text(path: &Path, sources: &mut Sources) -> Result<SourceId, Box<Diagnostic>> {
+    let bytes =
+        std::fs::read(path).map_err(|error| Box::new(unreadable(path, &error.to_string())))?;
     // Spans are 32-bit byte offsets.
     if u32::try_from(bytes.len()).is_err() {
-        loaded
-            .diagnostics
-            .push(unreadable(path, "the file is larger than 4 GiB"));
-        return None;
+        return Err(Box::new(unreadable(path, "the file is larger than 4 GiB")));
     }
     let name = path.display().to_string();
     match String::from_utf8(bytes) {
-        Ok(text) => Some(sources.add(name, text)),
+        Ok(text) => Ok(sources.add(name, text)),
         Err(error) => {
             let valid_up_to = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
             let source = sources.add(name.clone(), text);
             // The lossy text has U+FFFD (3 bytes) where the first invalid sequence was.
             let span = Span::new(source, valid_up_to, valid_up_to + '\u{fffd}'.len_utf8());
-            loaded
-                .diagnostics
-                .push(FactError::NotUtf8 { path: name, span }.into());
-            None
+            Err(Box::new(FactError::NotUtf8 { path: name, span }.into()))
         }
+    }
+}
+
+/// The error for a path that is neither a regular file nor a directory: reading a FIFO
+/// blocks until a writer comes, maybe forever.
+pub fn not_regular(path: &Path, file_type: &std::fs::FileType) -> FactError {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            "a FIFO"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else if file_type.is_block_device() || file_type.is_char_device() {
+            "a device"
+        } else {
+            "not a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = file_type;
+        "not a file"
+    };
+    FactError::NotRegular {
+        path: path.display().to_string(),
+        what,
     }
 }
 
@@ -470,6 +511,11 @@ fn infer(field: &str) -> Value {
     if let Ok(i) = field.parse::<i64>() {
         return Value::Int(i);
     }
+    // An integer past 64 bits stays exact as text: as a float, 12345678901234567890
+    // and 12345678901234567891 would be one value.
+    if is_integer_text(field) {
+        return Value::text(field);
+    }
     if let Some(float) = parse_float(field) {
         return float;
     }
@@ -535,6 +581,7 @@ fn describe_field(field: &str) -> String {
     }
     let what = match infer(field) {
         Value::Int(_) => "an integer",
+        Value::Text(_) if is_integer_text(field) => "an integer",
         Value::Float(_) => "a float",
         Value::Date(_) => "a date",
         Value::Text(_) => "text",
@@ -645,7 +692,9 @@ mod tests {
         check_infer(".", "text \".\"");
         check_infer("", "text \"\"");
         check_infer("apt40", "text \"apt40\"");
-        check_infer("99999999999999999999", "float 100000000000000000000");
+        check_infer("99999999999999999999", "text \"99999999999999999999\"");
+        check_infer("-99999999999999999999", "text \"-99999999999999999999\"");
+        check_infer("9223372036854775807", "int 9223372036854775807");
     }
 
     fn check_name(name: &str, expected: bool, suggestion: &str) {
@@ -720,6 +769,30 @@ mod tests {
             .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
             .collect();
         assert_eq!(rule_files, ["m.facts", "z.rules"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_not_read() {
+        // Reading a FIFO blocked until a writer came, forever with none.
+        let dir = std::env::temp_dir().join(format!("ascribe-io-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test directory");
+        let fifo = dir.join("n.tsv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        std::fs::write(dir.join("m.tsv"), "1\n").expect("write test file");
+        let mut sources = Sources::default();
+        for path in [&fifo, &dir] {
+            let loaded = load(path, &mut sources, &NoSchema);
+            let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+            assert_eq!(codes, ["E0325"], "{path:?}");
+            assert!(loaded.diagnostics[0].message.contains("it is a FIFO"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! |---|---|---|
 //! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool` |
 //! | each object above | `stix_id(Key, StixId)` | |
-//! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken |
+//! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken, or is the STIX id of another object in the bundle (`W0322`) |
 //! | `aliases` (intrusion sets, campaigns, STIX 2.1 software) and `x_mitre_aliases` (ATT&CK software) | `alias(Key, Alias)` | once per distinct string; ATT&CK lists the object's own name among them |
 //! | campaign `first_seen` and `last_seen` (both present) | `campaign_seen(Key, FirstSeen, LastSeen)` | dates: the UTC calendar day of each timestamp |
 //! | relationship `uses` | `uses(SourceKey, TargetKey)` | |
@@ -105,6 +105,7 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
         ids: FxHashMap::default(),
         objects: Vec::new(),
         attack_ids: FxHashMap::default(),
+        stix_ids: Default::default(),
         facts: Vec::new(),
         diagnostics: Collector::new(),
         skipped: Skipped::default(),
@@ -173,6 +174,8 @@ struct Importer<'a> {
     objects: Vec<Object>,
     /// ATT&CK id -> span of its first use.
     attack_ids: FxHashMap<String, Span>,
+    /// The `id` of every object in the bundle.
+    stix_ids: rustc_hash::FxHashSet<String>,
     facts: Vec<InputFact>,
     diagnostics: Collector,
     skipped: Skipped,
@@ -297,6 +300,16 @@ impl<'a> Importer<'a> {
     /// Maps all objects first, so relationships may refer to objects after them.
     fn import(&mut self, elements: &'a [Json<'a>]) {
         self.ids.reserve(elements.len());
+        // Keys are ATT&CK ids and STIX ids in one space: an ATT&CK id that is also some
+        // object's STIX id cannot be a key.
+        self.stix_ids = elements
+            .iter()
+            .filter_map(|element| {
+                let members = element.as_object()?;
+                Properties::of(members).id.and_then(Json::as_str)
+            })
+            .map(|id| id.decode().into_owned())
+            .collect();
         let mut relationships = Vec::new();
         for element in elements {
             let span = self.span(element);
@@ -358,6 +371,16 @@ impl<'a> Importer<'a> {
             .attack_id()
             .map(|e| (e.decode().into_owned(), self.str_span(e)));
         let (key, key_span) = match &external {
+            Some((external_id, external_span))
+                if external_id != stix_id && self.stix_ids.contains(external_id) =>
+            {
+                self.warn(FactError::AttackIdIsStixId {
+                    external_id: external_id.clone(),
+                    stix_id: stix_id.to_owned(),
+                    span: *external_span,
+                });
+                (stix_id.to_owned(), id_span)
+            }
             Some((external_id, external_span)) => match self.attack_ids.get(external_id) {
                 None => {
                     self.attack_ids.insert(external_id.clone(), *external_span);
@@ -644,7 +667,7 @@ impl<'a> Importer<'a> {
                 && declared
                     .iter()
                     .zip(produced)
-                    .all(|(d, p)| d.map_or(true, |d| d == *p));
+                    .all(|(d, p)| d.is_none_or(|d| d == *p));
             if fits {
                 continue;
             }
@@ -700,10 +723,24 @@ mod tests {
         assert_eq!(render(&loaded, &sources).trim_end(), expected.trim());
     }
 
+    /// Loads a bundle of `tests/data` (see its README): a `.json` file through
+    /// [`super::super::load`], a `.json.gz` one decompressed first.
     fn load_sample(name: &str) -> (Sources, Loaded) {
-        let path = format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
         let mut sources = Sources::default();
-        let loaded = super::super::load(std::path::Path::new(&path), &mut sources, &NoSchema);
+        let loaded = match name.strip_suffix(".gz") {
+            None => super::super::load(std::path::Path::new(&path), &mut sources, &NoSchema),
+            Some(inner) => {
+                use std::io::Read as _;
+                let file = std::fs::File::open(&path).expect("tests/data holds the sample");
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(file)
+                    .read_to_string(&mut text)
+                    .expect("the sample is gzip-compressed UTF-8");
+                let source = sources.add(inner, text);
+                parse_json(sources.text(source), source, &NoSchema)
+            }
+        };
         (sources, loaded)
     }
 
@@ -808,7 +845,7 @@ mod tests {
 
     #[test]
     fn full_enterprise_bundle_counts() {
-        let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json");
+        let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json.gz");
         assert_eq!(loaded.diagnostics, []);
         // From the data README and Python: 1,699 mapped objects, 1,671 distinct aliases,
         // 52 campaigns with both dates, 17,270 `uses`, 25 `attributed-to`, 475
@@ -841,6 +878,30 @@ mod tests {
 {"type": "malware", "id": "malware--m", "name": "Twin"},
 3
 ]}"#;
+
+    #[test]
+    fn an_attack_id_equal_to_another_objects_stix_id_is_not_a_key() {
+        // Before, both objects were keyed `malware--m`, giving `uses(malware--m,
+        // malware--m)` for a relationship between them.
+        let bundle = r#"{"type": "bundle", "objects": [
+{"type": "tool", "id": "tool--t", "name": "T", "external_references": [{"source_name": "mitre-attack", "external_id": "malware--m"}]},
+{"type": "malware", "id": "malware--m", "name": "M"},
+{"type": "relationship", "id": "relationship--1", "relationship_type": "uses", "source_ref": "tool--t", "target_ref": "malware--m"}
+]}"#;
+        let mut sources = Sources::default();
+        let source = sources.add("b.json", bundle);
+        let loaded = parse_json(bundle, source, &NoSchema);
+        assert_eq!(
+            facts_of(&loaded, "uses", "tool--t"),
+            ["\"tool--t\", \"malware--m\""]
+        );
+        assert_eq!(
+            facts_of(&loaded, "attack_id", "tool--t"),
+            ["\"tool--t\", \"malware--m\""]
+        );
+        let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["W0322"]);
+    }
 
     #[test]
     fn mapping_and_warnings_on_a_small_bundle() {

@@ -579,9 +579,9 @@ mod tests {
     fn agrees_with_serde_json_on_the_apt40_bundle() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/attack-apt40-G0065.stix21.json"
+            "/tests/data/attack-apt40-G0065.stix21.json"
         );
-        let text = std::fs::read_to_string(path).expect("shared data is present");
+        let text = std::fs::read_to_string(path).expect("tests/data holds the sample");
         let ours = parse(&text).expect("the sample bundle is JSON");
         let theirs: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(to_serde(&ours), theirs);

@@ -84,7 +84,7 @@ pub struct Window {
 impl Window {
     /// Whether the fact holds on `day`.
     pub fn contains(&self, day: i32) -> bool {
-        self.since.map_or(true, |s| s <= day) && self.until.map_or(true, |u| day <= u)
+        self.since.is_none_or(|s| s <= day) && self.until.is_none_or(|u| day <= u)
     }
 
     /// Whether neither end is bounded.

@@ -853,6 +853,11 @@ pub fn parse(source: SourceId, text: &str) -> (Module, Vec<Diagnostic>) {
     let mut module = Module::default();
     let mut diagnostics = Vec::new();
     let mut input = Input::new_extra(text, source);
+    // A leading byte-order mark is not text (fact loaders skip it too); spans keep
+    // counting from the start of the file.
+    if text.starts_with('\u{feff}') {
+        input = input.slice('\u{feff}'.len_utf8()..);
+    }
     loop {
         let at_end = match leading(input) {
             Ok((rest, _)) => rest.fragment().is_empty(),

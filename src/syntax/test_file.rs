@@ -364,6 +364,10 @@ pub fn parse_tests(source: SourceId, text: &str) -> (TestModule, Vec<Diagnostic>
     let mut diagnostics = Vec::new();
     let whole = Input::new_extra(text, source);
     let mut input = whole;
+    // A leading byte-order mark is not text; spans keep counting from the file's start.
+    if text.starts_with('\u{feff}') {
+        input = input.take_split('\u{feff}'.len_utf8()).0;
+    }
     let at = |offset: usize| whole.take_split(offset.min(text.len())).0;
     loop {
         let (rest, doc) = match leading(input) {

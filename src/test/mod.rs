@@ -258,25 +258,13 @@ fn prepare(paths: &[PathBuf], sources: &mut Sources) -> (Vec<TestFile>, Vec<Diag
     let mut files = Vec::new();
     for path in found {
         let display = path.display().to_string();
-        let text = match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => text,
-            Ok(Err(_)) => {
-                diagnostics.push(
-                    Diagnostic::error_unplaced("E0704", format!("{display} is not UTF-8 text"))
-                        .with_help("save the test file as UTF-8"),
-                );
-                continue;
-            }
-            Err(error) => {
-                diagnostics.push(Diagnostic::error_unplaced(
-                    "E0704",
-                    format!("cannot read {display}: {error}"),
-                ));
+        let id = match crate::io::read_text(&path, sources) {
+            Ok(id) => id,
+            Err(diagnostic) => {
+                diagnostics.push(*diagnostic);
                 continue;
             }
         };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-        let id = sources.add(display.clone(), text);
         let (module, mut errors) = parse_tests(id, sources.text(id));
         let mut names: BTreeMap<String, Span> = BTreeMap::new();
         for test in &module.tests {
@@ -352,8 +340,7 @@ pub fn run(paths: &[PathBuf], options: &Options) -> TestRun {
             if options
                 .filter
                 .as_ref()
-                .as_ref()
-                .map_or(true, |filter| full.contains(filter.as_str()))
+                .is_none_or(|filter| full.contains(filter.as_str()))
             {
                 jobs.push((f, t));
             }

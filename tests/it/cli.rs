@@ -196,62 +196,6 @@ fn output_dir_gets_one_tsv_per_derived_relation() {
 }
 
 #[test]
-fn output_files_escape_only_what_a_tsv_field_cannot_hold() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-output-escapes");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    // JSON strings may hold tabs, line breaks and backslashes.
-    std::fs::write(
-        dir.join("note.json"),
-        r#"{"note": [["a", "tab\there"], ["b", "two\nlines"], ["c", "back\\slash"], ["a", "plain"]]}"#,
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join("notes.rules"),
-        "rel note(who: sym, text: str).\nsaid(W, T) :- note(W, T).\n",
-    )
-    .expect("write");
-    let out = dir.join("out");
-    let rules = dir.join("notes.rules").to_string_lossy().to_string();
-    let notes = dir.join("note.json").to_string_lossy().to_string();
-    let output = ascribe(&[
-        "run",
-        &rules,
-        "--facts",
-        &notes,
-        "--output",
-        &out.to_string_lossy(),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let written = std::fs::read_to_string(out.join("said.tsv")).expect("said.tsv written");
-    assert_eq!(
-        written,
-        "a\tplain\na\ttab\\there\nb\ttwo\\nlines\nc\tback\\slash\n"
-    );
-    // Read back (verbatim), the file gives the same file again: values a TSV field can
-    // hold are themselves, the others their escaped text.
-    std::fs::write(
-        dir.join("again.rules"),
-        "rel said(who: sym, text: str).\nkept(W, T) :- said(W, T).\n",
-    )
-    .expect("write");
-    let again = dir.join("again.rules").to_string_lossy().to_string();
-    let said = out.join("said.tsv").to_string_lossy().to_string();
-    let out2 = dir.join("out2");
-    let output = ascribe(&[
-        "run",
-        &again,
-        "--facts",
-        &said,
-        "--output",
-        &out2.to_string_lossy(),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let reloaded = std::fs::read_to_string(out2.join("kept.tsv")).expect("kept.tsv written");
-    assert_eq!(reloaded, written);
-}
-
-#[test]
 fn tsv_directories_load_as_facts() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tsv");
     let _ = std::fs::remove_dir_all(&dir);
@@ -450,4 +394,196 @@ fn a_chain_of_a_hundred_thousand_rules_is_checked() {
         stdout(&output),
         "ok: 100000 rules, 1 facts, 100001 relations in 100000 strata\n"
     );
+}
+/// A fresh directory for one test, with `files` written into it.
+fn scratch(name: &str, files: &[(&str, &[u8])]) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (file, bytes) in files {
+        std::fs::write(dir.join(file), bytes).expect("write a test file");
+    }
+    dir
+}
+
+fn path_text(dir: &Path, file: &str) -> String {
+    dir.join(file).to_string_lossy().into_owned()
+}
+
+#[test]
+fn integers_past_64_bits_stay_two_values() {
+    // Before, both became the float 1.2345678901234567e19 and joined two records.
+    let dir = scratch(
+        "big-integers",
+        &[
+            (
+                "id.tsv",
+                b"12345678901234567890\ta\n12345678901234567891\tb\n",
+            ),
+            (
+                "id.json",
+                b"{\"id\": [[12345678901234567890, \"a\"], [12345678901234567891, \"b\"]]}",
+            ),
+            (
+                "r.rules",
+                b"both(X) :- id(X, a), id(X, b).\nn(X) :- id(X, _).\n",
+            ),
+        ],
+    );
+    for facts in ["id.tsv", "id.json"] {
+        let output = ascribe(&[
+            "run",
+            &path_text(&dir, "r.rules"),
+            "--facts",
+            &path_text(&dir, facts),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let out = stdout(&output);
+        assert!(out.contains("both (no facts)"), "{facts}: {out}");
+        assert!(out.contains("n(\"12345678901234567890\")"), "{out}");
+        assert!(out.contains("n(\"12345678901234567891\")"), "{out}");
+        assert_eq!(stderr(&output).matches("warning[W0321]").count(), 2);
+    }
+}
+
+#[test]
+fn negative_zero_prints_the_same_whatever_the_fact_order() {
+    // Before, the one interned value printed as whichever fact came first.
+    let dir = scratch(
+        "negative-zero",
+        &[
+            ("a.facts", b"v(-0.0).\nv(0.0).\n"),
+            ("b.facts", b"v(0.0).\nv(-0.0).\n"),
+            ("r.rules", b"w(X) :- v(X).\n"),
+        ],
+    );
+    for facts in ["a.facts", "b.facts"] {
+        let output = ascribe(&["run", &path_text(&dir, "r.rules"), &path_text(&dir, facts)]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            "w (1 fact)\n  w(0.0)  [1.000 almost certain]\n"
+        );
+    }
+}
+
+#[test]
+fn dates_past_9999_have_no_value() {
+    // Before, 9999-12-31 + 1 gave 10000-01-01, which cannot be loaded back.
+    let dir = scratch(
+        "late-dates",
+        &[(
+            "r.rules",
+            b"base(9999-12-30).\nbase(9999-12-31).\nnext(X) :- base(D), X = D + 1.\n",
+        )],
+    );
+    let output = ascribe(&["run", &path_text(&dir, "r.rules")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "next (1 fact)\n  next(9999-12-31)  [1.000 almost certain]\n"
+    );
+    assert!(
+        stderr(&output).contains("warning[W0401]"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn rule_files_may_start_with_a_byte_order_mark() {
+    // Before, the mark was a syntax error; fact loaders already skipped it.
+    let dir = scratch(
+        "bom",
+        &[("r.rules", "\u{feff}p(x).\nq(X) :- p(X).\n".as_bytes())],
+    );
+    let output = ascribe(&["check", &path_text(&dir, "r.rules")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn invalid_utf8_in_a_rule_file_names_line_and_column() {
+    // Before: "cannot read", with no position.
+    let dir = scratch("not-utf8", &[("r.rules", b"p(x).\nq(\"caf\xe9\").\n")]);
+    let output = ascribe(&["check", &path_text(&dir, "r.rules")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("error[E0302]"), "{err}");
+    assert!(err.contains("r.rules:2:7"), "{err}");
+}
+
+#[test]
+fn invisible_characters_are_named_in_diagnostics() {
+    // Before, the zero-width space was printed raw: "found ``".
+    let dir = scratch(
+        "invisible",
+        &[("r.rules", "p(x).\nq(X) :- p(X),\u{200b} p(X).\n".as_bytes())],
+    );
+    let output = ascribe(&["check", &path_text(&dir, "r.rules")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    let first = err.lines().next().expect("a diagnostic");
+    assert!(first.contains("U+200B"), "{err}");
+    assert!(!first.contains('\u{200b}'), "{err}");
+}
+
+#[test]
+fn a_fifo_is_refused_not_read() {
+    // Before, reading it blocked forever, even with --timeout.
+    let dir = scratch("fifo", &[("r.rules", b"p(X) :- n(X).\n")]);
+    for fifo in ["n.tsv", "x.rules"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join(fifo))
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+    }
+    for args in [
+        vec![
+            "run".to_string(),
+            path_text(&dir, "r.rules"),
+            "--facts".into(),
+            path_text(&dir, "n.tsv"),
+        ],
+        vec!["run".to_string(), path_text(&dir, "x.rules")],
+        vec!["check".to_string(), dir.to_string_lossy().into_owned()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = ascribe(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("error[E0325]"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn an_unclosed_csv_quote_is_an_error_not_the_rest_of_the_file() {
+    let dir = scratch(
+        "csv-quote",
+        &[
+            ("m.csv", b"a,1\nb,\"oops\nc,3\n"),
+            ("r.rules", b"q(X, Y) :- m(X, Y).\n"),
+        ],
+    );
+    let output = ascribe(&[
+        "run",
+        &path_text(&dir, "r.rules"),
+        "--facts",
+        &path_text(&dir, "m.csv"),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("error[E0306]: a quoted field is never closed"),
+        "{err}"
+    );
+    assert!(err.contains("m.csv:2:3"), "{err}");
 }

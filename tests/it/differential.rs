@@ -758,7 +758,8 @@ fn check_output_round_trip(
     let out = dir.join(format!("p{seed}-output"));
     let _ = std::fs::remove_dir_all(&out);
     let selected = ascribe::cli::output::select(program, &[], false);
-    ascribe::cli::output::write_dir(program, model, &selected, &out).expect("write output");
+    let staging = ascribe::cli::output_dir::Staging::begin(&out, &[]).expect("writable output");
+    ascribe::cli::output::write_dir(program, model, &selected, staging).expect("write output");
     let declarations: String = generated
         .statements
         .iter()
