@@ -32,6 +32,15 @@ cargo test
 # The shipped rule set's own tests: expectations and golden files of every case in
 # facts/, with a floor on rule coverage.
 cargo run --quiet -- test rules/ --min-coverage 85
+# The shipped rule and fact files are in the formatter's layout.
+cargo run --quiet -- fmt --check rules/ facts/
+# The shipped rules are lint-clean, alone and with each case's facts.
+cargo run --quiet -- check --deny warnings rules/
+for case in facts/*/; do
+    if compgen -G "$case*.facts" >/dev/null; then
+        cargo run --quiet -- check --deny warnings rules/ --facts "$case"
+    fi
+done
 # Public items are documented and the documentation links resolve.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 dir=target/differential/ci
@@ -41,10 +50,3 @@ ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
 python3 tests/differential/compare_clingo.py --ascribe target/debug/ascribe \
     "$dir" tests/fixtures/eval tests/fixtures/explain tests/fixtures/differential
 
-# The shipped rules are lint-clean, alone and with each case's facts.
-cargo run --quiet -- check --deny warnings rules/
-for case in facts/*/; do
-    if compgen -G "$case*.facts" >/dev/null; then
-        cargo run --quiet -- check --deny warnings rules/ --facts "$case"
-    fi
-done
