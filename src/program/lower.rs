@@ -91,6 +91,8 @@ pub fn lower_with_tables(
         heads: FxHashSet::default(),
         interner: Interner::default(),
         sources,
+        known_names: None,
+        suggestions_left: SUGGESTION_BUDGET,
     };
     for module in modules {
         for item in &module.items {
@@ -271,7 +273,17 @@ struct Lowerer<'s> {
     /// The texts spans point into: a template's placeholders are located in the string
     /// literal as written.
     sources: &'s Sources,
+    /// The relations an unknown one may be a misspelling of (those with a declaration,
+    /// facts or a rule), gathered at the first unknown relation.
+    known_names: Option<Vec<String>>,
+    /// Did-you-mean searches still to make for unknown relations: each compares the
+    /// name with every known one, so a file of thousands of misspellings would take
+    /// time quadratic in its size.
+    suggestions_left: usize,
 }
+
+/// Unknown relations that get a did-you-mean search; the rest get the plain help.
+const SUGGESTION_BUDGET: usize = 200;
 
 /// Annotations read off one statement.
 #[derive(Default)]
@@ -1200,27 +1212,45 @@ impl Lowerer<'_> {
             && !self.has_facts[index]
             && !self.is_head_anywhere(id)
         {
-            let known: Vec<String> = self
-                .predicates
-                .iter()
-                .enumerate()
-                .filter(|(i, p)| *i != index && (p.declared_at.is_some() || self.has_facts[*i]))
-                .map(|(_, p)| p.name.clone())
-                .chain(self.heads.iter().cloned())
-                .collect();
+            if self.known_names.is_none() {
+                let mut known: Vec<String> = self
+                    .predicates
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, p)| p.declared_at.is_some() || self.has_facts[*i])
+                    .map(|(_, p)| p.name.clone())
+                    .chain(self.heads.iter().cloned())
+                    .collect();
+                known.sort_unstable();
+                known.dedup();
+                self.known_names = Some(known);
+            }
+            let searched = self.suggestions_left > 0;
+            let similar = if searched {
+                self.suggestions_left -= 1;
+                let known = self.known_names.as_deref().unwrap_or_default();
+                suggest(&atom.predicate.text, known.iter().map(String::as_str)).map(str::to_owned)
+            } else {
+                None
+            };
             let mut d = Diagnostic::error(
                 "E0101",
                 format!("unknown relation `{}`", atom.predicate.text),
                 atom.predicate.span,
             )
             .with_label("no rule, fact or declaration for this relation");
-            d = match suggest(&atom.predicate.text, known.iter().map(String::as_str)) {
+            d = match similar {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!(
                     "declare it with `rel {}(...)` if its facts come from elsewhere, or add facts or rules for it",
                     atom.predicate.text
                 )),
             };
+            if !searched {
+                d = d.with_note(format!(
+                    "no did-you-mean search past the first {SUGGESTION_BUDGET} unknown relations"
+                ));
+            }
             self.error(d);
         }
         let mut args = Vec::new();

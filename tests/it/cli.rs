@@ -587,3 +587,34 @@ fn an_unclosed_csv_quote_is_an_error_not_the_rest_of_the_file() {
     );
     assert!(err.contains("m.csv:2:3"), "{err}");
 }
+
+/// The did-you-mean search compared every unknown relation with every known one, and
+/// rebuilt the list of known ones each time: 20,000 misspellings took 5.5 minutes in a
+/// release build (3 s since); 5,000 took 20 s.
+#[test]
+fn five_thousand_misspelt_relations_are_reported_quickly() {
+    let mut text = String::new();
+    for i in 0..5_000 {
+        text.push_str(&format!("rel known_relation_{i}(x: sym).\n"));
+    }
+    for i in 0..5_000 {
+        text.push_str(&format!("h{i}(X) :- knwn_relation_{i}(X).\n"));
+    }
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("typos.rules");
+    std::fs::write(&path, text).expect("write rules");
+    let output = ascribe(&[
+        "check",
+        "--color",
+        "never",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.matches("error[E0101]").count(), 5_000);
+    assert!(
+        err.contains("help: did you mean `known_relation_0`?"),
+        "first suggestions kept"
+    );
+    assert!(err.contains("no did-you-mean search past the first 200 unknown relations"));
+    assert!(err.ends_with("error: 5000 errors in the input; nothing was evaluated\n"));
+}
