@@ -497,6 +497,15 @@ fn limit_diagnostic(program: &Program, stopped: &LimitExceeded) -> Diagnostic {
         stopped.iterations, stopped.facts
     );
     match stopped.growing {
+        Some((rule, count)) if stopped.within_rule => {
+            let rule = program.rule(rule);
+            Diagnostic::error("E0501", message, rule.span)
+                .with_label(format!(
+                    "rule \"{}\" was running, with {count} candidate facts found in this iteration",
+                    rule.label()
+                ))
+                .with_help("a join that nothing narrows (premises sharing no variable, or a condition that rarely holds) grows with the product of its relations; join through shared variables, or raise the limit")
+        }
         Some((rule, count)) => {
             let rule = program.rule(rule);
             Diagnostic::error("E0501", message, rule.span)

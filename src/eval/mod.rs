@@ -140,8 +140,12 @@ pub struct LimitExceeded {
     /// Facts in the model when it stopped.
     pub facts: usize,
     /// The rule that derived the most new facts in the last iteration, and how many:
-    /// the rule that is growing.
+    /// the rule that is growing. When the limit was reached inside an iteration, the
+    /// rule then running and the candidates it had found.
     pub growing: Option<(RuleId, u64)>,
+    /// Whether the limit was reached while a rule ran (time or memory, checked every
+    /// few thousand rows) rather than between iterations.
+    pub within_rule: bool,
 }
 
 /// Evaluates a checked program to its model.

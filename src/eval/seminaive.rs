@@ -76,6 +76,67 @@ enum Sink<'s> {
     Collect(&'s [VarId], &'s mut FxHashSet<Vec<ValueId>>),
 }
 
+/// How many steps of a plan run between two looks at the limits.
+const WATCH_EVERY: u32 = 4096;
+
+/// The time and memory limits, checked while a plan runs (every [`WATCH_EVERY`] rows
+/// visited or candidates found): a join whose filter never holds, or a cartesian
+/// product, can run far past a limit within one iteration. Fact counts are checked
+/// between iterations only, since candidates repeat facts.
+struct Watch {
+    countdown: u32,
+    started: std::time::Instant,
+    timeout: Option<std::time::Duration>,
+    max_bytes: Option<usize>,
+    /// Bytes the relations held when the iteration began.
+    base_bytes: usize,
+    /// Bytes of the candidates buffered since.
+    buffered: usize,
+    /// The limit reached, once one is.
+    stopped: Option<Limit>,
+}
+
+impl Watch {
+    fn new(limits: &Limits, started: std::time::Instant, base_bytes: usize) -> Watch {
+        Watch {
+            countdown: WATCH_EVERY,
+            started,
+            timeout: limits.timeout,
+            max_bytes: limits.max_memory,
+            base_bytes,
+            buffered: 0,
+            stopped: None,
+        }
+    }
+
+    /// Counts one step; whether evaluation must stop.
+    #[inline]
+    fn tick(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.countdown = WATCH_EVERY;
+            return self.check();
+        }
+        false
+    }
+
+    #[cold]
+    fn check(&mut self) -> bool {
+        if self.timeout.is_some_and(|t| self.started.elapsed() > t) {
+            self.stopped = self.timeout.map(Limit::Time);
+        } else if self
+            .max_bytes
+            .is_some_and(|max| self.base_bytes + self.buffered > max)
+        {
+            self.stopped = self.max_bytes.map(Limit::Memory);
+        }
+        self.stopped.is_some()
+    }
+}
+
 /// Everything a plan reads and writes while it runs.
 struct Exec<'a> {
     relations: &'a [Relation],
@@ -105,6 +166,8 @@ struct Exec<'a> {
     found: Vec<u32>,
     values: Vec<u32>,
     order: Vec<usize>,
+    /// Limits checked as the plan runs.
+    watch: &'a mut Watch,
 }
 
 impl Exec<'_> {
@@ -143,6 +206,9 @@ impl Exec<'_> {
                 };
                 let p = scan.predicate.0 as usize;
                 let mut visit = |this: &mut Self, row: u32| {
+                    if this.watch.tick() {
+                        return;
+                    }
                     let values = relation.row(row as usize);
                     if scan.equal.iter().any(|&(a, b)| values[a] != values[b]) {
                         return;
@@ -365,6 +431,9 @@ impl Exec<'_> {
         order.extend(0..count);
         order.sort_unstable_by_key(|&m| found[m * stride + 1]);
         for &m in &order {
+            if self.watch.tick() {
+                break;
+            }
             let entry = &found[m * stride..(m + 1) * stride];
             self.regs[fused.var.0 as usize] = ValueId(entry[0]);
             if let Some(slot) = fused.lead.slot {
@@ -405,6 +474,8 @@ impl Exec<'_> {
                 if !self.keep_all && relation.holds_at_least(&self.tuple, hash, confidence) {
                     return;
                 }
+                // Values, confidence, rule code and stored premises, as buffered.
+                self.watch.buffered += 4 * (self.tuple.len() + self.stored.len()) + 12;
                 let to_add = &mut *self.to_add;
                 push_values(&mut to_add.tuples, &self.tuple);
                 to_add.push(self.rule, confidence);
@@ -577,6 +648,9 @@ impl<'p> State<'p> {
             for p in &stratum.predicates {
                 if self.combined.contains(p) {
                     self.combine(*p, &stratum.rules);
+                    if self.stopped.is_some() {
+                        return;
+                    }
                 }
             }
         }
@@ -603,6 +677,8 @@ impl<'p> State<'p> {
         }
         let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
         let recent: Vec<Vec<u32>> = vec![Vec::new(); self.relations.len()];
+        let base_bytes = self.heap_bytes_if_limited();
+        let mut watch = Watch::new(&self.limits, self.started, base_bytes);
         for &rule_id in rules {
             let rule = program.rule(rule_id);
             let sizes = |q: PredId| self.relations[q.0 as usize].len();
@@ -636,8 +712,13 @@ impl<'p> State<'p> {
                 found: Vec::new(),
                 values: Vec::new(),
                 order: Vec::new(),
+                watch: &mut watch,
             };
             exec.run(&plan.steps, &mut Sink::Head);
+            if let Some(limit) = watch.stopped {
+                self.stop(limit, Some((rule_id, buffer.len as u64)));
+                return;
+            }
             let n = self.n_premises[rule_id.0 as usize];
             let arity = rule.head.args.len();
             for i in 0..buffer.len {
@@ -721,6 +802,27 @@ impl<'p> State<'p> {
         }
     }
 
+    /// The bytes the relations hold, when a memory limit needs them (0 otherwise).
+    fn heap_bytes_if_limited(&self) -> usize {
+        if self.limits.max_memory.is_some() {
+            self.relations.iter().map(Relation::heap_bytes).sum()
+        } else {
+            0
+        }
+    }
+
+    /// Records that `limit` stopped evaluation inside an iteration, while `growing`
+    /// (a rule and the candidates it had found) ran.
+    fn stop(&mut self, limit: Limit, growing: Option<(RuleId, u64)>) {
+        self.stopped = Some(LimitExceeded {
+            limit,
+            iterations: self.iterations,
+            facts: self.relations.iter().map(Relation::len).sum(),
+            growing,
+            within_rule: true,
+        });
+    }
+
     /// Checks the limits after an iteration; records why evaluation must stop.
     fn check_limits(&mut self) -> bool {
         let facts: usize = self.relations.iter().map(Relation::len).sum();
@@ -751,6 +853,7 @@ impl<'p> State<'p> {
             iterations: self.iterations,
             facts,
             growing,
+            within_rule: false,
         });
         true
     }
@@ -827,6 +930,8 @@ impl<'p> State<'p> {
                 });
             }
             let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
+            let base_bytes = self.heap_bytes_if_limited();
+            let mut watch = Watch::new(&self.limits, self.started, base_bytes);
             for (rule_id, plan) in &plans {
                 let rule = self.program.rule(*rule_id);
                 let head = rule.head.predicate;
@@ -853,10 +958,16 @@ impl<'p> State<'p> {
                     found: Vec::new(),
                     values: Vec::new(),
                     order: Vec::new(),
+                    watch: &mut watch,
                 };
                 exec.run(&plan.steps, &mut Sink::Head);
                 if exec.failures > 0 {
                     *self.failures.entry(*rule_id).or_default() += exec.failures;
+                }
+                if let Some(limit) = watch.stopped {
+                    let candidates = to_add.get(&head).map_or(0, |b| b.len as u64);
+                    self.stop(limit, Some((*rule_id, candidates)));
+                    return;
                 }
             }
             // Merge in predicate order so row numbers do not depend on hashing.

@@ -618,3 +618,68 @@ fn five_thousand_misspelt_relations_are_reported_quickly() {
     assert!(err.contains("no did-you-mean search past the first 200 unknown relations"));
     assert!(err.ends_with("error: 5000 errors in the input; nothing was evaluated\n"));
 }
+
+/// Limits were checked only between iterations, so a join whose condition never holds
+/// (20,000 x 20,000 pairs) or a cartesian product ran far past `--timeout` and
+/// `--max-memory` within its one iteration.
+#[test]
+fn limits_stop_a_rule_while_it_runs() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("limits-within");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let numbers: String = (0..20_000).map(|i| format!("{i}\n")).collect();
+    std::fs::write(dir.join("n.tsv"), numbers).expect("write facts");
+    std::fs::write(
+        dir.join("never.rules"),
+        "rel n(x: int).\nnever(X, Y) :- n(X), n(Y), X + Y < 0.\n",
+    )
+    .expect("write rules");
+    std::fs::write(
+        dir.join("pairs.rules"),
+        "rel n(x: int).\npair(X, Y) :- n(X), n(Y).\n",
+    )
+    .expect("write rules");
+    let facts = dir.join("n.tsv");
+    let facts = facts.to_str().expect("UTF-8 path");
+    let never = dir.join("never.rules");
+    let output = ascribe(&[
+        "run",
+        never.to_str().expect("UTF-8"),
+        "--facts",
+        facts,
+        "--timeout",
+        "0.2",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("more than 0.2 s (--timeout); no result is printed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "rule \"rule #1\" was running, with 0 candidate facts found in this iteration"
+        ),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty());
+    let pairs = dir.join("pairs.rules");
+    let output = ascribe(&[
+        "run",
+        pairs.to_str().expect("UTF-8"),
+        "--facts",
+        facts,
+        "--max-memory",
+        "16",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("more than 16 MiB of facts (--max-memory)"),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty());
+}
