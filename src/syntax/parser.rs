@@ -847,11 +847,65 @@ pub(super) fn found_span(at: &Input<'_>) -> Span {
     Span::new(at.extra, start, start + len)
 }
 
+/// The deepest nesting of parentheses the grammar accepts: far beyond what any rule
+/// needs, and well within the parser's stack (it recurses once per level).
+pub const MAX_NESTING: usize = 256;
+
+/// An `E0002` diagnostic at the first parenthesis nested deeper than [`MAX_NESTING`],
+/// outside strings and comments, if there is one.
+pub(super) fn too_deep(source: SourceId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(end) => i += 2 + end + 1,
+                None => return None,
+            },
+            b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            "E0002",
+                            format!("parentheses nested more than {MAX_NESTING} deep"),
+                            Span::new(source, i, i + 1),
+                        )
+                        .with_label(format!("level {} starts here", MAX_NESTING + 1))
+                        .with_note("the file is not parsed further")
+                        .with_help("split the expression with intermediate variables, e.g. `A = (X + 1), B = A * 2`"),
+                    );
+                }
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parses one rule or fact file. Returns every statement that parsed, and a diagnostic
-/// (code `E0001`) for each that did not; parsing resumes after the failed statement.
+/// (code `E0001`) for each that did not; parsing resumes after the failed statement. A
+/// file with parentheses nested deeper than [`MAX_NESTING`] gets one `E0002` instead.
 pub fn parse(source: SourceId, text: &str) -> (Module, Vec<Diagnostic>) {
     let mut module = Module::default();
     let mut diagnostics = Vec::new();
+    if let Some(diagnostic) = too_deep(source, text) {
+        return (module, vec![diagnostic]);
+    }
     let mut input = Input::new_extra(text, source);
     // A leading byte-order mark is not text (fact loaders skip it too); spans keep
     // counting from the start of the file.

@@ -362,6 +362,9 @@ fn diagnostic(e: &super::parser::PError<'_>) -> Diagnostic {
 pub fn parse_tests(source: SourceId, text: &str) -> (TestModule, Vec<Diagnostic>) {
     let mut module = TestModule::default();
     let mut diagnostics = Vec::new();
+    if let Some(diagnostic) = super::parser::too_deep(source, text) {
+        return (module, vec![diagnostic]);
+    }
     let whole = Input::new_extra(text, source);
     let mut input = whole;
     // A leading byte-order mark is not text; spans keep counting from the file's start.

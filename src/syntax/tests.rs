@@ -233,3 +233,32 @@ fn spans_point_at_the_text() {
     assert_eq!(&text[clause.head.args[1].span().range()], "apt40");
     assert_eq!(&text[clause.span.range()], text);
 }
+
+/// A million nested parentheses overflowed the parser's stack; nesting now stops at
+/// `MAX_NESTING` with one diagnostic.
+#[test]
+fn nesting_past_the_limit_is_one_diagnostic() {
+    use super::parser::MAX_NESTING;
+    let nested = |n: usize| format!("p(X) :- q(X), X = {}1{}.", "(".repeat(n), ")".repeat(n));
+    let mut sources = crate::diagnostic::Sources::default();
+    let text = nested(MAX_NESTING);
+    let id = sources.add("a.rules", text.clone());
+    let (module, errors) = super::parse(id, &text);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(module.items.len(), 1);
+    for n in [MAX_NESTING + 1, 1_000_000] {
+        let text = nested(n);
+        let id = sources.add("b.rules", text.clone());
+        let (module, errors) = super::parse(id, &text);
+        assert!(module.items.is_empty());
+        let codes: Vec<(&str, String)> = errors
+            .iter()
+            .map(|d| (d.code, sources.location(d.primary.as_ref().expect("placed").span)))
+            .collect();
+        assert_eq!(codes, [("E0002", format!("b.rules:1:{}", 19 + MAX_NESTING))]);
+    }
+    // Parentheses in strings and comments do not count.
+    let text = format!("p(\"{}\"). // {}\n", "(".repeat(1000), "(".repeat(1000));
+    let id = sources.add("c.rules", text.clone());
+    assert!(super::parse(id, &text).1.is_empty());
+}

@@ -58,7 +58,7 @@ fn every_error_code_has_a_fixture() {
     let codes = [
         "E0001", "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0201",
         "E0202", "E0203", "E0204", "E0205", "E0109", "E0120", "E0121", "E0122", "E0123", "W0201",
-        "W0202", "E0303", "E0304", "E0305",
+        "W0202", "E0303", "E0304", "E0305", "E0002",
     ];
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
     let mut all = String::new();
