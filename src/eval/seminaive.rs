@@ -791,10 +791,14 @@ impl<'p> State<'p> {
             let mut group: Vec<Line> = lines[start..end].iter().map(|(_, l)| l.clone()).collect();
             let confidence = noisy_or(&mut group);
             let fact = FactId { predicate: p, row };
-            let mut sources = Vec::new();
-            for line in group.iter().filter(|l| l.counted) {
-                sources = super::combine::union(&sources, &line.sources);
-            }
+            // Gathered and sorted once: merging line by line was quadratic in the lines.
+            let mut sources: Vec<u32> = group
+                .iter()
+                .filter(|l| l.counted)
+                .flat_map(|l| l.sources.iter().copied())
+                .collect();
+            sources.sort_unstable();
+            sources.dedup();
             self.lineage.set(fact, sources);
             self.relations[p.0 as usize].set_confidence(row as usize, confidence);
             self.lines.insert(fact, group);

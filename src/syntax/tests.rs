@@ -253,9 +253,17 @@ fn nesting_past_the_limit_is_one_diagnostic() {
         assert!(module.items.is_empty());
         let codes: Vec<(&str, String)> = errors
             .iter()
-            .map(|d| (d.code, sources.location(d.primary.as_ref().expect("placed").span)))
+            .map(|d| {
+                (
+                    d.code,
+                    sources.location(d.primary.as_ref().expect("placed").span),
+                )
+            })
             .collect();
-        assert_eq!(codes, [("E0002", format!("b.rules:1:{}", 19 + MAX_NESTING))]);
+        assert_eq!(
+            codes,
+            [("E0002", format!("b.rules:1:{}", 19 + MAX_NESTING))]
+        );
     }
     // Parentheses in strings and comments do not count.
     let text = format!("p(\"{}\"). // {}\n", "(".repeat(1000), "(".repeat(1000));

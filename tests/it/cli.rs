@@ -683,3 +683,29 @@ fn limits_stop_a_rule_while_it_runs() {
     );
     assert!(stdout(&output).is_empty());
 }
+
+/// Noisy-or merged the sources of each counted line into a fresh sorted list, twice per
+/// fact: 10^5 independent lines of one fact took 11 s in a release build (0.75 s since).
+#[test]
+fn a_hundred_thousand_independent_lines_combine() {
+    let mut text = String::from(
+        "rel claim(source: sym, incident: sym).\n@combine(noisy_or) rel attributed(incident: sym).\nattributed(I) :- claim(_, I).\n",
+    );
+    for i in 0..100_000 {
+        text.push_str(&format!("claim(s{i}, x) @confidence(0.00001).\n"));
+    }
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lines.rules");
+    std::fs::write(&path, text).expect("write rules");
+    let output = ascribe(&[
+        "run",
+        path.to_str().expect("UTF-8 path"),
+        "-r",
+        "attributed",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // 1 - (1 - 10^-5)^(10^5) = 0.632...
+    assert_eq!(
+        stdout(&output),
+        "attributed (1 fact)\n  attributed(x)  [0.632 likely]\n"
+    );
+}
