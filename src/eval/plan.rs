@@ -6,7 +6,7 @@
 //! as the variables it needs are bound. Every variable is bound before it is read: the
 //! program's safety check guarantees a placement exists.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::program::{Atom, Expr, Literal, PredId, Rule, Term, VarId};
 use crate::syntax::ast::{AggFn, CmpOp};
@@ -211,10 +211,47 @@ fn plan_literals(
         .enumerate()
         .collect();
     let mut atom_done = vec![false; atoms.len()];
-    let mut other_done: Vec<bool> = literals
-        .iter()
-        .map(|l| matches!(l, Literal::Pos(_)))
+    // The literals other than positive atoms not yet placed, in written order.
+    let mut pending: Vec<usize> = (0..literals.len())
+        .filter(|&i| !matches!(literals[i], Literal::Pos(_)))
         .collect();
+    // The atoms not yet placed, by the key that chooses the next one (see below), kept
+    // up to date as variables become bound: choosing by a scan of every atom was
+    // quadratic in the length of the body.
+    let key = |i: usize, atom: &Atom, bound: &FxHashSet<VarId>| {
+        let bound_columns = atom
+            .args
+            .iter()
+            .filter(|t| match t {
+                Term::Const(_) => true,
+                Term::Var(v) => bound.contains(v),
+            })
+            .count();
+        // Most selective first: any bound column beats none, then the smaller
+        // relation, then more bound columns, then written order.
+        (
+            bound_columns == 0,
+            size_of(atom.predicate),
+            usize::MAX - bound_columns,
+            i,
+        )
+    };
+    let mut keys: Vec<(bool, usize, usize, usize)> =
+        atoms.iter().map(|&(i, atom)| key(i, atom, bound)).collect();
+    let mut queue: std::collections::BTreeSet<(bool, usize, usize, usize)> =
+        keys.iter().copied().collect();
+    let mut atoms_of: FxHashMap<VarId, Vec<usize>> = FxHashMap::default();
+    for &(i, atom) in &atoms {
+        for term in &atom.args {
+            if let Term::Var(v) = term {
+                let list = atoms_of.entry(*v).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+    }
+    let mut newly_bound: Vec<VarId> = Vec::new();
     let mut steps = Vec::new();
     loop {
         // Place every non-atom literal whose inputs are bound, in written order,
@@ -222,10 +259,10 @@ fn plan_literals(
         let mut progress = true;
         while progress {
             progress = false;
-            for (index, literal) in literals.iter().enumerate() {
-                if other_done[index] {
-                    continue;
-                }
+            let mut at = 0;
+            while at < pending.len() {
+                let index = pending[at];
+                let literal = &literals[index];
                 let step = match literal {
                     Literal::Pos(_) => unreachable!("positive atoms are marked done above"),
                     Literal::Neg(atom) => {
@@ -297,44 +334,42 @@ fn plan_literals(
                 };
                 if let Some(step) = step {
                     if let Step::Assign { var, .. } = &step {
-                        bound.insert(*var);
+                        if bound.insert(*var) {
+                            newly_bound.push(*var);
+                        }
                     }
                     if let Step::Agg { result, .. } = &step {
-                        bound.insert(*result);
+                        if bound.insert(*result) {
+                            newly_bound.push(*result);
+                        }
                     }
                     steps.push(step);
-                    other_done[index] = true;
+                    pending.remove(at);
                     progress = true;
+                } else {
+                    at += 1;
+                }
+            }
+        }
+        // Re-key the atoms that mention a variable bound since the last choice.
+        for v in newly_bound.drain(..) {
+            for i in atoms_of.remove(&v).unwrap_or_default() {
+                if !atom_done[i] {
+                    queue.remove(&keys[i]);
+                    keys[i] = key(i, atoms[i].1, bound);
+                    queue.insert(keys[i]);
                 }
             }
         }
         // Choose the next atom.
         let next = match first.filter(|&f| !atom_done[f]) {
             Some(f) => Some(f),
-            None => atoms
-                .iter()
-                .filter(|(i, _)| !atom_done[*i])
-                .map(|(i, atom)| {
-                    let bound_columns = atom
-                        .args
-                        .iter()
-                        .filter(|t| match t {
-                            Term::Const(_) => true,
-                            Term::Var(v) => bound.contains(v),
-                        })
-                        .count();
-                    (*i, bound_columns, size_of(atom.predicate))
-                })
-                // Most selective first: any bound column beats none, then the smaller
-                // relation, then more bound columns, then written order.
-                .min_by_key(|&(i, bound_columns, size)| {
-                    (bound_columns == 0, size, usize::MAX - bound_columns, i)
-                })
-                .map(|(i, _, _)| i),
+            None => queue.first().map(|&(_, _, _, i)| i),
         };
         let Some(next) = next else {
             break;
         };
+        queue.remove(&keys[next]);
         atom_done[next] = true;
         let atom = atoms[next].1;
         let mut scan = Scan {
@@ -373,7 +408,9 @@ fn plan_literals(
             }
         }
         for (v, _) in first_column {
-            bound.insert(v);
+            if bound.insert(v) {
+                newly_bound.push(v);
+            }
         }
         steps.push(Step::Scan(scan));
     }

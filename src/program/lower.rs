@@ -1524,8 +1524,14 @@ impl Lowerer<'_> {
     /// Checks safety and fills in aggregate locals; returns whether the rule is safe.
     fn check_rule(&mut self, head: &Atom, body: &mut [Literal], scope: &Scope) -> bool {
         // Locals of each aggregate: variables of its body that occur nowhere else.
+        // Only aggregates need theirs: computing it for every literal was quadratic in
+        // the length of the body.
         let mut outside_counts: Vec<FxHashSet<VarId>> = Vec::new();
-        for (index, _) in body.iter().enumerate() {
+        for (index, literal) in body.iter().enumerate() {
+            if !matches!(literal, Literal::Agg(_)) {
+                outside_counts.push(FxHashSet::default());
+                continue;
+            }
             let mut outside = FxHashSet::default();
             atom_vars(head, &mut outside);
             for (other, literal) in body.iter().enumerate() {

@@ -709,3 +709,24 @@ fn a_hundred_thousand_independent_lines_combine() {
         "attributed (1 fact)\n  attributed(x)  [0.632 likely]\n"
     );
 }
+
+/// Planning chose each next atom by scanning every atom left, and safety checking
+/// gathered the variables outside every literal: one rule of 20,000 body atoms took
+/// 6 s in a release build, 10^5 atoms minutes (0.16 s and 1.7 s since).
+#[test]
+fn a_rule_of_twenty_thousand_atoms_is_planned_quickly() {
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!("q{i}(a).\n"));
+    }
+    let body: Vec<String> = (0..20_000).map(|i| format!("q{i}(X)")).collect();
+    text.push_str(&format!("p(X) :- {}.\n", body.join(", ")));
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wide.rules");
+    std::fs::write(&path, text).expect("write rules");
+    let output = ascribe(&["run", path.to_str().expect("UTF-8 path"), "-r", "p"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "p (1 fact)\n  p(a)  [1.000 almost certain]\n"
+    );
+}
