@@ -899,7 +899,7 @@ pub(super) fn too_deep(source: SourceId, text: &str) -> Option<Diagnostic> {
 
 /// Parses one rule or fact file. Returns every statement that parsed, and a diagnostic
 /// (code `E0001`) for each that did not; parsing resumes after the failed statement. A
-/// file with parentheses nested deeper than [`MAX_NESTING`] gets one `E0002` instead.
+/// file with parentheses nested deeper than 256 levels gets one `E0002` instead.
 pub fn parse(source: SourceId, text: &str) -> (Module, Vec<Diagnostic>) {
     let mut module = Module::default();
     let mut diagnostics = Vec::new();
