@@ -7,13 +7,24 @@
 #                                    # process and against clingo, with a release build;
 #                                    # a few minutes
 #
-# Installs what the tests need beyond the Rust toolchain: the clingo Python package.
+# Installs what the tests need beyond the Rust toolchain into a virtualenv of its own,
+# target/venv (the system Python is never changed): the Python packages listed in
+# scripts/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check clingo 2>/dev/null \
-    || python3 -c "import clingo" \
-    || { echo "error: cannot install the clingo Python package" >&2; exit 1; }
+venv=target/venv
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import sys" 2>/dev/null; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" \
+        || { echo "error: cannot create a Python virtualenv in $venv (is python3-venv installed?)" >&2; exit 1; }
+fi
+if ! cmp -s scripts/requirements.txt "$venv/requirements.installed"; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt \
+        || { echo "error: cannot install the Python packages of scripts/requirements.txt" >&2; exit 1; }
+    cp scripts/requirements.txt "$venv/requirements.installed"
+fi
+export PATH="$PWD/$venv/bin:$PATH"
 
 if [[ "${1:-}" == "--long" ]]; then
     count="${2:-20000}"
