@@ -296,6 +296,7 @@ pub fn report(
             model,
             support: &mut support,
             evidence: Vec::new(),
+            evidence_position: Default::default(),
             next_candidate: 0,
         };
         let mut levels = Vec::new();
@@ -371,6 +372,8 @@ struct IncidentBuilder<'r, 'a> {
     support: &'r mut Support<'a>,
     /// Input fact indexes, in order of first mention.
     evidence: Vec<usize>,
+    /// Position of each input fact in `evidence`.
+    evidence_position: rustc_hash::FxHashMap<usize, usize>,
     next_candidate: usize,
 }
 
@@ -382,13 +385,11 @@ impl IncidentBuilder<'_, '_> {
             if self.program.facts()[index].confidence() >= 1.0 {
                 continue;
             }
-            let position = match self.evidence.iter().position(|&e| e == index) {
-                Some(p) => p,
-                None => {
-                    self.evidence.push(index);
-                    self.evidence.len() - 1
-                }
-            };
+            let next = self.evidence.len();
+            let position = *self.evidence_position.entry(index).or_insert(next);
+            if position == next {
+                self.evidence.push(index);
+            }
             ids.push(position + 1);
         }
         ids.sort_unstable();
@@ -583,20 +584,35 @@ fn matrix(incident: &IncidentReport) -> (Vec<&Candidate>, Vec<(&Evidence, Vec<&'
         .iter()
         .flat_map(|l| l.candidates.iter())
         .collect();
+    // Each candidate's evidence as sets: the matrix is candidates times evidence, and a
+    // list search per cell would make it cubic.
+    type Ids<'c> = rustc_hash::FxHashSet<&'c str>;
+    let sets: Vec<(Ids<'_>, Ids<'_>)> = candidates
+        .iter()
+        .map(|c| {
+            (
+                c.consistent.iter().map(String::as_str).collect(),
+                c.inconsistent.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
     let rows = incident
         .evidence
         .iter()
         .map(|e| {
-            let cells = candidates
+            let cells = sets
                 .iter()
-                .map(
-                    |c| match (c.consistent.contains(&e.id), c.inconsistent.contains(&e.id)) {
+                .map(|(consistent, inconsistent)| {
+                    match (
+                        consistent.contains(e.id.as_str()),
+                        inconsistent.contains(e.id.as_str()),
+                    ) {
                         (true, true) => "C/I",
                         (true, false) => "C",
                         (false, true) => "I",
                         (false, false) => ".",
-                    },
-                )
+                    }
+                })
                 .collect();
             (e, cells)
         })

@@ -214,12 +214,27 @@ pub struct ExplainArgs {
     #[command(flatten)]
     /// Bounds on evaluation.
     pub limits: LimitArgs,
+    /// Levels of the derivation tree to expand below the fact; deeper derived facts are
+    /// marked, not expanded.
+    #[arg(long, value_name = "LEVELS", default_value_t = crate::explain::DEFAULT_DEPTH, value_parser = parse_depth)]
+    pub depth: usize,
     /// With --critical: a confidence below which the conclusion counts as lost.
     #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.0, value_parser = parse_confidence)]
     pub threshold: f64,
     /// Reason only with input facts that hold on this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<i32>,
+}
+
+/// A depth of explanation: 1 to [`crate::explain::MAX_DEPTH`] levels.
+fn parse_depth(text: &str) -> Result<usize, String> {
+    let max = crate::explain::MAX_DEPTH;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a depth: give a number of levels from 1 to {max}"
+        )),
+    }
 }
 
 /// A confidence argument: a number in [0, 1].

@@ -18,7 +18,7 @@ use clap::Parser;
 
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
-use crate::explain::{critical, explain, render as explain_render, why_not};
+use crate::explain::{critical, render as explain_render, why_not};
 use crate::program::lint::Allowed;
 use crate::program::Program;
 use crate::query::Pattern;
@@ -162,6 +162,45 @@ impl Session {
                     "error: {errors} error{} in the input; nothing was evaluated",
                     if errors == 1 { "" } else { "s" }
                 );
+                Err(EXIT_INPUT)
+            }
+        }
+    }
+
+    /// Runs `work` (explaining, reporting) under the command's `--timeout` and
+    /// `--max-memory`, counted from `started` and on top of what `model` holds; a limit
+    /// reached is an error (exit 1) and what `work` built is dropped unseen.
+    fn explaining<T>(
+        &self,
+        limits: &args::LimitArgs,
+        started: Instant,
+        model: &Model,
+        work: impl FnOnce() -> T,
+    ) -> Result<T, i32> {
+        let limits = Limits {
+            max_facts: None,
+            timeout: limits.timeout,
+            max_memory: limits.max_memory.map(|mib| mib.saturating_mul(1024 * 1024)),
+        };
+        let scope = crate::explain::budget::enter(&limits, started, model.heap_bytes());
+        let result = work();
+        match scope.close() {
+            Ok(()) => Ok(result),
+            Err(limit) => {
+                let what = match limit {
+                    Limit::Facts(n) => format!("more than {n} facts (--max-facts)"),
+                    Limit::Time(t) => format!("more than {} s (--timeout)", t.as_secs_f64()),
+                    Limit::Memory(bytes) => format!(
+                        "more than {} MiB with the model (--max-memory)",
+                        bytes / (1024 * 1024)
+                    ),
+                };
+                let d = Diagnostic::error_unplaced(
+                    "E0501",
+                    format!("explaining stopped: it took {what}; no result is printed"),
+                )
+                .with_help("raise the limit, or ask about a narrower fact (all derivations and critical facts cost far more than the best derivation)");
+                self.report(&[d]);
                 Err(EXIT_INPUT)
             }
         }
@@ -316,6 +355,7 @@ impl Session {
     }
 
     fn explain(&mut self, args: &args::ExplainArgs, out: &mut Out) -> io::Result<i32> {
+        let started = Instant::now();
         let (rules, fact) = Self::split(&args.positional);
         let program = match self.load_as_of(&rules, &args.facts, args.as_of) {
             Ok(p) => p,
@@ -338,7 +378,12 @@ impl Session {
         }
         match pattern.ground_fact(&model) {
             Some(found) if args.all => {
-                let ways = crate::explain::support::all_derivations(&program, &model, found);
+                let ways = match self.explaining(&args.limits, started, &model, || {
+                    crate::explain::support::all_derivations(&program, &model, found)
+                }) {
+                    Ok(ways) => ways,
+                    Err(code) => return Ok(code),
+                };
                 let text = match args.format {
                     ExplainFormat::Json => {
                         serde_json::to_string_pretty(&ways).expect("derivations serialise") + "\n"
@@ -349,7 +394,12 @@ impl Session {
                 Ok(EXIT_OK)
             }
             Some(found) if args.critical => {
-                let sensitivities = critical::critical(&program, &model, found, args.threshold);
+                let sensitivities = match self.explaining(&args.limits, started, &model, || {
+                    critical::critical(&program, &model, found, args.threshold)
+                }) {
+                    Ok(sensitivities) => sensitivities,
+                    Err(code) => return Ok(code),
+                };
                 let text = match args.format {
                     ExplainFormat::Json => {
                         serde_json::to_string_pretty(&sensitivities)
@@ -362,7 +412,12 @@ impl Session {
                 Ok(EXIT_OK)
             }
             Some(found) => {
-                let explanation = explain(&program, &model, found);
+                let explanation = match self.explaining(&args.limits, started, &model, || {
+                    crate::explain::explain_to_depth(&program, &model, found, args.depth)
+                }) {
+                    Ok(explanation) => explanation,
+                    Err(code) => return Ok(code),
+                };
                 let text = match args.format {
                     ExplainFormat::Text => explain_render::text(&explanation),
                     ExplainFormat::Json => explain_render::json(&explanation) + "\n",
@@ -376,7 +431,12 @@ impl Session {
                 let values = pattern
                     .values()
                     .expect("the pattern is ground (checked above)");
-                let answer = why_not(&program, &model, pattern.predicate(), &values);
+                let answer = match self.explaining(&args.limits, started, &model, || {
+                    why_not(&program, &model, pattern.predicate(), &values)
+                }) {
+                    Ok(answer) => answer,
+                    Err(code) => return Ok(code),
+                };
                 let text = match args.format {
                     ExplainFormat::Json => {
                         serde_json::to_string_pretty(&answer).expect("why-not answers serialise")
@@ -416,6 +476,7 @@ impl Session {
 
 impl Session {
     fn report_command(&mut self, args: &args::ReportArgs, out: &mut Out) -> io::Result<i32> {
+        let started = Instant::now();
         let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -465,9 +526,12 @@ impl Session {
             subjects,
             only,
         };
-        let report = match crate::report::report(&program, &model, &options) {
-            Ok(report) => report,
-            Err(error) => {
+        let report = match self.explaining(&args.limits, started, &model, || {
+            crate::report::report(&program, &model, &options)
+        }) {
+            Err(code) => return Ok(code),
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => {
                 eprintln!("error: {error}");
                 return Ok(EXIT_USAGE);
             }

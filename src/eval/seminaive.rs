@@ -92,13 +92,26 @@ struct Watch {
     base_bytes: usize,
     /// Bytes of the candidates buffered since.
     buffered: usize,
+    max_facts: Option<usize>,
+    /// Facts the relations held when the iteration began.
+    base_facts: usize,
+    /// Candidate facts buffered since (duplicates among them not yet removed).
+    candidates: usize,
     /// The limit reached, once one is.
     stopped: Option<Limit>,
 }
 
 impl Watch {
-    fn new(limits: &Limits, started: std::time::Instant, base_bytes: usize) -> Watch {
+    fn new(
+        limits: &Limits,
+        started: std::time::Instant,
+        base_bytes: usize,
+        base_facts: usize,
+    ) -> Watch {
         Watch {
+            max_facts: limits.max_facts,
+            base_facts,
+            candidates: 0,
             countdown: WATCH_EVERY,
             started,
             timeout: limits.timeout,
@@ -132,6 +145,13 @@ impl Watch {
             .is_some_and(|max| self.base_bytes + self.buffered > max)
         {
             self.stopped = self.max_bytes.map(Limit::Memory);
+        } else if self
+            .max_facts
+            .is_some_and(|max| self.base_facts.saturating_add(self.candidates) > max)
+        {
+            // Candidates may repeat each other, so this stops a little early at worst:
+            // it bounds what the iteration holds, which is what the limit is for.
+            self.stopped = self.max_facts.map(Limit::Facts);
         }
         self.stopped.is_some()
     }
@@ -476,6 +496,7 @@ impl Exec<'_> {
                 }
                 // Values, confidence, rule code and stored premises, as buffered.
                 self.watch.buffered += 4 * (self.tuple.len() + self.stored.len()) + 12;
+                self.watch.candidates += 1;
                 let to_add = &mut *self.to_add;
                 push_values(&mut to_add.tuples, &self.tuple);
                 to_add.push(self.rule, confidence);
@@ -678,7 +699,7 @@ impl<'p> State<'p> {
         let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
         let recent: Vec<Vec<u32>> = vec![Vec::new(); self.relations.len()];
         let base_bytes = self.heap_bytes_if_limited();
-        let mut watch = Watch::new(&self.limits, self.started, base_bytes);
+        let mut watch = Watch::new(&self.limits, self.started, base_bytes, self.n_facts());
         for &rule_id in rules {
             let rule = program.rule(rule_id);
             let sizes = |q: PredId| self.relations[q.0 as usize].len();
@@ -807,6 +828,11 @@ impl<'p> State<'p> {
     }
 
     /// The bytes the relations hold, when a memory limit needs them (0 otherwise).
+    /// Facts in all relations.
+    fn n_facts(&self) -> usize {
+        self.relations.iter().map(Relation::len).sum()
+    }
+
     fn heap_bytes_if_limited(&self) -> usize {
         if self.limits.max_memory.is_some() {
             self.relations.iter().map(Relation::heap_bytes).sum()
@@ -935,7 +961,7 @@ impl<'p> State<'p> {
             }
             let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
             let base_bytes = self.heap_bytes_if_limited();
-            let mut watch = Watch::new(&self.limits, self.started, base_bytes);
+            let mut watch = Watch::new(&self.limits, self.started, base_bytes, self.n_facts());
             for (rule_id, plan) in &plans {
                 let rule = self.program.rule(*rule_id);
                 let head = rule.head.predicate;

@@ -124,7 +124,18 @@ pub fn critical(
             record_derivations: false,
             ..EvalOptions::default()
         };
-        let reduced_model = evaluate(&reduced, &options);
+        // Each input costs one evaluation: under a limit on explaining, it gets what is
+        // left of the limit, and the search stops at the first evaluation that runs out.
+        let reduced_model = match super::budget::remaining() {
+            None => evaluate(&reduced, &options),
+            Some(limits) => match crate::eval::evaluate_limited(&reduced, &options, &limits) {
+                Ok(model) => model,
+                Err(stopped) => {
+                    super::budget::stop(stopped.limit);
+                    break;
+                }
+            },
+        };
         let ids: Option<Vec<_>> = tuple
             .iter()
             .map(|v| reduced_model.interner().get(v))

@@ -165,6 +165,10 @@ impl<'a> Matcher<'a> {
         premises: &mut Vec<FactId>,
         found: &mut dyn FnMut(&Partial, &[FactId]) -> bool,
     ) -> bool {
+        // Under a limit on explaining, every step counts; a limit reached stops the search.
+        if super::budget::tick() {
+            return false;
+        }
         // Pick the next literal: a positive atom, or any other literal whose inputs are bound.
         let ready = |literal: &Literal, bindings: &Partial| match literal {
             Literal::Pos(_) => true,

@@ -4,6 +4,7 @@
 //! evaluation ([`explain`]); [`render`] prints them as indented text, JSON or Graphviz
 //! DOT. Building a tree reads the model and never changes it.
 
+pub mod budget;
 pub mod critical;
 pub mod defeat;
 pub mod estimative;
@@ -16,7 +17,7 @@ pub mod why_not;
 
 pub use defeat::{defeats, defeats_through, Defeat};
 pub use estimative::likelihood;
-pub use tree::{AggregateNode, Explanation, Node, Via, Weakest};
+pub use tree::{AggregateNode, Explanation, Node, Via, Weakest, DEFAULT_DEPTH, MAX_DEPTH};
 pub use why_not::{why_not, Blocked, WhyNot};
 
 pub use tree::LineNode;
@@ -25,9 +26,20 @@ pub(crate) use tree::{fact_text, round, value_json};
 use crate::eval::{FactId, Model};
 use crate::program::Program;
 
-/// The derivation tree of a fact of the model.
+/// The derivation tree of a fact of the model, expanded [`DEFAULT_DEPTH`] levels deep.
 pub fn explain(program: &Program, model: &Model, fact: FactId) -> Explanation {
-    let mut builder = tree::Builder::new(program, model);
+    explain_to_depth(program, model, fact, DEFAULT_DEPTH)
+}
+
+/// The derivation tree of a fact of the model, expanded `depth` levels deep (at most
+/// [`MAX_DEPTH`]); derived facts at that depth are shown as [`Via::Deeper`].
+pub fn explain_to_depth(
+    program: &Program,
+    model: &Model,
+    fact: FactId,
+    depth: usize,
+) -> Explanation {
+    let mut builder = tree::Builder::new(program, model).with_depth(depth);
     Explanation::new(builder.node(fact))
 }
 

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use indexmap::IndexMap;
+use serde::Serialize;
 
 use super::tree::{Explanation, Node, Via};
 
@@ -20,7 +21,14 @@ enum Item<'a> {
     Labeled(String, &'a Node),
 }
 
-fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
+/// Levels of guides drawn before they start again at the left margin: past it, each
+/// line begins with the level it continues from, so a line's width does not grow with
+/// the tree's depth (a 10,000-step chain would otherwise print gigabytes of guides).
+const GUIDE_LEVELS: usize = 24;
+
+/// Writes `node` at `depth` levels below the root; `first` starts its first line,
+/// `rest` its other lines.
+fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usize) {
     let _ = writeln!(
         out,
         "{first}{}  [{} {}]",
@@ -74,6 +82,9 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             }
         }
         Via::ShownAbove => details.push("(derivation shown above)".to_string()),
+        Via::Deeper { limit } => details.push(format!(
+            "(derivation not shown: the explanation stops {limit} levels deep; raise --depth to see more)"
+        )),
         Via::Unrecorded => {
             details.push("(derivation not recorded: evaluated with --no-explain)".to_string())
         }
@@ -119,18 +130,21 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
         } else {
             ("├─ ", "│  ")
         };
+        let level = depth + 1;
+        let (child_first, child_rest) = if level % GUIDE_LEVELS == 0 {
+            let margin = format!("[level {level}] ");
+            (format!("{margin}{head}"), format!("{margin}{tail}"))
+        } else {
+            (format!("{rest}{head}"), format!("{rest}{tail}"))
+        };
         match item {
-            Item::Node(child) => write_node(
-                out,
-                child,
-                &format!("{rest}{head}"),
-                &format!("{rest}{tail}"),
-            ),
+            Item::Node(child) => write_node(out, child, &child_first, &child_rest, level),
             Item::Labeled(label, child) => write_node(
                 out,
                 child,
-                &format!("{rest}{head}{label}"),
-                &format!("{rest}{tail}"),
+                &format!("{child_first}{label}"),
+                &child_rest,
+                level,
             ),
             Item::Line(text) => {
                 let mut lines = text.lines();
@@ -148,7 +162,7 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
 /// The explanation as an indented tree.
 pub fn text(explanation: &Explanation) -> String {
     let mut out = String::new();
-    write_node(&mut out, &explanation.root, "", "");
+    write_node(&mut out, &explanation.root, "", "", 0);
     if let Some(weakest) = &explanation.weakest {
         let _ = writeln!(
             out,
@@ -162,10 +176,126 @@ pub fn text(explanation: &Explanation) -> String {
     out
 }
 
-/// The explanation as pretty-printed JSON (schema in the README).
+/// The explanation as pretty-printed JSON (schema in the README). Indentation stops
+/// growing past [`JSON_INDENT_LEVELS`] levels, so a deep tree prints in space linear in
+/// its size.
 pub fn json(explanation: &Explanation) -> String {
-    serde_json::to_string_pretty(explanation)
-        .expect("explanations serialise: no maps with non-string keys")
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, CappedPretty::default());
+    explanation
+        .serialize(&mut serializer)
+        .expect("explanations serialise: no maps with non-string keys");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Levels of JSON nesting indented; deeper levels are indented as this one.
+pub const JSON_INDENT_LEVELS: usize = 64;
+
+/// serde_json's pretty layout (two spaces a level), with indentation capped at
+/// [`JSON_INDENT_LEVELS`] levels: without the cap a 100,000-level tree prints
+/// gigabytes of spaces.
+#[derive(Default)]
+struct CappedPretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl CappedPretty {
+    fn indent<W: ?Sized + std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        for _ in 0..self.level.min(JSON_INDENT_LEVELS) {
+            writer.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        bracket: &[u8],
+    ) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        bracket: &[u8],
+    ) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+}
+
+impl serde_json::ser::Formatter for CappedPretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        _writer: &mut W,
+    ) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 fn dot_escape(s: &str) -> String {

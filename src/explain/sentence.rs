@@ -129,7 +129,7 @@ fn evidence(node: &Node, sources: &mut Vec<String>, top: bool) {
                 evidence(&best.node, sources, true);
             }
         }
-        Via::Combined { .. } | Via::ShownAbove | Via::Unrecorded => {}
+        Via::Combined { .. } | Via::ShownAbove | Via::Unrecorded | Via::Deeper { .. } => {}
     }
 }
 

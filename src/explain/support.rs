@@ -74,6 +74,9 @@ pub fn all_derivations(program: &Program, model: &Model, fact: FactId) -> Vec<Wa
             Some(&bindings),
             &builder.matcher.interner,
         );
+        if super::budget::charge(text.len()) {
+            break;
+        }
         let rows: Vec<u32> = instance.premises.iter().map(|p| p.row).collect();
         let best = matches!(&recorded, Derivation::Rule { rule: r, premises } if *r == instance.rule && premises.as_slice() == rows.as_slice());
         out.push(Way {
@@ -133,7 +136,7 @@ pub fn text(fact: &str, ways: &[Way]) -> String {
 }
 
 /// One way a fact is derived: a rule and its positive premises in written order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     /// The rule.
     pub rule: RuleId,
@@ -170,6 +173,9 @@ impl<'a> Support<'a> {
         let program = self.matcher.program;
         let model = self.matcher.model;
         let mut out = Vec::new();
+        // Instances met before: a rule can reach one instance through several solutions
+        // (aggregates, repeated atoms), and a list search would be quadratic.
+        let mut seen: rustc_hash::FxHashSet<Instance> = rustc_hash::FxHashSet::default();
         for rule in program.rules() {
             if rule.head.predicate != fact.predicate {
                 continue;
@@ -189,8 +195,11 @@ impl<'a> Support<'a> {
                         rule: rule.id,
                         premises: premises.to_vec(),
                     };
-                    if !out.contains(&instance) {
+                    if seen.insert(instance.clone()) {
+                        // The instance, and its share of the text shown for it.
+                        let stop = super::budget::charge(48 + 40 * instance.premises.len());
                         out.push(instance);
+                        return !stop;
                     }
                     true
                 },

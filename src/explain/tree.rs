@@ -85,6 +85,12 @@ pub enum Via {
     },
     /// Expanded earlier in the same tree.
     ShownAbove,
+    /// Derived, but not expanded: the tree reached its depth limit here
+    /// ([`DEFAULT_DEPTH`] levels unless asked for more; `--depth` on the command line).
+    Deeper {
+        /// The depth limit, in levels below the root.
+        limit: usize,
+    },
     /// Derived, but derivations were not recorded (`--no-explain`).
     Unrecorded,
 }
@@ -160,7 +166,7 @@ impl Explanation {
                     .iter()
                     .filter(|l| l.counted)
                     .for_each(|l| walk(&l.node, best)),
-                Via::ShownAbove | Via::Unrecorded => {}
+                Via::ShownAbove | Via::Unrecorded | Via::Deeper { .. } => {}
             }
         }
         let mut best = None;
@@ -221,9 +227,22 @@ pub(crate) fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// Levels below the root that an explanation expands unless asked for more: deep
+/// enough for any attribution argument, shallow enough that text, JSON and the tools
+/// that read them cope.
+pub const DEFAULT_DEPTH: usize = 1_000;
+
+/// The most levels an explanation can be asked to expand: building and printing a tree
+/// take stack in proportion to its depth.
+pub const MAX_DEPTH: usize = 100_000;
+
 pub(crate) struct Builder<'a> {
     pub matcher: Matcher<'a>,
     shown: FxHashSet<FactId>,
+    /// Levels below the root of the node being built.
+    depth: usize,
+    /// Nodes at this depth are not expanded ([`Via::Deeper`]).
+    max_depth: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -231,15 +250,26 @@ impl<'a> Builder<'a> {
         Builder {
             matcher: Matcher::new(program, model),
             shown: FxHashSet::default(),
+            depth: 0,
+            max_depth: DEFAULT_DEPTH,
         }
+    }
+
+    /// Expands at most `max_depth` levels below the root (at most [`MAX_DEPTH`]).
+    pub fn with_depth(mut self, max_depth: usize) -> Builder<'a> {
+        self.max_depth = max_depth.min(MAX_DEPTH);
+        self
     }
 
     fn leaf(&self, fact: FactId, via: Via) -> Node {
         let (program, model) = (self.matcher.program, self.matcher.model);
         let tuple = model.tuple(fact);
         let confidence = model.confidence(fact);
+        let text = fact_text(program, model.interner(), fact.predicate, tuple);
+        // The node's own text, and as much again for its rule and instance.
+        super::budget::charge(3 * text.len() + 64);
         Node {
-            fact: fact_text(program, model.interner(), fact.predicate, tuple),
+            fact: text,
             relation: program.predicate(fact.predicate).name.clone(),
             args: tuple
                 .iter()
@@ -255,6 +285,20 @@ impl<'a> Builder<'a> {
     /// The tree of `fact`, iteratively deepened through recorded derivations.
     pub fn node(&mut self, fact: FactId) -> Node {
         let (program, model) = (self.matcher.program, self.matcher.model);
+        if self.depth >= self.max_depth
+            && !matches!(model.derivation(program, fact), Derivation::Input(_))
+        {
+            return self.leaf(
+                fact,
+                Via::Deeper {
+                    limit: self.max_depth,
+                },
+            );
+        }
+        // Once a limit on explaining is reached the tree is thrown away: stop expanding.
+        if super::budget::tick() {
+            return self.leaf(fact, Via::Unrecorded);
+        }
         if !self.shown.insert(fact) {
             return self.leaf(fact, Via::ShownAbove);
         }
@@ -484,7 +528,9 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        self.depth += 1;
         let children = premises.iter().map(|p| self.node(*p)).collect();
+        self.depth -= 1;
         let via = Via::Rule {
             rule: rule.label(),
             strength: rule.strength,

@@ -873,7 +873,7 @@ fn collect_leaves<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
             .iter()
             .filter(|l| l.counted)
             .for_each(|l| collect_leaves(&l.node, out)),
-        Via::ShownAbove | Via::Unrecorded => {}
+        Via::ShownAbove | Via::Unrecorded | Via::Deeper { .. } => {}
     }
 }
 

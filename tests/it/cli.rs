@@ -730,3 +730,189 @@ fn a_rule_of_twenty_thousand_atoms_is_planned_quickly() {
         "p (1 fact)\n  p(a)  [1.000 almost certain]\n"
     );
 }
+
+/// The longest line of `text`, in characters.
+fn widest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// Explaining a 100,000-step chain printed nothing in two minutes: every level of the
+/// text tree drew the guides of all the levels above it (a 10,000-step chain printed
+/// 1.25 GB), pretty JSON indented the same way (23 GB, then an out-of-memory kill), and
+/// building and printing recursed once per step. Trees now stop at `--depth` (1,000
+/// levels unless asked), text guides start again at the margin every 24 levels, and JSON
+/// indentation stops growing at 64.
+#[test]
+fn a_twenty_thousand_step_derivation_is_explained_in_linear_space() {
+    let next: String = (0..20_000).map(|i| format!("{i}\t{}\n", i + 1)).collect();
+    let dir = scratch(
+        "deep-chain",
+        &[
+            (
+                "chain.rules",
+                b"reach(0).\nreach(N) :- reach(M), next(M, N).\n",
+            ),
+            ("next.tsv", next.as_bytes()),
+        ],
+    );
+    let (rules, facts) = (path_text(&dir, "chain.rules"), path_text(&dir, "next.tsv"));
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["explain", &rules, "--facts", &facts, "reach(20000)"];
+        args.extend_from_slice(extra);
+        let output = ascribe(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stdout(&output)
+    };
+
+    let text = explain(&[]);
+    assert!(
+        text.starts_with("reach(20000)  [1.000 almost certain]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(derivation not shown: the explanation stops 1000 levels deep; raise --depth to see more)"),
+        "the cut is said where it is"
+    );
+    assert!(
+        text.contains("\n[level 984] "),
+        "deep lines name their level"
+    );
+    assert!(widest_line(&text) < 200, "{}", widest_line(&text));
+
+    let text = explain(&["--depth", "20000"]);
+    assert!(
+        text.contains("reach(0)  [1.000 almost certain]"),
+        "the whole chain"
+    );
+    assert!(!text.contains("derivation not shown"));
+    assert!(widest_line(&text) < 200, "{}", widest_line(&text));
+    assert_eq!(text.matches("input fact at").count(), 20_001);
+
+    let json = explain(&["--depth", "20000", "--format", "json"]);
+    assert!(widest_line(&json) < 200, "{}", widest_line(&json));
+    assert_eq!(json.matches("\"kind\": \"input\"").count(), 20_001);
+    assert!(json.ends_with("}\n"));
+}
+
+#[test]
+fn a_depth_outside_its_range_is_a_usage_error() {
+    let dir = scratch("depth-range", &[("p.rules", b"p(1).\n")]);
+    let rules = path_text(&dir, "p.rules");
+    for depth in ["0", "100001", "deep"] {
+        let output = ascribe(&["explain", &rules, "p(1)", "--depth", depth]);
+        assert_eq!(output.status.code(), Some(2), "--depth {depth}");
+        assert!(
+            stderr(&output).contains("give a number of levels from 1 to 100000"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+/// Limits held only while evaluating: listing all derivations, finding critical facts
+/// and answering why-not ran on past `--timeout` and `--max-memory` (and finding the
+/// derivations compared each new one with all found before: 10^5 derivations took
+/// minutes).
+#[test]
+fn limits_hold_while_explaining() {
+    let mut many = String::from("p(x) :- q(x, _).\n");
+    let q: String = (0..100_000).map(|i| format!("x\t{i}\n")).collect();
+    let mut wide = String::new();
+    for i in 0..1_500 {
+        wide.push_str(&format!("a{i}(1) @confidence(0.9).\n"));
+    }
+    let body: Vec<String> = (0..1_500).map(|i| format!("a{i}(1)")).collect();
+    wide.push_str(&format!("top(1) :- {}.\n", body.join(", ")));
+    many.push_str("rel q(x: sym, n: int).\n");
+    let dir = scratch(
+        "explain-limits",
+        &[
+            ("many.rules", many.as_bytes()),
+            ("q.tsv", q.as_bytes()),
+            ("wide.rules", wide.as_bytes()),
+        ],
+    );
+    let (many, q, wide) = (
+        path_text(&dir, "many.rules"),
+        path_text(&dir, "q.tsv"),
+        path_text(&dir, "wide.rules"),
+    );
+
+    // Without a limit, all 10^5 derivations are listed.
+    let output = ascribe(&["explain", &many, "--facts", &q, "p(x)", "--all"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).matches("by rule \"rule #1\"").count(),
+        100_000
+    );
+
+    let stopped = |args: &[&str], what: &str| {
+        let output = ascribe(args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let err = stderr(&output);
+        assert!(
+            err.contains("error[E0501]: explaining stopped: it took more than"),
+            "{err}"
+        );
+        assert!(err.contains(what), "{err}");
+        assert!(stdout(&output).is_empty(), "no partial answer");
+    };
+    stopped(
+        &[
+            "explain",
+            &many,
+            "--facts",
+            &q,
+            "p(x)",
+            "--all",
+            "--max-memory",
+            "8",
+        ],
+        "MiB with the model (--max-memory); no result is printed",
+    );
+    // 1,500 inputs: as many evaluations of the program without one of them.
+    stopped(
+        &["explain", &wide, "top(1)", "--critical", "--timeout", "0.3"],
+        "more than 0.3 s (--timeout); no result is printed",
+    );
+}
+
+/// `--max-facts` was checked only between iterations, so one iteration of a cartesian
+/// product ran to its end (4 x 10^8 pairs) whatever the limit.
+#[test]
+fn max_facts_stops_a_rule_while_it_runs() {
+    let numbers: String = (0..20_000).map(|i| format!("{i}\n")).collect();
+    let dir = scratch(
+        "max-facts-within",
+        &[
+            ("n.tsv", numbers.as_bytes()),
+            (
+                "pairs.rules",
+                b"rel n(x: int).\npair(X, Y) :- n(X), n(Y).\n",
+            ),
+        ],
+    );
+    let output = ascribe(&[
+        "run",
+        &path_text(&dir, "pairs.rules"),
+        "--facts",
+        &path_text(&dir, "n.tsv"),
+        "--max-facts",
+        "100000",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("more than 100000 facts (--max-facts)"),
+        "{err}"
+    );
+    assert!(err.contains("rule \"rule #1\" was running"), "{err}");
+    assert!(stdout(&output).is_empty());
+}

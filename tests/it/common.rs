@@ -184,7 +184,7 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
             );
             1
         }
-        Via::ShownAbove => 1,
+        Via::ShownAbove | Via::Deeper { .. } => 1,
         Via::Unrecorded => panic!("{}: derivation not recorded", node.fact),
         Via::Rule {
             strength,
