@@ -4,6 +4,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   # fuzz each target SECONDS (default 300), then merge
 #   scripts/fuzz.sh merge [TARGET...]       # only merge the last runs into fuzz/corpus/
 #   scripts/fuzz.sh replay                  # run fuzz/corpus/ through every target, on stable
+#   scripts/fuzz.sh ci [SECONDS]            # fuzz each target SECONDS (default 10), keep
+#                                           # nothing, fail on the first crash or hang
 #
 # Targets: rules delimited json stix eval (default: all). cargo-fuzz needs a nightly
 # compiler; RUSTC_BOOTSTRAP=1 lets the stable one build it. Builds are release with
@@ -40,7 +42,7 @@ fuzz() {
     cargo fuzz run "${flags[@]}" "$target" "$work" "corpus/$target" -- \
         "$(dict "$target")" -max_total_time="$seconds" -max_len="$(max_len "$target")" \
         -timeout=10 -print_final_stats=1 >"$logs/$target.log" 2>&1 \
-        || echo "$target: crash or hang, see $logs/$target.log and artifacts/$target/"
+        || { echo "$target: crash or hang, see $logs/$target.log and artifacts/$target/"; return 1; }
     grep -E '^Done [0-9]+ runs' "$logs/$target.log" | sed "s/^/$target: /" || true
 }
 
@@ -77,6 +79,7 @@ seconds=300
 case "${1:-}" in
     replay) exec cargo run --quiet --release --no-default-features --bin replay -- all ;;
     merge) mode=merge; shift ;;
+    ci) mode=ci; shift; seconds="${1:-10}"; [[ $# -gt 0 ]] && shift ;;
     [0-9]*) seconds="$1"; shift ;;
 esac
 targets=("$@")
@@ -84,9 +87,22 @@ if [[ ${#targets[@]} -eq 0 ]]; then
     targets=(rules delimited json stix eval)
 fi
 command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz
+if [[ "$mode" == ci ]]; then
+    # A short run on every target: new inputs stay in target/, a crash fails the run
+    # (its input is in fuzz/artifacts/<target>/ and the log is printed).
+    cargo fuzz build "${flags[@]}"
+    failed=0
+    for target in "${targets[@]}"; do
+        if ! fuzz "$target" "$seconds"; then
+            tail -n 40 "$logs/$target.log"
+            failed=1
+        fi
+    done
+    exit "$failed"
+fi
 for target in "${targets[@]}"; do
     if [[ "$mode" == fuzz ]]; then
-        fuzz "$target" "$seconds"
+        fuzz "$target" "$seconds" || true
     fi
     merge "$target"
 done

@@ -253,6 +253,8 @@ pub struct Interner {
     /// Integers are by far the most common bulk values (TSV workloads); this fast path
     /// avoids building a `Key` per lookup.
     ints: FxHashMap<i64, ValueId>,
+    /// Bytes of text interned (each text is held twice: as a value and as a key).
+    text_bytes: usize,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -280,10 +282,22 @@ impl Interner {
             Value::Float(x) => Value::Float(if x == 0.0 { 0.0 } else { x }),
             value => value,
         };
+        if let Value::Text(text) = &value {
+            self.text_bytes += text.len();
+        }
         let id = ValueId(self.values.len() as u32);
         self.values.push(value);
         self.ids.insert(k, id);
         id
+    }
+
+    /// Approximate bytes held: the values, their text (twice) and the lookup tables.
+    /// Limits on memory count it, since arithmetic can build long text.
+    pub fn heap_bytes(&self) -> usize {
+        2 * self.text_bytes
+            + self.values.capacity() * std::mem::size_of::<Value>()
+            + self.ids.capacity() * (std::mem::size_of::<(KeyWrap, ValueId)>() + 1)
+            + self.ints.capacity() * (std::mem::size_of::<(i64, ValueId)>() + 1)
     }
 
     /// The id of an integer, interning it if new.

@@ -119,7 +119,7 @@ pub struct LimitArgs {
     /// Stop when evaluation has run this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<std::time::Duration>,
-    /// Stop when facts, indexes and derivations take more than this many MiB.
+    /// Stop when facts, indexes, derivations and values take more than this many MiB.
     #[arg(long, value_name = "MIB")]
     pub max_memory: Option<usize>,
 }

@@ -114,7 +114,8 @@ pub struct Limits {
     pub max_facts: Option<usize>,
     /// Stop once evaluation has run this long.
     pub timeout: Option<std::time::Duration>,
-    /// Stop once fact storage, indexes and derivation records take more bytes than this.
+    /// Stop once fact storage, indexes, derivation records and values (text included)
+    /// take more bytes than this.
     pub max_memory: Option<usize>,
 }
 
@@ -408,8 +409,12 @@ impl Model {
         &self.source_names[id as usize]
     }
 
-    /// Approximate bytes of fact storage, indexes and derivation records.
+    /// Approximate bytes of fact storage, indexes, derivation records and values.
     pub fn heap_bytes(&self) -> usize {
-        self.relations.iter().map(Relation::heap_bytes).sum()
+        self.relations
+            .iter()
+            .map(Relation::heap_bytes)
+            .sum::<usize>()
+            + self.interner.heap_bytes()
     }
 }

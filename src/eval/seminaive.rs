@@ -122,27 +122,28 @@ impl Watch {
         }
     }
 
-    /// Counts one step; whether evaluation must stop.
+    /// Counts one step; whether evaluation must stop. `interner` holds the values made
+    /// so far (text built by arithmetic counts against the memory limit).
     #[inline]
-    fn tick(&mut self) -> bool {
+    fn tick(&mut self, interner: &Interner) -> bool {
         if self.stopped.is_some() {
             return true;
         }
         self.countdown -= 1;
         if self.countdown == 0 {
             self.countdown = WATCH_EVERY;
-            return self.check();
+            return self.check(interner);
         }
         false
     }
 
     #[cold]
-    fn check(&mut self) -> bool {
+    fn check(&mut self, interner: &Interner) -> bool {
         if self.timeout.is_some_and(|t| self.started.elapsed() > t) {
             self.stopped = self.timeout.map(Limit::Time);
         } else if self
             .max_bytes
-            .is_some_and(|max| self.base_bytes + self.buffered > max)
+            .is_some_and(|max| self.base_bytes + self.buffered + interner.heap_bytes() > max)
         {
             self.stopped = self.max_bytes.map(Limit::Memory);
         } else if self
@@ -226,7 +227,7 @@ impl Exec<'_> {
                 };
                 let p = scan.predicate.0 as usize;
                 let mut visit = |this: &mut Self, row: u32| {
-                    if this.watch.tick() {
+                    if this.watch.tick(this.interner) {
                         return;
                     }
                     let values = relation.row(row as usize);
@@ -451,7 +452,7 @@ impl Exec<'_> {
         order.extend(0..count);
         order.sort_unstable_by_key(|&m| found[m * stride + 1]);
         for &m in &order {
-            if self.watch.tick() {
+            if self.watch.tick(self.interner) {
                 break;
             }
             let entry = &found[m * stride..(m + 1) * stride];
@@ -865,7 +866,12 @@ impl<'p> State<'p> {
         {
             self.limits.timeout.map(Limit::Time)
         } else if let Some(max) = self.limits.max_memory {
-            let bytes: usize = self.relations.iter().map(Relation::heap_bytes).sum();
+            let bytes: usize = self
+                .relations
+                .iter()
+                .map(Relation::heap_bytes)
+                .sum::<usize>()
+                + self.interner.heap_bytes();
             (bytes > max).then_some(Limit::Memory(max))
         } else {
             None

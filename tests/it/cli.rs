@@ -916,3 +916,28 @@ fn max_facts_stops_a_rule_while_it_runs() {
     assert!(err.contains("rule \"rule #1\" was running"), "{err}");
     assert!(stdout(&output).is_empty());
 }
+
+/// Text was not counted against `--max-memory`: a rule doubling a string each
+/// iteration ran on past the limit until the machine ran out of memory.
+#[test]
+fn text_built_by_arithmetic_counts_against_max_memory() {
+    let dir = scratch(
+        "string-doubling",
+        &[("double.rules", b"s(\"ab\").\ns(X) :- s(Y), X = Y + Y.\n")],
+    );
+    let output = ascribe(&[
+        "run",
+        &path_text(&dir, "double.rules"),
+        "--max-memory",
+        "64",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("(--max-memory); no result is printed"),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty());
+}
