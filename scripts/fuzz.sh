@@ -86,11 +86,10 @@ targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
     targets=(rules delimited json stix eval)
 fi
-command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz
+command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz
 if [[ "$mode" == ci ]]; then
     # A short run on every target: new inputs stay in target/, a crash fails the run
     # (its input is in fuzz/artifacts/<target>/ and the log is printed).
-    cargo fuzz build "${flags[@]}"
     failed=0
     for target in "${targets[@]}"; do
         if ! fuzz "$target" "$seconds"; then

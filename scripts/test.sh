@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: `cargo test`, the documentation built without warnings, then a
-# CI-sized comparison of random programs with clingo (300 programs, a few seconds).
+# short fuzz run of every target, then a CI-sized comparison of random programs with
+# clingo (300 programs, a few seconds).
 #
 #   scripts/test.sh                  # what CI runs
 #   scripts/test.sh --long [COUNT]   # COUNT random programs (default 20000), checked in
@@ -54,6 +55,9 @@ for case in facts/*/; do
 done
 # Public items are documented and the documentation links resolve.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+# A short fuzz run of every target (cargo-fuzz, installed when missing): a crash or
+# hang fails the suite.
+bash scripts/fuzz.sh ci 5
 dir=target/differential/ci
 rm -rf "$dir"
 ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
