@@ -150,6 +150,10 @@ pub struct LimitExceeded {
 }
 
 /// Evaluates a checked program to its model.
+///
+/// A rule's join recurses once per body literal, so the stack it needs grows with the
+/// longest rule body (a few hundred bytes a literal): the `ascribe` command runs on a
+/// 1 GiB stack, and a caller evaluating rules of thousands of atoms should too.
 pub fn evaluate(program: &Program, options: &EvalOptions) -> Model {
     evaluate_limited(program, options, &Limits::default())
         .expect("an evaluation without limits is never stopped")
