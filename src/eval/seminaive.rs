@@ -596,7 +596,7 @@ impl<'p> State<'p> {
             relation.insert(
                 &fact.tuple,
                 hash,
-                fact.confidence(),
+                program.fact_confidence(fact),
                 INPUT_BIT | index as u32,
                 &[],
             );
@@ -671,7 +671,11 @@ impl<'p> State<'p> {
                 let sources = self.lineage.of_input(program, index);
                 lines.push((
                     row,
-                    Line::new(LineOrigin::Input(index), fact.confidence(), sources),
+                    Line::new(
+                        LineOrigin::Input(index),
+                        program.fact_confidence(fact),
+                        sources,
+                    ),
                 ));
             }
         }

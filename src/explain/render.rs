@@ -62,14 +62,28 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
                 lines.len()
             ));
             for (i, line) in lines.iter().enumerate() {
-                let label = match &line.shares {
-                    None if line.counted => format!("line {}, counted: ", i + 1),
-                    Some(source) => format!(
-                        "line {}, not counted (shares the source \"{source}\" with a line above): ",
+                let on = if line.sources.is_empty() {
+                    "no party or uncertain source".to_string()
+                } else {
+                    line.sources.join(", ")
+                };
+                let mut label = match (&line.shares, line.shares_with) {
+                    _ if line.counted => {
+                        format!("line {}, counted (independent; rests on {on})", i + 1)
+                    }
+                    (Some(source), Some(with)) => format!(
+                        "line {}, not counted (rests on {source}, as line {with} does)",
                         i + 1
                     ),
-                    None => format!("line {}, not counted: ", i + 1),
+                    (Some(source), None) => {
+                        format!("line {}, not counted (rests on {source})", i + 1)
+                    }
+                    (None, _) => format!("line {}, not counted", i + 1),
                 };
+                if line.approximate {
+                    label.push_str(" [best choice found, search cut short]");
+                }
+                label.push_str(": ");
                 items.push(Item::Labeled(label, &line.node));
             }
         }

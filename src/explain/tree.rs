@@ -92,12 +92,23 @@ pub enum Via {
 /// One line of evidence of a combined fact.
 #[derive(Clone, Debug, Serialize)]
 pub struct LineNode {
-    /// Whether it counts towards the fact's confidence.
+    /// Whether it counts towards the fact's confidence: the counted lines are the set of
+    /// lines sharing no source with the largest noisy-or.
     pub counted: bool,
-    /// Why not: a source it shares with a line counted before it.
+    /// Why not: a source it shares with a counted line (`party P`, `speaker S` or
+    /// `source "text"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<String>,
-    /// The uncertain sources the line rests on.
+    /// The counted line it shares that source with (1-based, in the order shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares_with: Option<usize>,
+    /// Whether the choice of lines among those it overlaps with is the best found by a
+    /// search cut short rather than the best there is.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
+    /// What the line's independence is judged by: the parties, speakers and sources of
+    /// the evidence it rests on (reference data and certain facts of no known speaker
+    /// are not among them).
     pub sources: Vec<String>,
     /// The fact as this line derives it: its confidence is the line's own.
     pub node: Node,
@@ -328,9 +339,17 @@ impl<'a> Builder<'a> {
             if line.counted {
                 factors.push(format!("(1 - {:.3})", line.confidence));
             }
+            let shares_with = line.shares.and_then(|s| {
+                lines
+                    .iter()
+                    .position(|other| other.counted && other.sources.contains(&s))
+                    .map(|k| k + 1)
+            });
             nodes.push(LineNode {
                 counted: line.counted,
                 shares: line.shares.map(|s| model.source_name(s).to_string()),
+                shares_with,
+                approximate: line.approximate,
                 sources: line
                     .sources
                     .iter()
