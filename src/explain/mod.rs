@@ -28,7 +28,9 @@ use crate::program::Program;
 /// The derivation tree of a fact of the model.
 pub fn explain(program: &Program, model: &Model, fact: FactId) -> Explanation {
     let mut builder = tree::Builder::new(program, model);
-    Explanation::new(builder.node(fact))
+    let mut explanation = Explanation::new(builder.node(fact));
+    explanation.relation_doc = program.predicate(fact.predicate).doc.clone();
+    explanation
 }
 
 /// The text explanation of a ground fact written as in a rule file, or `None` if the

@@ -20,10 +20,19 @@ enum Item<'a> {
     Labeled(String, &'a Node),
 }
 
+/// A `///` comment on one line: its lines joined by spaces.
+pub fn one_line(doc: &str) -> String {
+    doc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
+    let graded = match &node.grade {
+        Some(grade) => format!(", graded {grade}"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{first}{}  [{} {}]",
+        "{first}{}  [{} {}{graded}]",
         node.fact,
         confidence(node.confidence),
         node.likelihood
@@ -38,6 +47,7 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             location,
             since,
             until,
+            given_despite,
         } => {
             if source == location {
                 details.push(format!("input fact at {location}"));
@@ -52,6 +62,12 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
                 (Some(since), None) => details.push(format!("holds from {since}")),
                 (None, Some(until)) => details.push(format!("holds until {until}")),
                 (None, None) => {}
+            }
+            if let Some(written) = given_despite {
+                details.push(format!(
+                    "reference data, taken as given (written with confidence {})",
+                    confidence(*written)
+                ));
             }
         }
         Via::Combined { formula, lines, .. } => {
@@ -97,15 +113,24 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             instance,
             premises,
             absent,
+            defeaters,
             conditions,
             aggregates,
             ..
         } => {
+            if let Some(doc) = &node.doc {
+                details.push(format!("why: {}", one_line(doc)));
+            }
             details.push(format!("by rule \"{rule}\" (strength {strength}):"));
             details.push(format!("  {instance}"));
             items.extend(premises.iter().map(Item::Node));
             for aggregate in aggregates {
-                let mut line = format!("{}  (value {})", aggregate.literal, aggregate.value);
+                let mut line = format!(
+                    "{}  (value {}, confidence {}: its least confident solution)",
+                    aggregate.literal,
+                    aggregate.value,
+                    confidence(aggregate.confidence)
+                );
                 for fact in &aggregate.over {
                     let _ = write!(line, "\n- {fact}");
                 }
@@ -117,6 +142,19 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             for atom in absent {
                 items.push(Item::Line(format!(
                     "not {atom}  (no such fact was derived)"
+                )));
+            }
+            for defeater in defeaters {
+                let held: Vec<String> = defeater
+                    .facts
+                    .iter()
+                    .map(|(fact, c)| format!("{fact} holds at {}", confidence(*c)))
+                    .collect();
+                items.push(Item::Line(format!(
+                    "not {}  (weakened, x {}: {})",
+                    defeater.atom,
+                    confidence(defeater.factor),
+                    held.join(", ")
                 )));
             }
         }
@@ -164,14 +202,22 @@ pub fn text(explanation: &Explanation) -> String {
     let mut out = String::new();
     write_node(&mut out, &explanation.root, "", "");
     if let Some(weakest) = &explanation.weakest {
+        let graded = match &weakest.grade {
+            Some(grade) => format!(", graded {grade}"),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "weakest evidence: {}  [{} {}]  source: {}",
+            "weakest evidence: {}  [{} {}{graded}]  source: {}",
             weakest.fact,
             confidence(weakest.confidence),
             weakest.likelihood(),
             weakest.source
         );
+    }
+    if let Some(doc) = &explanation.relation_doc {
+        let relation = &explanation.root.relation;
+        let _ = writeln!(out, "about {relation}: {}", one_line(doc));
     }
     out
 }

@@ -776,7 +776,10 @@ impl Lowerer<'_> {
                     };
                     match grade {
                         Some(c) => {
-                            out.grade = Some(arg.0.to_string());
+                            out.grade = Some(match &arg.0 {
+                                Value::Text(text) => text.to_string(),
+                                other => other.to_string(),
+                            });
                             // An explicit `@confidence` wins over the grade's default.
                             let explicit = annotations.iter().any(|a| a.name.text == "confidence");
                             if !explicit {
