@@ -190,13 +190,21 @@ fn n_factors(rule: &Rule) -> usize {
         .count()
 }
 
-/// The factor `not` puts on a derivation when the negated facts hold with these
-/// confidences: the chance that none of them holds, `(1 - c1)(1 - c2)...`, multiplied
-/// in ascending order so that the product does not depend on row order.
-fn negation_factor(mut confidences: Vec<f64>) -> f64 {
+/// The factor `not` puts on a derivation when facts of an `@exception` relation it
+/// negates hold with these confidences: 0 (defeated) when one of them is at least
+/// [`DEFEAT_THRESHOLD`], else the chance that none of them holds, `(1 - c1)(1 - c2)...`,
+/// multiplied in ascending order so that the product does not depend on row order.
+pub(crate) fn negation_factor(mut confidences: Vec<f64>) -> f64 {
+    if confidences.iter().any(|&c| c >= DEFEAT_THRESHOLD) {
+        return 0.0;
+    }
     confidences.sort_by(f64::total_cmp);
     confidences.iter().fold(1.0, |factor, c| factor * (1.0 - c))
 }
+
+/// An exception that holds at least this likely (more likely than not) defeats what it
+/// negates; below it, it weakens by its confidence.
+pub(crate) const DEFEAT_THRESHOLD: f64 = 0.5;
 
 impl Exec<'_> {
     #[inline]

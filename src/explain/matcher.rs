@@ -159,8 +159,9 @@ impl<'a> Matcher<'a> {
     }
 
     /// The factor `not atom` puts on a derivation under `bindings`, as evaluation
-    /// computes it: 1 when no fact matches; for an `@exception` relation the chance that
-    /// none of the matching facts holds, `(1 - c1)(1 - c2)...`; otherwise 0 (defeated).
+    /// computes it: 1 when no fact matches; for an `@exception` relation 0 when one of
+    /// the matching facts holds at 0.5 or more, else the chance that none of them
+    /// holds, `(1 - c1)(1 - c2)...`; otherwise 0 (defeated).
     pub fn negation_weight(&self, atom: &Atom, bindings: &Partial) -> f64 {
         let found = self.matching(atom, bindings);
         if found.is_empty() {
@@ -169,9 +170,8 @@ impl<'a> Matcher<'a> {
         if !self.program.predicate(atom.predicate).exception {
             return 0.0;
         }
-        let mut confidences: Vec<f64> = found.iter().map(|f| self.model.confidence(*f)).collect();
-        confidences.sort_by(f64::total_cmp);
-        confidences.iter().fold(1.0, |factor, c| factor * (1.0 - c))
+        let confidences: Vec<f64> = found.iter().map(|f| self.model.confidence(*f)).collect();
+        crate::eval::negation_factor(confidences)
     }
 
     /// Calls `found` for each instance of `literals` extending `bindings`, with the

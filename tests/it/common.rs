@@ -207,6 +207,12 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
             for defeater in defeaters {
                 let expected: f64 = defeater.facts.iter().map(|(_, c)| 1.0 - c).product();
                 assert!(
+                    defeater.facts.iter().all(|(_, c)| *c < 0.5),
+                    "{}: defeater {} at 0.5 or more does not defeat",
+                    node.fact,
+                    defeater.atom
+                );
+                assert!(
                     (expected - defeater.factor).abs() < 1e-5 && defeater.factor > 0.0,
                     "{}: defeater {} weighs {} not {expected}",
                     node.fact,
