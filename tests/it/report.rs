@@ -43,7 +43,7 @@ fn new_zealand_report() {
     assert_eq!(group.candidates[0].status, Status::Concluded);
     let state = level(&report, "nz_pco_2021", "state_sponsored");
     assert_eq!(state.candidates[0].candidate, "prc");
-    assert!((state.candidates[0].confidence - 0.735).abs() < 1e-3);
+    assert!((state.candidates[0].confidence - 0.815).abs() < 1e-3);
     // The GCSB's and the minister's statements are consistent with APT40.
     let incident = &report.incidents[1];
     assert_eq!(incident.incident, "nz_pco_2021");
@@ -144,7 +144,7 @@ fn basis_is_reported_apart_from_likelihood() {
 
 #[test]
 fn a_high_threshold_leaves_only_insufficient_evidence() {
-    let report = report_for("nz-2021", 0.9);
+    let report = report_for("nz-2021", 0.95);
     for incident in &report.incidents {
         for level in &incident.levels {
             assert!(level.insufficient_evidence);
@@ -205,6 +205,6 @@ fn report_command_formats_and_errors() {
     assert_eq!(apt40["candidate"], "apt40");
     assert_eq!(
         apt40["sentence"],
-        "apt40 conducted nz_pco_2021 (very likely, 0.857): it was officially attributed to APT40, and neither deception nor a false flag is suspected."
+        "apt40 conducted nz_pco_2021 (very likely, 0.902): it was officially attributed to APT40, and neither deception nor a false flag is suspected."
     );
 }
