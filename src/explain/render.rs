@@ -283,10 +283,13 @@ pub fn dot(explanation: &Explanation) -> String {
         };
         let _ = writeln!(
             nodes,
-            "  f{id} [shape={shape}, label=\"{}\\n{} {}{detail}\"];",
+            "  f{id} [shape={shape}, label=\"{}\\n{} {}{}{detail}\"];",
             dot_escape(&node.fact),
             confidence(node.confidence),
-            node.likelihood
+            node.likelihood,
+            node.grade
+                .as_ref()
+                .map_or_else(String::new, |grade| format!(", graded {grade}"))
         );
         if let Via::Combined { lines, .. } = &node.via {
             for (i, line) in lines.iter().enumerate() {
@@ -308,9 +311,23 @@ pub fn dot(explanation: &Explanation) -> String {
             rule,
             premises,
             absent,
+            defeaters,
             ..
         } = &node.via
         {
+            for (i, defeater) in defeaters.iter().enumerate() {
+                let _ = writeln!(
+                    nodes,
+                    "  f{id}_weak{i} [shape=box, style=dashed, label=\"not {}\\nweakened x {}\"];",
+                    dot_escape(&defeater.atom),
+                    confidence(defeater.factor)
+                );
+                let _ = writeln!(
+                    edges,
+                    "  f{id}_weak{i} -> f{id} [style=dashed, label=\"{}\"];",
+                    dot_escape(rule)
+                );
+            }
             for premise in premises {
                 let child = walk(premise, ids, nodes, edges);
                 let _ = writeln!(
