@@ -64,6 +64,9 @@ pub struct Level {
     pub relation: String,
     /// Its `@hypothesis` label (the relation's name when none was given).
     pub label: String,
+    /// The relation's `///` documentation, on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
     /// No candidate reaches the threshold.
     pub insufficient_evidence: bool,
     /// Concluded candidates first, most confident first; then those below the
@@ -118,6 +121,10 @@ pub struct Candidate {
     /// Confidence in the basis of the judgement, apart from its likelihood (ICD 203):
     /// how broad and how firm the evidence under it is.
     pub basis: Basis,
+    /// The documented rules that conclude it in its explanation: the root's rule, or
+    /// the rules of the counted lines of a combined conclusion.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleDoc>,
 }
 
 /// Confidence in the analytic basis of a candidate, in ICD 203's three levels (the
@@ -222,6 +229,18 @@ pub struct Evidence {
     pub source: String,
     /// Its confidence.
     pub confidence: f64,
+    /// The Admiralty grade its confidence was read from, if written with `@grade`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+}
+
+/// A rule a candidate's best derivation uses at its root, with its `///` documentation.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleDoc {
+    /// The rule's `@name`, or `rule #n`.
+    pub rule: String,
+    /// Its `///` documentation, on one line.
+    pub doc: String,
 }
 
 /// Why a report cannot be made.
@@ -312,7 +331,8 @@ pub fn report(
                     id: format!("E{}", i + 1),
                     fact: fact_text(program, program.interner(), fact.predicate, &fact.tuple),
                     source: program.fact_source(fact),
-                    confidence: round(fact.confidence()),
+                    confidence: round(program.fact_confidence(fact)),
+                    grade: fact.grade().map(str::to_owned),
                 }
             })
             .collect();
@@ -382,7 +402,8 @@ impl IncidentBuilder<'_, '_> {
     fn ids(&mut self, inputs: &BTreeSet<usize>) -> Vec<String> {
         let mut ids = Vec::new();
         for &index in inputs {
-            if self.program.facts()[index].confidence() >= 1.0 {
+            let fact = &self.program.facts()[index];
+            if self.program.fact_confidence(fact) >= 1.0 {
                 continue;
             }
             let next = self.evidence.len();
@@ -531,6 +552,9 @@ impl IncidentBuilder<'_, '_> {
                 status == Status::Defeated,
             );
             let sentence = explanation.as_ref().and_then(|e| e.root.sentence.clone());
+            let rules = explanation
+                .as_ref()
+                .map_or_else(Vec::new, |e| rule_docs(&e.root));
             let weakest = explanation.and_then(|e| e.weakest);
             self.next_candidate += 1;
             candidates.push(Candidate {
@@ -547,10 +571,15 @@ impl IncidentBuilder<'_, '_> {
                 defeated_by,
                 weakest,
                 basis,
+                rules,
             });
         }
         Level {
             relation: predicate.name.clone(),
+            doc: predicate
+                .doc
+                .as_deref()
+                .map(crate::explain::render::one_line),
             label: match predicate.hypothesis.as_deref() {
                 Some(label) if !label.is_empty() => label.to_string(),
                 _ => predicate.name.clone(),
@@ -558,6 +587,40 @@ impl IncidentBuilder<'_, '_> {
             insufficient_evidence: !candidates.iter().any(|c| c.status == Status::Concluded),
             candidates,
         }
+    }
+}
+
+/// The documented rules at the root of an explanation: the root's own, or those of
+/// the counted lines of a combined root; each once, in order.
+fn rule_docs(root: &crate::explain::Node) -> Vec<RuleDoc> {
+    use crate::explain::Via;
+    let nodes: Vec<&crate::explain::Node> = match &root.via {
+        Via::Combined { lines, .. } => lines
+            .iter()
+            .filter(|l| l.counted)
+            .map(|l| &l.node)
+            .collect(),
+        _ => vec![root],
+    };
+    let mut out: Vec<RuleDoc> = Vec::new();
+    for node in nodes {
+        if let (Via::Rule { rule, .. }, Some(doc)) = (&node.via, &node.doc) {
+            if !out.iter().any(|r| &r.rule == rule) {
+                out.push(RuleDoc {
+                    rule: rule.clone(),
+                    doc: crate::explain::render::one_line(doc),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A confidence as printed, after the Admiralty grade it was read from if any.
+fn graded(x: f64, grade: Option<&str>) -> String {
+    match grade {
+        Some(grade) => format!("{grade} {}", number(x)),
+        None => number(x),
     }
 }
 
@@ -635,6 +698,9 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(out, "\n== {} ==", incident.incident);
         for level in &incident.levels {
             let _ = writeln!(out, "\n{} ({})", level.label, level.relation);
+            if let Some(doc) = &level.doc {
+                let _ = writeln!(out, "  about: {doc}");
+            }
             if level.insufficient_evidence {
                 let _ = writeln!(
                     out,
@@ -658,12 +724,15 @@ pub fn text(report: &Report) -> String {
                 if c.status != Status::Defeated {
                     let _ = writeln!(out, "      basis: {}", c.basis.text());
                 }
+                for r in &c.rules {
+                    let _ = writeln!(out, "      rule \"{}\": {}", r.rule, r.doc);
+                }
                 if let Some(w) = &c.weakest {
                     let _ = writeln!(
                         out,
                         "      weakest evidence: {}  [{}]",
                         w.fact,
-                        number(w.confidence)
+                        graded(w.confidence, w.grade.as_deref())
                     );
                 }
                 for d in &c.defeated_by {
@@ -699,7 +768,13 @@ pub fn text(report: &Report) -> String {
         }
         let _ = writeln!(out);
         for e in &incident.evidence {
-            let _ = writeln!(out, "  {:<5} {}  {}", e.id, number(e.confidence), e.fact);
+            let _ = writeln!(
+                out,
+                "  {:<5} {}  {}",
+                e.id,
+                graded(e.confidence, e.grade.as_deref()),
+                e.fact
+            );
             let _ = writeln!(out, "              source: {}", e.source);
         }
     }
@@ -751,7 +826,13 @@ pub fn markdown(report: &Report) -> String {
                 let weakest = c
                     .weakest
                     .as_ref()
-                    .map(|w| format!("`{}` ({})", md_escape(&w.fact), number(w.confidence)))
+                    .map(|w| {
+                        format!(
+                            "`{}` ({})",
+                            md_escape(&w.fact),
+                            graded(w.confidence, w.grade.as_deref())
+                        )
+                    })
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,
@@ -800,7 +881,7 @@ pub fn markdown(report: &Report) -> String {
                 e.id,
                 md_escape(&e.fact),
                 md_escape(&e.source),
-                number(e.confidence)
+                graded(e.confidence, e.grade.as_deref())
             );
             for cell in cells {
                 let _ = write!(line, " {} |", if *cell == "." { "" } else { cell });

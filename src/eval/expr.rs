@@ -86,13 +86,14 @@ pub(crate) fn compare(op: CmpOp, a: ValueId, b: ValueId, interner: &Interner) ->
 /// The value of an aggregate over distinct solutions (tuples of `locals`): `None` when
 /// there is none (min or max of nothing), `Err` when it has no value (a sum that
 /// overflows or adds non-numbers).
-pub(crate) fn aggregate(
+pub(crate) fn aggregate<'s>(
     function: AggFn,
     targets: &[VarId],
     locals: &[VarId],
-    solutions: &FxHashSet<Vec<ValueId>>,
+    solutions: impl IntoIterator<Item = &'s Vec<ValueId>>,
     interner: &Interner,
 ) -> Option<Result<Value, ()>> {
+    let solutions: Vec<&Vec<ValueId>> = solutions.into_iter().collect();
     let positions: Vec<usize> = targets
         .iter()
         .map(|t| {

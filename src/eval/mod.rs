@@ -24,6 +24,7 @@ pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
 use provenance::{Layout, Source};
 use relation::{hash_row, Recorded, Relation};
+pub(crate) use seminaive::negation_factor;
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -96,6 +96,10 @@ pub(crate) enum Step {
         key_columns: Vec<usize>,
         key: Vec<Term>,
         index: Option<usize>,
+        /// Where the factor this negation puts on the derivation goes: its position
+        /// among the rule body's negations and aggregates, in written order; `None`
+        /// inside an aggregate, where it lowers the solution's confidence instead.
+        factor: Option<usize>,
     },
     Filter {
         left: Expr,
@@ -112,6 +116,8 @@ pub(crate) enum Step {
         targets: Vec<VarId>,
         locals: Vec<VarId>,
         steps: Vec<Step>,
+        /// As for [`Step::Neg`]: the slot of the aggregate's confidence.
+        factor: usize,
     },
 }
 
@@ -263,6 +269,11 @@ fn plan_literals(
             while at < pending.len() {
                 let index = pending[at];
                 let literal = &literals[index];
+                // The literal's slot among the body's negations and aggregates.
+                let factor = literals[..index]
+                    .iter()
+                    .filter(|l| matches!(l, Literal::Neg(_) | Literal::Agg(_)))
+                    .count();
                 let step = match literal {
                     Literal::Pos(_) => unreachable!("positive atoms are marked done above"),
                     Literal::Neg(atom) => {
@@ -286,6 +297,7 @@ fn plan_literals(
                                 key_columns,
                                 key,
                                 index: None,
+                                factor: slots.then_some(factor),
                             }
                         })
                     }
@@ -328,6 +340,7 @@ fn plan_literals(
                                 targets: agg.targets.clone(),
                                 locals: agg.locals.clone(),
                                 steps,
+                                factor,
                             }
                         })
                     }

@@ -10,7 +10,7 @@
 //! multiplies confidences no greater than 1, a better derivation never runs through the
 //! fact it derives, so recorded derivations form no cycles.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
@@ -72,8 +72,9 @@ impl ToAdd {
 enum Sink<'s> {
     /// Derive the rule's head.
     Head,
-    /// Collect distinct values of these variables (an aggregate's body).
-    Collect(&'s [VarId], &'s mut FxHashSet<Vec<ValueId>>),
+    /// Collect distinct values of these variables (an aggregate's body), each with the
+    /// confidence of its best match: the least confident fact of that match.
+    Collect(&'s [VarId], &'s mut FxHashMap<Vec<ValueId>, f64>),
 }
 
 /// How many steps of a plan run between two looks at the limits.
@@ -189,7 +190,42 @@ struct Exec<'a> {
     order: Vec<usize>,
     /// Limits checked as the plan runs.
     watch: &'a mut Watch,
+    /// The factor each negation and aggregate of the rule body puts on the current
+    /// derivation, by slot (written order): `1 - c` per fact a negation finds (their
+    /// product), an aggregate's confidence.
+    factors: Vec<f64>,
+    /// How many aggregates the plan is inside (0 or 1).
+    depth: u32,
+    /// Per relation: whether it is declared `@exception`, so that its facts under `not`
+    /// weaken a derivation by their confidence instead of defeating it outright.
+    defeaters: &'a [bool],
+    /// Inside an aggregate: the least confidence among the facts of the current match.
+    weakest: f64,
 }
+
+/// The number of negations and aggregates in the body of `rule`: its factor slots.
+fn n_factors(rule: &Rule) -> usize {
+    rule.body
+        .iter()
+        .filter(|l| matches!(l, Literal::Neg(_) | Literal::Agg(_)))
+        .count()
+}
+
+/// The factor `not` puts on a derivation when facts of an `@exception` relation it
+/// negates hold with these confidences: 0 (defeated) when one of them is at least
+/// [`DEFEAT_THRESHOLD`], else the chance that none of them holds, `(1 - c1)(1 - c2)...`,
+/// multiplied in ascending order so that the product does not depend on row order.
+pub(crate) fn negation_factor(mut confidences: Vec<f64>) -> f64 {
+    if confidences.iter().any(|&c| c >= DEFEAT_THRESHOLD) {
+        return 0.0;
+    }
+    confidences.sort_by(f64::total_cmp);
+    confidences.iter().fold(1.0, |factor, c| factor * (1.0 - c))
+}
+
+/// An exception that holds at least this likely (more likely than not) defeats what it
+/// negates; below it, it weakens by its confidence.
+pub(crate) const DEFEAT_THRESHOLD: f64 = 0.5;
 
 impl Exec<'_> {
     #[inline]
@@ -240,7 +276,14 @@ impl Exec<'_> {
                     if let Some(slot) = scan.slot {
                         this.premises[slot] = row;
                     }
-                    this.run(rest, sink);
+                    if this.depth > 0 {
+                        let saved = this.weakest;
+                        this.weakest = saved.min(relation.confidence(row as usize));
+                        this.run(rest, sink);
+                        this.weakest = saved;
+                    } else {
+                        this.run(rest, sink);
+                    }
                 };
                 match (scan.version, scan.index) {
                     (Version::Delta, _) => {
@@ -309,6 +352,7 @@ impl Exec<'_> {
                 key_columns,
                 key,
                 index,
+                factor,
             } => {
                 let relation = &self.relations[predicate.0 as usize];
                 let mut buffer = [ValueId(0); 16];
@@ -322,21 +366,49 @@ impl Exec<'_> {
                     owned = key.iter().map(|t| self.term(t)).collect();
                     &owned
                 };
-                let present = if key_columns.len() == *arity {
-                    relation.contains(values, relation.hash(values))
+                // The facts the negation finds, by their confidences: a certain one
+                // defeats the derivation, uncertain ones weaken it.
+                let found: Vec<f64> = if key_columns.len() == *arity {
+                    relation
+                        .find(values, relation.hash(values))
+                        .map(|row| relation.confidence(row as usize))
+                        .into_iter()
+                        .collect()
                 } else {
                     let slot = index.expect("plan: negation index slot filled before execution");
-                    !relation.indexes[slot]
+                    relation.indexes[slot]
                         .lookup(
                             &relation.data,
                             relation.arity,
                             values,
                             Index::hash_key(values),
                         )
-                        .is_empty()
+                        .iter()
+                        .map(|&row| relation.confidence(row as usize))
+                        .collect()
                 };
-                if !present {
-                    self.run(rest, sink);
+                // An ordinary negation is crisp: any fact found defeats. Only a fact of
+                // an `@exception` relation is a defeater that weighs by its confidence.
+                let weight = if self.defeaters[predicate.0 as usize] {
+                    negation_factor(found)
+                } else if found.is_empty() {
+                    1.0
+                } else {
+                    0.0
+                };
+                if weight > 0.0 {
+                    match factor {
+                        Some(slot) => {
+                            self.factors[*slot] = weight;
+                            self.run(rest, sink);
+                        }
+                        None => {
+                            let saved = self.weakest;
+                            self.weakest = saved.min(weight);
+                            self.run(rest, sink);
+                            self.weakest = saved;
+                        }
+                    }
                 }
             }
             Step::Filter { left, op, right } => {
@@ -364,12 +436,20 @@ impl Exec<'_> {
                 targets,
                 locals,
                 steps,
+                factor,
             } => {
-                let mut solutions = FxHashSet::default();
+                let mut solutions = FxHashMap::default();
+                let (depth, weakest) = (self.depth, self.weakest);
+                self.depth += 1;
+                self.weakest = 1.0;
                 self.run(steps, &mut Sink::Collect(locals, &mut solutions));
-                let value = aggregate(*function, targets, locals, &solutions, self.interner);
+                (self.depth, self.weakest) = (depth, weakest);
+                let value = aggregate(*function, targets, locals, solutions.keys(), self.interner);
                 match value {
                     Some(Ok(value)) => {
+                        // As certain as the least certain solution it counts (1 when it
+                        // counts none): min and max do not depend on the order found.
+                        self.factors[*factor] = solutions.values().copied().fold(1.0, f64::min);
                         self.regs[result.0 as usize] = self.interner.intern(value);
                         self.run(rest, sink);
                     }
@@ -475,7 +555,8 @@ impl Exec<'_> {
         match sink {
             Sink::Collect(vars, out) => {
                 let values: Vec<ValueId> = vars.iter().map(|v| self.regs[v.0 as usize]).collect();
-                out.insert(values);
+                let best = out.entry(values).or_insert(0.0);
+                *best = best.max(self.weakest);
             }
             Sink::Head => {
                 self.tuple.clear();
@@ -489,6 +570,9 @@ impl Exec<'_> {
                 let mut confidence = self.strength;
                 for (predicate, &row) in self.premise_predicates.iter().zip(&self.premises) {
                     confidence *= self.relations[predicate.0 as usize].confidence(row as usize);
+                }
+                for factor in &self.factors {
+                    confidence *= factor;
                 }
                 let relation = &self.relations[self.head_predicate.0 as usize];
                 let hash = relation.hash(&self.tuple);
@@ -557,6 +641,8 @@ pub(crate) struct State<'p> {
     started: std::time::Instant,
     /// New facts per rule in the last merge.
     growth: FxHashMap<RuleId, u64>,
+    /// Per relation: declared `@exception` (see [`Exec`]).
+    defeaters: Vec<bool>,
     /// Relations declared `@combine(noisy_or)`.
     combined: Vec<PredId>,
     /// Sources per fact, for combining.
@@ -618,7 +704,7 @@ impl<'p> State<'p> {
             relation.insert(
                 &fact.tuple,
                 hash,
-                fact.confidence(),
+                program.fact_confidence(fact),
                 INPUT_BIT | index as u32,
                 &[],
             );
@@ -649,6 +735,7 @@ impl<'p> State<'p> {
             growth: FxHashMap::default(),
             combined,
             lineage: Lineage::default(),
+            defeaters: program.predicates().iter().map(|p| p.exception).collect(),
             lines: Lines::default(),
         }
     }
@@ -693,7 +780,11 @@ impl<'p> State<'p> {
                 let sources = self.lineage.of_input(program, index);
                 lines.push((
                     row,
-                    Line::new(LineOrigin::Input(index), fact.confidence(), sources),
+                    Line::new(
+                        LineOrigin::Input(index),
+                        program.fact_confidence(fact),
+                        sources,
+                    ),
                 ));
             }
         }
@@ -735,6 +826,10 @@ impl<'p> State<'p> {
                 values: Vec::new(),
                 order: Vec::new(),
                 watch: &mut watch,
+                factors: vec![1.0; n_factors(rule)],
+                defeaters: &self.defeaters,
+                depth: 0,
+                weakest: 1.0,
             };
             exec.run(&plan.steps, &mut Sink::Head);
             if let Some(limit) = watch.stopped {
@@ -995,6 +1090,10 @@ impl<'p> State<'p> {
                     values: Vec::new(),
                     order: Vec::new(),
                     watch: &mut watch,
+                    factors: vec![1.0; n_factors(rule)],
+                    defeaters: &self.defeaters,
+                    depth: 0,
+                    weakest: 1.0,
                 };
                 exec.run(&plan.steps, &mut Sink::Head);
                 if exec.failures > 0 {

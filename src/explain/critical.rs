@@ -2,18 +2,22 @@
 //!
 //! An input fact is critical to a conclusion when evaluating the program without it no
 //! longer derives the conclusion, or derives it with a confidence below a threshold.
-//! Only the input facts at the leaves of the conclusion's best derivation (and, for a
-//! combined fact, of each counted line) can be critical: a fact absent from the best
-//! derivation cannot be needed by all of them, nor lower the best one. Each of those is
-//! removed in turn and the program evaluated again.
+//! The candidates are the input facts at the leaves of the conclusion's best
+//! derivation (and, for a combined fact, of each counted line), with the facts its
+//! aggregates count (they set its value and its confidence) and the facts that keep
+//! each exception it negates from holding (without one, the exception may hold and
+//! defeat it). Each candidate is removed in turn and the program evaluated again.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::tree::fact_text;
+use super::matcher::Partial;
+use super::support::{Instance, Support};
+use super::tree::{fact_text, Builder};
 use crate::eval::{evaluate, Derivation, EvalOptions, FactId, LineOrigin, Model};
-use crate::program::Program;
+use crate::program::{Literal, Program, RuleId, Term};
+use crate::value::ValueId;
 
 /// What removing one input fact does to the conclusion.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -53,11 +57,15 @@ impl Sensitivity {
 }
 
 /// The input facts at the leaves of `fact`'s recorded best derivation, as indexes into
-/// [`Program::facts`], in ascending order.
+/// [`Program::facts`], in ascending order; with, at each rule node, the facts its
+/// aggregates count and the facts that keep each of its negated atoms from holding
+/// (removing one of those may let an exception hold and defeat the conclusion).
 fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
     let mut out = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let mut stack = vec![fact];
+    let mut support = Support::new(program, model);
+    let mut builder = Builder::new(program, model);
     while let Some(fact) = stack.pop() {
         if !seen.insert(fact) {
             continue;
@@ -71,13 +79,15 @@ fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
                         out.insert(*index);
                     }
                     LineOrigin::Rule { rule, premises } => {
-                        let rule = program.rule(*rule);
-                        for (atom, &row) in rule.positive_atoms().zip(premises) {
-                            stack.push(FactId {
-                                predicate: atom.predicate,
-                                row,
-                            });
-                        }
+                        let premises = premise_facts(program, *rule, premises);
+                        stack.extend(body_extras(
+                            &mut support,
+                            &mut builder,
+                            fact,
+                            *rule,
+                            &premises,
+                        ));
+                        stack.extend(premises);
                     }
                 }
             }
@@ -88,15 +98,127 @@ fn leaves(program: &Program, model: &Model, fact: FactId) -> BTreeSet<usize> {
                 out.insert(index);
             }
             Derivation::Rule { rule, premises } => {
-                let rule = program.rule(rule);
-                for (atom, &row) in rule.positive_atoms().zip(&premises) {
-                    stack.push(FactId {
-                        predicate: atom.predicate,
-                        row,
-                    });
-                }
+                let premises = premise_facts(program, rule, &premises);
+                stack.extend(body_extras(
+                    &mut support,
+                    &mut builder,
+                    fact,
+                    rule,
+                    &premises,
+                ));
+                stack.extend(premises);
             }
             Derivation::Unrecorded => {}
+        }
+    }
+    out
+}
+
+/// The premise facts of a derivation by `rule` from its premise rows.
+fn premise_facts(program: &Program, rule: RuleId, rows: &[u32]) -> Vec<FactId> {
+    program
+        .rule(rule)
+        .positive_atoms()
+        .zip(rows)
+        .map(|(atom, &row)| FactId {
+            predicate: atom.predicate,
+            row,
+        })
+        .collect()
+}
+
+/// What a derivation of `fact` by `rule` rests on besides its positive premises: the
+/// facts its aggregates count, the facts of its negated atoms that hold (uncertain
+/// defeaters), and for each negated atom that does not hold, the facts that block it:
+/// for every rule that would derive the atom, the fact of one of its negated literals
+/// that holds where all its positive premises do.
+fn body_extras(
+    support: &mut Support<'_>,
+    builder: &mut Builder<'_>,
+    fact: FactId,
+    rule: RuleId,
+    premises: &[FactId],
+) -> Vec<FactId> {
+    let program = builder.matcher.program;
+    let rule_ref = program.rule(rule);
+    let mut out = support.counted(
+        fact,
+        &Instance {
+            rule,
+            premises: premises.to_vec(),
+        },
+    );
+    let bindings = builder.bindings(rule_ref, fact, premises);
+    for literal in &rule_ref.body {
+        let Literal::Neg(atom) = literal else {
+            continue;
+        };
+        let found = builder.matcher.matching(atom, &bindings);
+        if !found.is_empty() {
+            out.extend(found);
+            continue;
+        }
+        // The atom's values under this derivation (`_` unbound).
+        let values: Vec<Option<ValueId>> = atom
+            .args
+            .iter()
+            .map(|t| match t {
+                Term::Const(c) => Some(*c),
+                Term::Var(v) => bindings[v.0 as usize],
+            })
+            .collect();
+        for other in program.rules() {
+            if other.head.predicate != atom.predicate {
+                continue;
+            }
+            let mut head: Partial = vec![None; other.variables.len()];
+            let unified =
+                other
+                    .head
+                    .args
+                    .iter()
+                    .zip(&values)
+                    .all(|(term, value)| match (term, value) {
+                        (_, None) => true,
+                        (Term::Const(c), Some(v)) => c == v,
+                        (Term::Var(var), Some(v)) => match head[var.0 as usize] {
+                            Some(bound) => bound == *v,
+                            None => {
+                                head[var.0 as usize] = Some(*v);
+                                true
+                            }
+                        },
+                    });
+            if !unified {
+                continue;
+            }
+            // Each negated literal of the other rule in turn, read as positive: its
+            // facts, where the rest of the body holds, are what keep the atom away.
+            for (k, flipped) in other.body.iter().enumerate() {
+                let Literal::Neg(blocker) = flipped else {
+                    continue;
+                };
+                let positive = Literal::Pos(blocker.clone());
+                let body: Vec<&Literal> = other
+                    .body
+                    .iter()
+                    .enumerate()
+                    .map(|(j, l)| if j == k { &positive } else { l })
+                    .collect();
+                let n_positive = other.positive_atoms().count();
+                let mut found = Vec::new();
+                builder.matcher.solve(
+                    other,
+                    &body,
+                    &mut head.clone(),
+                    &mut Vec::new(),
+                    &mut |_, premises| {
+                        found.extend(premises.iter().copied());
+                        found.len() < 64 * (n_positive + 1)
+                    },
+                );
+                out.extend(found);
+            }
         }
     }
     out

@@ -136,22 +136,42 @@ impl<'a> Matcher<'a> {
         rule.variables[var.0 as usize] == "_"
     }
 
-    /// Whether some fact matches `atom` under `bindings` (unbound variables match anything).
-    pub fn exists(&self, atom: &Atom, bindings: &Partial) -> bool {
+    /// The facts that match `atom` under `bindings` (unbound variables match anything),
+    /// ascending by row.
+    pub fn matching(&self, atom: &Atom, bindings: &Partial) -> Vec<FactId> {
         let predicate = atom.predicate;
         if let Some(tuple) = Self::bound_tuple(atom, bindings) {
-            return self.model.find(predicate, &tuple).is_some();
+            return self.model.find(predicate, &tuple).into_iter().collect();
         }
         let mut trial = bindings.clone();
         let mut newly = Vec::new();
-        (0..self.model.len(predicate) as u32).any(|row| {
-            let tuple = self.model.tuple(FactId { predicate, row });
-            let matched = Self::unify_noting(atom, tuple, &mut trial, &mut newly);
-            for v in newly.drain(..) {
-                trial[v] = None;
-            }
-            matched
-        })
+        (0..self.model.len(predicate) as u32)
+            .map(|row| FactId { predicate, row })
+            .filter(|&fact| {
+                let matched =
+                    Self::unify_noting(atom, self.model.tuple(fact), &mut trial, &mut newly);
+                for v in newly.drain(..) {
+                    trial[v] = None;
+                }
+                matched
+            })
+            .collect()
+    }
+
+    /// The factor `not atom` puts on a derivation under `bindings`, as evaluation
+    /// computes it: 1 when no fact matches; for an `@exception` relation 0 when one of
+    /// the matching facts holds at 0.5 or more, else the chance that none of them
+    /// holds, `(1 - c1)(1 - c2)...`; otherwise 0 (defeated).
+    pub fn negation_weight(&self, atom: &Atom, bindings: &Partial) -> f64 {
+        let found = self.matching(atom, bindings);
+        if found.is_empty() {
+            return 1.0;
+        }
+        if !self.program.predicate(atom.predicate).exception {
+            return 0.0;
+        }
+        let confidences: Vec<f64> = found.iter().map(|f| self.model.confidence(*f)).collect();
+        crate::eval::negation_factor(confidences)
     }
 
     /// Calls `found` for each instance of `literals` extending `bindings`, with the
@@ -246,7 +266,7 @@ impl<'a> Matcher<'a> {
                 true
             }
             Literal::Neg(atom) => {
-                if self.exists(atom, bindings) {
+                if self.negation_weight(atom, bindings) == 0.0 {
                     true
                 } else {
                     self.solve(rule, &rest, bindings, premises, found)
@@ -350,5 +370,69 @@ impl<'a> Matcher<'a> {
             },
         );
         out
+    }
+
+    /// The factors a derivation of `rule` under complete `bindings` gets from its
+    /// negations and aggregates, multiplied in written order as evaluation does.
+    pub fn body_factors(&mut self, rule: &Rule, bindings: &Partial) -> f64 {
+        let mut factor = 1.0;
+        for literal in &rule.body {
+            match literal {
+                Literal::Neg(atom) => factor *= self.negation_weight(atom, bindings),
+                Literal::Agg(agg) => factor *= self.aggregate_confidence(rule, agg, bindings),
+                _ => {}
+            }
+        }
+        factor
+    }
+
+    /// The confidence of an aggregate under `bindings`, as evaluation computes it: the
+    /// least, over its distinct solutions, of the best instance of each, an instance
+    /// being as confident as its least confident fact (and `@exception` negation); 1
+    /// when it counts nothing.
+    pub fn aggregate_confidence(
+        &mut self,
+        rule: &Rule,
+        agg: &Aggregate,
+        bindings: &Partial,
+    ) -> f64 {
+        let mut inner = bindings.clone();
+        for local in &agg.locals {
+            inner[local.0 as usize] = None;
+        }
+        let literals: Vec<&Literal> = agg.body.iter().collect();
+        let mut best: rustc_hash::FxHashMap<Vec<ValueId>, f64> = Default::default();
+        let locals = agg.locals.clone();
+        let mut instances: Vec<(Vec<ValueId>, Partial, Vec<FactId>)> = Vec::new();
+        self.solve(
+            rule,
+            &literals,
+            &mut inner,
+            &mut Vec::new(),
+            &mut |b, premises| {
+                let solution: Vec<ValueId> = locals
+                    .iter()
+                    .map(|l| b[l.0 as usize].expect("aggregate locals are bound by its body"))
+                    .collect();
+                instances.push((solution, b.clone(), premises.to_vec()));
+                true
+            },
+        );
+        for (solution, b, premises) in instances {
+            let mut weakest = premises
+                .iter()
+                .map(|f| self.model.confidence(*f))
+                .fold(1.0, f64::min);
+            for literal in &agg.body {
+                if let Literal::Neg(atom) = literal {
+                    if self.program.predicate(atom.predicate).exception {
+                        weakest = weakest.min(self.negation_weight(atom, &b));
+                    }
+                }
+            }
+            let entry = best.entry(solution).or_insert(0.0);
+            *entry = entry.max(weakest);
+        }
+        best.values().copied().fold(1.0, f64::min)
     }
 }

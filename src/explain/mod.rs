@@ -40,7 +40,9 @@ pub fn explain_to_depth(
     depth: usize,
 ) -> Explanation {
     let mut builder = tree::Builder::new(program, model).with_depth(depth);
-    Explanation::new(builder.node(fact))
+    let mut explanation = Explanation::new(builder.node(fact));
+    explanation.relation_doc = program.predicate(fact.predicate).doc.clone();
+    explanation
 }
 
 /// The text explanation of a ground fact written as in a rule file, or `None` if the

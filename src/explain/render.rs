@@ -21,6 +21,11 @@ enum Item<'a> {
     Labeled(String, &'a Node),
 }
 
+/// A `///` comment on one line: its lines joined by spaces.
+pub fn one_line(doc: &str) -> String {
+    doc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Levels of guides drawn before they start again at the left margin: past it, each
 /// line begins with the level it continues from, so a line's width does not grow with
 /// the tree's depth (a 10,000-step chain would otherwise print gigabytes of guides).
@@ -29,9 +34,13 @@ const GUIDE_LEVELS: usize = 24;
 /// Writes `node` at `depth` levels below the root; `first` starts its first line,
 /// `rest` its other lines.
 fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usize) {
+    let graded = match &node.grade {
+        Some(grade) => format!(", graded {grade}"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{first}{}  [{} {}]",
+        "{first}{}  [{} {}{graded}]",
         node.fact,
         confidence(node.confidence),
         node.likelihood
@@ -46,6 +55,7 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usi
             location,
             since,
             until,
+            given_despite,
         } => {
             if source == location {
                 details.push(format!("input fact at {location}"));
@@ -61,6 +71,12 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usi
                 (None, Some(until)) => details.push(format!("holds until {until}")),
                 (None, None) => {}
             }
+            if let Some(written) = given_despite {
+                details.push(format!(
+                    "reference data, taken as given (written with confidence {})",
+                    confidence(*written)
+                ));
+            }
         }
         Via::Combined { formula, lines, .. } => {
             let counted = lines.iter().filter(|l| l.counted).count();
@@ -70,14 +86,28 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usi
                 lines.len()
             ));
             for (i, line) in lines.iter().enumerate() {
-                let label = match &line.shares {
-                    None if line.counted => format!("line {}, counted: ", i + 1),
-                    Some(source) => format!(
-                        "line {}, not counted (shares the source \"{source}\" with a line above): ",
+                let on = if line.sources.is_empty() {
+                    "no party or uncertain source".to_string()
+                } else {
+                    line.sources.join(", ")
+                };
+                let mut label = match (&line.shares, line.shares_with) {
+                    _ if line.counted => {
+                        format!("line {}, counted (independent; rests on {on})", i + 1)
+                    }
+                    (Some(source), Some(with)) => format!(
+                        "line {}, not counted (rests on {source}, as line {with} does)",
                         i + 1
                     ),
-                    None => format!("line {}, not counted: ", i + 1),
+                    (Some(source), None) => {
+                        format!("line {}, not counted (rests on {source})", i + 1)
+                    }
+                    (None, _) => format!("line {}, not counted", i + 1),
                 };
+                if line.approximate {
+                    label.push_str(" [best choice found, search cut short]");
+                }
+                label.push_str(": ");
                 items.push(Item::Labeled(label, &line.node));
             }
         }
@@ -94,15 +124,24 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usi
             instance,
             premises,
             absent,
+            defeaters,
             conditions,
             aggregates,
             ..
         } => {
+            if let Some(doc) = &node.doc {
+                details.push(format!("why: {}", one_line(doc)));
+            }
             details.push(format!("by rule \"{rule}\" (strength {strength}):"));
             details.push(format!("  {instance}"));
             items.extend(premises.iter().map(Item::Node));
             for aggregate in aggregates {
-                let mut line = format!("{}  (value {})", aggregate.literal, aggregate.value);
+                let mut line = format!(
+                    "{}  (value {}, confidence {}: its least confident solution)",
+                    aggregate.literal,
+                    aggregate.value,
+                    confidence(aggregate.confidence)
+                );
                 for fact in &aggregate.over {
                     let _ = write!(line, "\n- {fact}");
                 }
@@ -114,6 +153,19 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str, depth: usi
             for atom in absent {
                 items.push(Item::Line(format!(
                     "not {atom}  (no such fact was derived)"
+                )));
+            }
+            for defeater in defeaters {
+                let held: Vec<String> = defeater
+                    .facts
+                    .iter()
+                    .map(|(fact, c)| format!("{fact} holds at {}", confidence(*c)))
+                    .collect();
+                items.push(Item::Line(format!(
+                    "not {}  (weakened, x {}: {})",
+                    defeater.atom,
+                    confidence(defeater.factor),
+                    held.join(", ")
                 )));
             }
         }
@@ -164,14 +216,22 @@ pub fn text(explanation: &Explanation) -> String {
     let mut out = String::new();
     write_node(&mut out, &explanation.root, "", "", 0);
     if let Some(weakest) = &explanation.weakest {
+        let graded = match &weakest.grade {
+            Some(grade) => format!(", graded {grade}"),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "weakest evidence: {}  [{} {}]  source: {}",
+            "weakest evidence: {}  [{} {}{graded}]  source: {}",
             weakest.fact,
             confidence(weakest.confidence),
             weakest.likelihood(),
             weakest.source
         );
+    }
+    if let Some(doc) = &explanation.relation_doc {
+        let relation = &explanation.root.relation;
+        let _ = writeln!(out, "about {relation}: {}", one_line(doc));
     }
     out
 }
@@ -353,10 +413,13 @@ pub fn dot(explanation: &Explanation) -> String {
         };
         let _ = writeln!(
             nodes,
-            "  f{id} [shape={shape}, label=\"{}\\n{} {}{detail}\"];",
+            "  f{id} [shape={shape}, label=\"{}\\n{} {}{}{detail}\"];",
             dot_escape(&node.fact),
             confidence(node.confidence),
-            node.likelihood
+            node.likelihood,
+            node.grade
+                .as_ref()
+                .map_or_else(String::new, |grade| format!(", graded {grade}"))
         );
         if let Via::Combined { lines, .. } = &node.via {
             for (i, line) in lines.iter().enumerate() {
@@ -378,9 +441,23 @@ pub fn dot(explanation: &Explanation) -> String {
             rule,
             premises,
             absent,
+            defeaters,
             ..
         } = &node.via
         {
+            for (i, defeater) in defeaters.iter().enumerate() {
+                let _ = writeln!(
+                    nodes,
+                    "  f{id}_weak{i} [shape=box, style=dashed, label=\"not {}\\nweakened x {}\"];",
+                    dot_escape(&defeater.atom),
+                    confidence(defeater.factor)
+                );
+                let _ = writeln!(
+                    edges,
+                    "  f{id}_weak{i} -> f{id} [style=dashed, label=\"{}\"];",
+                    dot_escape(rule)
+                );
+            }
             for premise in premises {
                 let child = walk(premise, ids, nodes, edges);
                 let _ = writeln!(

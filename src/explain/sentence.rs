@@ -118,8 +118,13 @@ fn evidence(node: &Node, sources: &mut Vec<String>, top: bool) {
     }
     match &node.via {
         Via::Input { source, .. } => {
-            if node.confidence < 1.0 && !sources.contains(source) {
-                sources.push(source.clone());
+            // A graded fact says so beside its source: the grade is what the number was.
+            let source = match &node.grade {
+                Some(grade) => format!("{source} (graded {grade}, {:.3})", node.confidence),
+                None => source.clone(),
+            };
+            if node.confidence < 1.0 && !sources.contains(&source) {
+                sources.push(source);
             }
         }
         Via::Rule { premises, .. } => premises.iter().for_each(|p| evidence(p, sources, false)),

@@ -51,21 +51,22 @@ pub fn all_derivations(program: &Program, model: &Model, fact: FactId) -> Vec<Wa
                 program.fact_source(input),
                 program.fact_location(input)
             ),
-            confidence: round(input.confidence()),
-            likelihood: super::likelihood(input.confidence()),
+            confidence: round(program.fact_confidence(input)),
+            likelihood: super::likelihood(program.fact_confidence(input)),
             premises: Vec::new(),
             best: recorded == Derivation::Input(index),
         });
     }
     for instance in support.instances(fact) {
         let rule = program.rule(instance.rule);
+        let bindings = builder.bindings(rule, fact, &instance.premises);
         let confidence = rule.strength
             * instance
                 .premises
                 .iter()
                 .map(|p| model.confidence(*p))
-                .product::<f64>();
-        let bindings = builder.bindings(rule, fact, &instance.premises);
+                .product::<f64>()
+            * builder.matcher.body_factors(rule, &bindings);
         let mut text = String::new();
         crate::program::write_rule(
             &mut text,
@@ -208,8 +209,50 @@ impl<'a> Support<'a> {
         out
     }
 
+    /// The facts the aggregates of `instance` (a derivation of `fact`) count: one
+    /// instance of each distinct solution of each aggregate's body.
+    pub fn counted(&mut self, fact: FactId, instance: &Instance) -> Vec<FactId> {
+        let program = self.matcher.program;
+        let model = self.matcher.model;
+        let rule = program.rule(instance.rule);
+        if !rule.body.iter().any(|l| matches!(l, Literal::Agg(_))) {
+            return Vec::new();
+        }
+        let mut bindings: Partial = vec![None; rule.variables.len()];
+        let unified = Matcher::unify(&rule.head, model.tuple(fact), &mut bindings)
+            && rule
+                .positive_atoms()
+                .zip(&instance.premises)
+                .all(|(atom, premise)| Matcher::unify(atom, model.tuple(*premise), &mut bindings));
+        if !unified {
+            return Vec::new();
+        }
+        // Assignments and aggregates before an aggregate may bind what it reads.
+        let rest: Vec<&Literal> = rule
+            .body
+            .iter()
+            .filter(|l| !matches!(l, Literal::Pos(_)))
+            .collect();
+        let mut complete = bindings.clone();
+        self.matcher
+            .solve(rule, &rest, &mut bindings, &mut Vec::new(), &mut |b, _| {
+                complete = b.clone();
+                false
+            });
+        let mut out = Vec::new();
+        for literal in &rule.body {
+            if let Literal::Agg(agg) = literal {
+                for (_, facts) in self.matcher.aggregate_solutions(rule, agg, &complete) {
+                    out.extend(facts);
+                }
+            }
+        }
+        out
+    }
+
     /// The input facts (indexes into [`Program::facts`]) that some derivation of `fact`
-    /// rests on, through every derivation of every premise.
+    /// rests on, through every derivation of every premise and the facts its
+    /// aggregates count.
     pub fn inputs(&mut self, fact: FactId) -> BTreeSet<usize> {
         if let Some(known) = self.memo.get(&fact) {
             return known.clone();
@@ -231,6 +274,7 @@ impl<'a> Support<'a> {
                 out.extend(indexes.iter().copied());
             }
             for instance in self.instances(at) {
+                stack.extend(self.counted(at, &instance));
                 stack.extend(instance.premises);
             }
         }

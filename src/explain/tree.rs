@@ -28,6 +28,13 @@ pub struct Node {
     pub confidence: f64,
     /// The ICD 203 term for the confidence.
     pub likelihood: &'static str,
+    /// For an input fact written with `@grade`: the Admiralty grade (`B2`) its
+    /// confidence was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    /// For a fact derived by a rule: the rule's `///` documentation, why the rule holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
     /// The derivation in words: its rule's `@explain` template with its values (for a
     /// combined fact, the best line's rule, with the combined confidence); `None` when
     /// the rule has no template, and for input facts.
@@ -53,6 +60,11 @@ pub enum Via {
         /// `@until`: the last day the fact holds, if bounded.
         #[serde(skip_serializing_if = "Option::is_none")]
         until: Option<String>,
+        /// For a fact of a `@reference` relation written with a confidence below 1:
+        /// that confidence, which evaluation does not use (reference data is taken as
+        /// given).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        given_despite: Option<f64>,
     },
     /// Derived by a rule.
     Rule {
@@ -68,6 +80,10 @@ pub enum Via {
         premises: Vec<Node>,
         /// Negated premises, instantiated: no such fact was derived.
         absent: Vec<String>,
+        /// Negated `@exception` premises that hold with a confidence below 1: each
+        /// weakens the derivation instead of defeating it.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        defeaters: Vec<DefeaterNode>,
         /// Comparisons and assignments, instantiated; all hold.
         conditions: Vec<String>,
         /// Aggregates with their value and the facts they counted.
@@ -98,15 +114,37 @@ pub enum Via {
 /// One line of evidence of a combined fact.
 #[derive(Clone, Debug, Serialize)]
 pub struct LineNode {
-    /// Whether it counts towards the fact's confidence.
+    /// Whether it counts towards the fact's confidence: the counted lines are the set of
+    /// lines sharing no source with the largest noisy-or.
     pub counted: bool,
-    /// Why not: a source it shares with a line counted before it.
+    /// Why not: a source it shares with a counted line (`party P`, `speaker S` or
+    /// `source "text"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<String>,
-    /// The uncertain sources the line rests on.
+    /// The counted line it shares that source with (1-based, in the order shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares_with: Option<usize>,
+    /// Whether the choice of lines among those it overlaps with is the best found by a
+    /// search cut short rather than the best there is.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
+    /// What the line's independence is judged by: the parties, speakers and sources of
+    /// the evidence it rests on (reference data and certain facts of no known speaker
+    /// are not among them).
     pub sources: Vec<String>,
     /// The fact as this line derives it: its confidence is the line's own.
     pub node: Node,
+}
+
+/// A negated `@exception` premise whose facts hold with a confidence below 1.
+#[derive(Clone, Debug, Serialize)]
+pub struct DefeaterNode {
+    /// The negated atom with this derivation's values.
+    pub atom: String,
+    /// The facts it matches, with their confidences.
+    pub facts: Vec<(String, f64)>,
+    /// The factor it puts on the derivation: `(1 - c1)(1 - c2)...` over those facts.
+    pub factor: f64,
 }
 
 /// An aggregate premise of a derivation.
@@ -116,6 +154,10 @@ pub struct AggregateNode {
     pub literal: String,
     /// Its value.
     pub value: String,
+    /// Its confidence, a factor of the derivation's: that of the least confident
+    /// solution it counts (each solution as confident as its least confident fact),
+    /// 1 when it counts none.
+    pub confidence: f64,
     /// The facts of each distinct solution of its body (one instance per solution).
     pub over: Vec<String>,
 }
@@ -123,6 +165,9 @@ pub struct AggregateNode {
 /// The explanation of one fact.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
+    /// The `///` documentation of the root fact's relation: what the conclusion means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation_doc: Option<String>,
     /// The root node.
     pub root: Node,
     /// The least confident input fact of the tree: the evidence that limits the
@@ -140,6 +185,9 @@ pub struct Weakest {
     pub confidence: f64,
     /// Its source.
     pub source: String,
+    /// The Admiralty grade its confidence was read from, if written with `@grade`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
 }
 
 impl Weakest {
@@ -175,8 +223,13 @@ impl Explanation {
             fact: node.fact.clone(),
             confidence: node.confidence,
             source: source.to_string(),
+            grade: node.grade.clone(),
         });
-        Explanation { root, weakest }
+        Explanation {
+            relation_doc: None,
+            root,
+            weakest,
+        }
     }
 }
 
@@ -214,11 +267,13 @@ pub(crate) fn fact_text(
 /// How an input fact holds: its source, place and window.
 fn input_via(program: &Program, input: &crate::program::Fact) -> Via {
     let day = |d: Option<i32>| d.map(|d| Value::Date(d).to_string());
+    let reference = program.predicate(input.predicate).reference;
     Via::Input {
         source: program.fact_source(input),
         location: program.fact_location(input),
         since: day(input.window().since),
         until: day(input.window().until),
+        given_despite: (reference && input.confidence() < 1.0).then(|| round(input.confidence())),
     }
 }
 
@@ -277,6 +332,8 @@ impl<'a> Builder<'a> {
                 .collect(),
             confidence: round(confidence),
             likelihood: likelihood(confidence),
+            grade: None,
+            doc: None,
             sentence: None,
             via,
         }
@@ -310,7 +367,9 @@ impl<'a> Builder<'a> {
         match model.derivation(program, fact) {
             Derivation::Input(index) => {
                 let input = &program.facts()[index];
-                self.leaf(fact, input_via(program, input))
+                let mut node = self.leaf(fact, input_via(program, input));
+                node.grade = input.grade().map(str::to_owned);
+                node
             }
             Derivation::Unrecorded => self.leaf(fact, Via::Unrecorded),
             Derivation::Rule { rule, premises } => {
@@ -327,6 +386,7 @@ impl<'a> Builder<'a> {
                     self.rule_via(rule, fact, &premise_facts, model.confidence(fact));
                 let mut node = self.leaf(fact, via);
                 node.sentence = sentence;
+                node.doc = rule.doc.clone();
                 node
             }
         }
@@ -340,9 +400,12 @@ impl<'a> Builder<'a> {
         let mut best_sentence = None;
         for (i, line) in lines.iter().enumerate() {
             let mut sentence = None;
+            let mut grade = None;
+            let mut doc = None;
             let via = match &line.origin {
                 LineOrigin::Input(index) => {
                     let input = &program.facts()[*index];
+                    grade = input.grade().map(str::to_owned);
                     input_via(program, input)
                 }
                 LineOrigin::Rule { rule, premises } => {
@@ -362,19 +425,30 @@ impl<'a> Builder<'a> {
                     let (via, line_sentence) =
                         self.rule_via(rule, fact, &premise_facts, line.confidence);
                     sentence = line_sentence;
+                    doc = rule.doc.clone();
                     via
                 }
             };
             let mut node = self.leaf(fact, via);
             node.sentence = sentence;
+            node.grade = grade;
+            node.doc = doc;
             node.confidence = round(line.confidence);
             node.likelihood = likelihood(line.confidence);
             if line.counted {
                 factors.push(format!("(1 - {:.3})", line.confidence));
             }
+            let shares_with = line.shares.and_then(|s| {
+                lines
+                    .iter()
+                    .position(|other| other.counted && other.sources.contains(&s))
+                    .map(|k| k + 1)
+            });
             nodes.push(LineNode {
                 counted: line.counted,
                 shares: line.shares.map(|s| model.source_name(s).to_string()),
+                shares_with,
+                approximate: line.approximate,
                 sources: line
                     .sources
                     .iter()
@@ -470,6 +544,7 @@ impl<'a> Builder<'a> {
             &self.matcher.interner,
         );
         let mut absent = Vec::new();
+        let mut defeaters = Vec::new();
         let mut conditions = Vec::new();
         let mut aggregates = Vec::new();
         let instantiate = |literal: &Literal, interner: &Interner| {
@@ -490,7 +565,30 @@ impl<'a> Builder<'a> {
                         Some(&bindings),
                         &self.matcher.interner,
                     );
-                    absent.push(s);
+                    let found = self.matcher.matching(atom, &bindings);
+                    if found.is_empty() {
+                        absent.push(s);
+                    } else {
+                        let model = self.matcher.model;
+                        defeaters.push(DefeaterNode {
+                            atom: s,
+                            facts: found
+                                .iter()
+                                .map(|f| {
+                                    (
+                                        fact_text(
+                                            program,
+                                            model.interner(),
+                                            f.predicate,
+                                            model.tuple(*f),
+                                        ),
+                                        round(model.confidence(*f)),
+                                    )
+                                })
+                                .collect(),
+                            factor: round(self.matcher.negation_weight(atom, &bindings)),
+                        });
+                    }
                 }
                 Literal::Cmp { .. } | Literal::Assign { .. } => {
                     conditions.push(instantiate(literal, &self.matcher.interner))
@@ -520,9 +618,11 @@ impl<'a> Builder<'a> {
                         })
                         .collect();
                     over.sort();
+                    let confidence = self.matcher.aggregate_confidence(rule, agg, &bindings);
                     aggregates.push(AggregateNode {
                         literal: s,
                         value,
+                        confidence: round(confidence),
                         over,
                     });
                 }
@@ -538,6 +638,7 @@ impl<'a> Builder<'a> {
             instance,
             premises: children,
             absent,
+            defeaters,
             conditions,
             aggregates,
         };

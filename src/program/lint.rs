@@ -8,6 +8,7 @@
 //! `docs/lints.md` describes each one.
 
 mod bounds;
+mod parties;
 mod subsume;
 
 use rustc_hash::FxHashMap;
@@ -74,6 +75,10 @@ pub const LINTS: &[Lint] = &[
     Lint {
         code: "W0609",
         name: "below_report_threshold",
+    },
+    Lint {
+        code: "W0610",
+        name: "speaker_without_party",
     },
 ];
 
@@ -265,6 +270,7 @@ pub fn lint(program: &Program, modules: &[ast::Module]) -> Vec<Diagnostic> {
     unused_relations(program, &usage, &mut out);
     zero_strength(program, modules, &mut out);
     below_report_threshold(program, &bounds, &mut out);
+    parties::check(program, &mut out);
     out
 }
 

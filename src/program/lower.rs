@@ -293,6 +293,8 @@ struct Annotations {
     source: Option<String>,
     confidence: Option<f64>,
     window: Window,
+    /// `@grade`: the grade as written.
+    grade: Option<String>,
     /// `@explain`: the template text and the span of its string literal.
     explain: Option<(String, Span)>,
 }
@@ -311,7 +313,25 @@ fn kind_of_type(name: &str) -> Option<Option<Kind>> {
 const TYPE_NAMES: [&str; 6] = ["sym", "str", "int", "float", "date", "any"];
 const RULE_ANNOTATIONS: [&str; 4] = ["name", "strength", "explain", "allow"];
 const FACT_ANNOTATIONS: [&str; 6] = ["source", "confidence", "grade", "since", "until", "allow"];
-const DECLARATION_ANNOTATIONS: [&str; 3] = ["combine", "hypothesis", "exception"];
+const DECLARATION_ANNOTATIONS: [&str; 6] = [
+    "combine",
+    "hypothesis",
+    "exception",
+    "reference",
+    "speaker",
+    "party",
+];
+
+/// What the annotations of a `rel` declaration say.
+#[derive(Default)]
+struct DeclarationAnnotations {
+    combine: Combine,
+    hypothesis: Option<String>,
+    exception: bool,
+    reference: bool,
+    speaker: Option<usize>,
+    party: bool,
+}
 
 impl Lowerer<'_> {
     fn error(&mut self, diagnostic: Diagnostic) {
@@ -335,7 +355,7 @@ impl Lowerer<'_> {
             self.error(d);
             return;
         }
-        let (combine, hypothesis, exception) = self.read_declaration_annotations(&decl.annotations);
+        let read = self.read_declaration_annotations(decl);
         let mut kinds = Vec::new();
         let mut columns = Vec::new();
         for column in &decl.columns {
@@ -367,9 +387,12 @@ impl Lowerer<'_> {
             declared_at: Some(decl.name.span),
             doc: decl.doc.clone(),
             derived: false,
-            combine,
-            hypothesis,
-            exception,
+            combine: read.combine,
+            hypothesis: read.hypothesis,
+            exception: read.exception,
+            reference: read.reference,
+            speaker: read.speaker,
+            party: read.party,
         });
         self.first_use.push(decl.name.span);
         self.has_facts.push(false);
@@ -420,6 +443,9 @@ impl Lowerer<'_> {
             combine: Combine::Max,
             hypothesis: None,
             exception: false,
+            reference: false,
+            speaker: None,
+            party: false,
         });
         self.first_use.push(span);
         self.has_facts.push(false);
@@ -459,22 +485,19 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `@combine(max|noisy_or)` and `@hypothesis("label")` on a `rel` declaration.
-    fn read_declaration_annotations(
-        &mut self,
-        annotations: &[ast::Annotation],
-    ) -> (Combine, Option<String>, bool) {
-        let mut combine = Combine::Max;
-        let mut hypothesis = None;
-        let mut exception = false;
+    /// `@combine(max|noisy_or)`, `@hypothesis("label")`, `@exception`, `@reference`,
+    /// `@speaker(column)` and `@party` on a `rel` declaration.
+    fn read_declaration_annotations(&mut self, decl: &ast::Decl) -> DeclarationAnnotations {
+        let mut read = DeclarationAnnotations::default();
+        let annotations = &decl.annotations;
         for annotation in annotations {
             let name = annotation.name.text.as_str();
             match (name, annotation.args.as_slice()) {
                 ("combine", [(Value::Text(method), _)]) if &**method == "noisy_or" => {
-                    combine = Combine::NoisyOr;
+                    read.combine = Combine::NoisyOr;
                 }
                 ("combine", [(Value::Text(method), _)]) if &**method == "max" => {
-                    combine = Combine::Max;
+                    read.combine = Combine::Max;
                 }
                 ("combine", args) => {
                     let span = args.first().map_or(annotation.span, |a| a.1);
@@ -489,13 +512,65 @@ impl Lowerer<'_> {
                 }
                 // Read by `program::lint`.
                 ("allow", _) => {}
-                ("exception", []) => exception = true,
+                ("exception", []) => read.exception = true,
+                ("reference", []) => read.reference = true,
+                ("reference", _) => self.error(
+                    Diagnostic::error("E0130", "`@reference` takes no arguments", annotation.span)
+                        .with_help(annotation_example("reference")),
+                ),
+                ("speaker", [(Value::Text(column), span)]) => {
+                    let names: Vec<&str> = decl
+                        .columns
+                        .iter()
+                        .filter_map(|c| c.name.as_ref().map(|n| n.text.as_str()))
+                        .collect();
+                    match decl.columns.iter().position(|c| {
+                        c.name.as_ref().is_some_and(|n| n.text.as_str() == &**column)
+                    }) {
+                        Some(at) => read.speaker = Some(at),
+                        None => {
+                            let mut d = Diagnostic::error(
+                                "E0131",
+                                format!("`@speaker` names the column `{column}`, which the relation does not have"),
+                                *span,
+                            )
+                            .with_label("no such column");
+                            d = match suggest(column, names.iter().copied()) {
+                                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                                None => d.with_help(
+                                    "name the column that says who states each fact, as in `@speaker(source) rel claims(source: sym, ...)`",
+                                ),
+                            };
+                            self.error(d);
+                        }
+                    }
+                }
+                ("speaker", _) => self.error(
+                    Diagnostic::error(
+                        "E0131",
+                        "`@speaker` takes one column name",
+                        annotation.span,
+                    )
+                    .with_help(annotation_example("speaker")),
+                ),
+                ("party", []) if decl.columns.len() == 2 => read.party = true,
+                ("party", _) => self.error(
+                    Diagnostic::error(
+                        "E0132",
+                        "`@party` takes no arguments and goes on a relation of two columns",
+                        annotation.span,
+                    )
+                    .with_label(format!("on a relation of {} column{}", decl.columns.len(), plural(decl.columns.len())))
+                    .with_help(annotation_example("party")),
+                ),
                 ("exception", _) => self.error(
                     Diagnostic::error("E0107", "`@exception` takes no arguments", annotation.span)
                         .with_help(annotation_example("exception")),
                 ),
-                ("hypothesis", []) => hypothesis = Some(String::new()),
-                ("hypothesis", [(Value::Text(label), _)]) => hypothesis = Some(label.to_string()),
+                ("hypothesis", []) => read.hypothesis = Some(String::new()),
+                ("hypothesis", [(Value::Text(label), _)]) => {
+                    read.hypothesis = Some(label.to_string())
+                }
                 ("hypothesis", _) => self.error(
                     Diagnostic::error(
                         "E0107",
@@ -527,14 +602,14 @@ impl Lowerer<'_> {
                     );
                     d = if RULE_ANNOTATIONS.contains(&name) || FACT_ANNOTATIONS.contains(&name) {
                         d.with_help(format!(
-                            "`@{name}` goes on {}; declarations take `@combine`, `@hypothesis` and `@exception`",
+                            "`@{name}` goes on {}; declarations take `@combine`, `@hypothesis`, `@exception`, `@reference`, `@speaker` and `@party`",
                             if RULE_ANNOTATIONS.contains(&name) { "rules" } else { "facts" }
                         ))
                     } else {
                         match suggest(name, DECLARATION_ANNOTATIONS) {
                             Some(s) => d.with_help(format!("did you mean `@{s}`?")),
                             None => d.with_help(
-                                "declarations take `@combine(...)`, `@hypothesis(...)` and `@exception`, and a `///` comment for documentation",
+                                "declarations take `@combine(...)`, `@hypothesis(...)`, `@exception`, `@reference`, `@speaker(column)` and `@party`, and a `///` comment for documentation",
                             ),
                         }
                     };
@@ -542,7 +617,7 @@ impl Lowerer<'_> {
                 }
             }
         }
-        (combine, hypothesis, exception)
+        read
     }
 
     fn read_annotations(&mut self, annotations: &[ast::Annotation], is_rule: bool) -> Annotations {
@@ -701,6 +776,10 @@ impl Lowerer<'_> {
                     };
                     match grade {
                         Some(c) => {
+                            out.grade = Some(match &arg.0 {
+                                Value::Text(text) => text.to_string(),
+                                other => other.to_string(),
+                            });
                             // An explicit `@confidence` wins over the grade's default.
                             let explicit = annotations.iter().any(|a| a.name.text == "confidence");
                             if !explicit {
@@ -803,14 +882,17 @@ impl Lowerer<'_> {
             return None;
         }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
-        Some(Fact::new(
-            id,
-            tuple?.into(),
-            annotations.confidence.unwrap_or(1.0),
-            annotations.source,
-            annotations.window,
-            clause.span,
-        ))
+        Some(
+            Fact::new(
+                id,
+                tuple?.into(),
+                annotations.confidence.unwrap_or(1.0),
+                annotations.source,
+                annotations.window,
+                clause.span,
+            )
+            .with_grade(annotations.grade),
+        )
     }
 
     /// Lowers the rows of a TSV or CSV file as [`Lowerer::lower_input_fact`] lowers
@@ -1774,6 +1856,9 @@ fn annotation_example(name: &str) -> &'static str {
         "combine" => "example: `@combine(noisy_or)` or `@combine(max)` before `rel`",
         "hypothesis" => "example: `@hypothesis(\"responsible group\")` before `rel`",
         "exception" => "example: `@exception` before `rel false_flag_suspected(...)`",
+        "reference" => "example: `@reference` before `rel alias_of(alias: sym, group: sym)`",
+        "speaker" => "example: `@speaker(source)` before `rel claims(source: sym, ...)`",
+        "party" => "example: `@party` before `rel speaks_for(source: sym, party: sym)`",
         _ => "example: `@grade(B2)`",
     }
 }

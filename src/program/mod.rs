@@ -58,6 +58,18 @@ pub struct Predicate {
     /// `@exception` on the declaration: a fact of this relation under `not` defeats
     /// the conclusions of the rule instances it blocks (see [`crate::explain::defeats`]).
     pub exception: bool,
+    /// `@reference` on the declaration: the relation holds reference data (an alias
+    /// table, a catalogue), against which lines of evidence are judged. Its facts are
+    /// taken as given: they make no line depend on another and add no factor to a
+    /// derivation's confidence.
+    pub reference: bool,
+    /// `@speaker(column)` on the declaration: the column naming who states each fact
+    /// (the source of a claim). Lines resting on facts of one speaker, or of speakers
+    /// for one party, are not independent.
+    pub speaker: Option<usize>,
+    /// `@party` on a two-column declaration: its input facts `r(speaker, party)` say
+    /// for which party a speaker (a `@speaker` value or a `@source` text) speaks.
+    pub party: bool,
 }
 
 /// How the derivations of one fact combine into its confidence.
@@ -321,6 +333,7 @@ struct Annotations {
     confidence: f64,
     source: Option<String>,
     window: Window,
+    grade: Option<String>,
 }
 
 impl Fact {
@@ -341,6 +354,7 @@ impl Fact {
                 confidence,
                 source,
                 window,
+                grade: None,
             }))
         };
         Fact {
@@ -351,7 +365,30 @@ impl Fact {
         }
     }
 
-    /// Confidence in \[0, 1\].
+    /// The same fact with the Admiralty grade (`B2`) its confidence was read from.
+    pub fn with_grade(mut self, grade: Option<String>) -> Fact {
+        if let Some(grade) = grade {
+            let annotations = self.annotations.get_or_insert_with(|| {
+                Box::new(Annotations {
+                    confidence: 1.0,
+                    source: None,
+                    window: Window::default(),
+                    grade: None,
+                })
+            });
+            annotations.grade = Some(grade);
+        }
+        self
+    }
+
+    /// The Admiralty grade written with `@grade`, if any (whether or not `@confidence`
+    /// overrode the number it stands for).
+    pub fn grade(&self) -> Option<&str> {
+        self.annotations.as_ref()?.grade.as_deref()
+    }
+
+    /// Confidence in \[0, 1\], as written (see [`Program::fact_confidence`] for the
+    /// confidence evaluation uses).
     pub fn confidence(&self) -> f64 {
         self.annotations.as_ref().map_or(1.0, |a| a.confidence)
     }
@@ -461,6 +498,33 @@ impl Program {
     pub fn fact_source(&self, fact: &Fact) -> String {
         fact.source()
             .map_or_else(|| self.fact_location(fact), str::to_owned)
+    }
+
+    /// The confidence evaluation gives an input fact: as written, except that facts of
+    /// `@reference` relations are taken as given (1).
+    pub fn fact_confidence(&self, fact: &Fact) -> f64 {
+        if self.predicate(fact.predicate).reference {
+            1.0
+        } else {
+            fact.confidence()
+        }
+    }
+
+    /// A value as plain text: text without quotes, anything else as written.
+    pub fn value_text(&self, value: ValueId) -> String {
+        match self.interner.value(value) {
+            crate::value::Value::Text(text) => text.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Who states an input fact, for judging independence: the value of its
+    /// `@speaker` column, or else its source (see [`Program::fact_source`]).
+    pub fn fact_speaker(&self, fact: &Fact) -> String {
+        match self.predicate(fact.predicate).speaker {
+            Some(column) => self.value_text(fact.tuple[column]),
+            None => self.fact_source(fact),
+        }
     }
 
     /// The same program without the input fact at `index` of [`Program::facts`], for

@@ -15,7 +15,9 @@ and any program within it (`tests/differential/README.md` explains the semantics
 - `rel` declarations become `#defined name/arity.`; annotations and comments go.
 - Symbols and integers are written alike. A string that is a lower-case identifier is the
   symbol (ascribe treats `"a"` and `a` as one value); other strings stay strings.
-  Floats and dates have no ASP counterpart: such programs are reported as skipped.
+  Floats and dates have no ASP counterpart: such programs are reported as skipped, and
+  so are programs declaring `@exception` (an uncertain fact of such a relation under
+  `not` weakens a conclusion instead of defeating it, which needs confidences).
 - `%` becomes `\\` (both keep the sign of the dividend; `/` truncates in both).
 - `N = count(V1, ..., Vk : body)` counts distinct tuples of the listed variables:
   `N = #count{V1, ..., Vk : body}`. With none listed it counts distinct solutions of the
@@ -248,6 +250,13 @@ def translate(text):
     lines = []
     relations = {}
     for statement in statements(tokenize(text)):
+        # Facts of an `@exception` relation under `not` weaken a conclusion by their
+        # confidence instead of defeating it unless certain; clingo has no confidences.
+        if any(
+            a == ("op", "@") and b == ("name", "exception")
+            for a, b in zip(statement, statement[1:])
+        ):
+            raise Unsupported("`@exception`: uncertain defeaters weaken, they do not defeat")
         statement = strip_annotations(statement)
         if not statement:
             continue

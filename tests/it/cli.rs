@@ -296,7 +296,7 @@ fn as_of_reasons_only_with_what_held_on_that_day() {
         "-r",
         "state_sponsored",
     ]);
-    assert!(stdout(&after).contains("state_sponsored(nz_pco_2021, prc)  [0.735 likely]"));
+    assert!(stdout(&after).contains("state_sponsored(nz_pco_2021, prc)  [0.815 very likely]"));
 
     // Windows close as well as open: an old alias stops resolving.
     let at = |day: &str| {

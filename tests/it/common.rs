@@ -190,6 +190,8 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
             strength,
             premises,
             instance,
+            defeaters,
+            aggregates,
             ..
         } => {
             assert!(
@@ -197,7 +199,27 @@ fn check_via(node: &Node, model_confidence: &dyn Fn(&str) -> Option<f64>) -> usi
                 "{}: instance {instance}",
                 node.fact
             );
-            let product: f64 = premises.iter().map(|p| p.confidence).product();
+            // Positive premises, the factors of uncertain defeaters and the confidences
+            // of aggregates.
+            let product: f64 = premises.iter().map(|p| p.confidence).product::<f64>()
+                * defeaters.iter().map(|d| d.factor).product::<f64>()
+                * aggregates.iter().map(|a| a.confidence).product::<f64>();
+            for defeater in defeaters {
+                let expected: f64 = defeater.facts.iter().map(|(_, c)| 1.0 - c).product();
+                assert!(
+                    defeater.facts.iter().all(|(_, c)| *c < 0.5),
+                    "{}: defeater {} at 0.5 or more does not defeat",
+                    node.fact,
+                    defeater.atom
+                );
+                assert!(
+                    (expected - defeater.factor).abs() < 1e-5 && defeater.factor > 0.0,
+                    "{}: defeater {} weighs {} not {expected}",
+                    node.fact,
+                    defeater.atom,
+                    defeater.factor
+                );
+            }
             assert!(
                 (strength * product - node.confidence).abs() < 1e-5,
                 "{}: {} x {} != {}",

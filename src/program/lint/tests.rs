@@ -151,3 +151,28 @@ fn confidence_bounds_follow_recursion_and_facts() {
     // A declared premise may come from files with confidence 1.
     check(&format!("rel e(a: int, b: int).\n{text}"), &[]);
 }
+
+#[test]
+fn a_speaker_with_no_party_is_named_once() {
+    let declarations = "@speaker(source) rel says(source: sym, incident: sym).\n@party rel speaks_for(source: sym, party: sym).\n@allow(unread_derived) r(I) :- says(_, I).\n";
+    check(
+        &format!("{declarations}speaks_for(a, gov).\nsays(a, x).\nsays(b, x).\nsays(b, y).\n"),
+        &["W0610 6:1"],
+    );
+    // Every speaker recorded, or no party relation at all: nothing to say.
+    check(
+        &format!(
+            "{declarations}speaks_for(a, gov).\nspeaks_for(b, gov).\nsays(a, x).\nsays(b, x).\n"
+        ),
+        &[],
+    );
+    check(
+        "@speaker(source) rel says(source: sym, incident: sym).\n@allow(unread_derived) r(I) :- says(_, I).\nsays(b, x).\n",
+        &[],
+    );
+    // Silenced on the fact.
+    check(
+        &format!("{declarations}speaks_for(a, gov).\nsays(b, x) @allow(speaker_without_party).\n"),
+        &[],
+    );
+}
