@@ -188,6 +188,9 @@ pub enum ExplainFormat {
     /// One paragraph: the `@explain` sentences from the conclusion down, each with the
     /// sources of its evidence.
     Prose,
+    /// One self-contained HTML page: the tree folds open and closed, each input fact
+    /// with its source, grade and dates, and the defeated derivations.
+    Html,
 }
 
 /// `ascribe explain`.
@@ -264,6 +267,9 @@ pub enum ReportFormat {
     Markdown,
     /// JSON (schema in the README).
     Json,
+    /// One self-contained HTML page: the candidates, the ACH matrix as a table, and
+    /// each derived candidate's explanation, linked from its row.
+    Html,
 }
 
 /// `ascribe report`.

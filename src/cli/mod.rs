@@ -336,6 +336,10 @@ impl Session {
             eprintln!("error: explain needs a fact without variables; to list matching facts use `ascribe query`");
             return Ok(EXIT_USAGE);
         }
+        if args.format == ExplainFormat::Html && (args.all || args.critical) {
+            eprintln!("error: --format html shows the tree of the best derivation; with --all or --critical use --format text or json");
+            return Ok(EXIT_USAGE);
+        }
         match pattern.ground_fact(&model) {
             Some(found) if args.all => {
                 let ways = crate::explain::support::all_derivations(&program, &model, found);
@@ -368,6 +372,15 @@ impl Session {
                     ExplainFormat::Json => explain_render::json(&explanation) + "\n",
                     ExplainFormat::Dot => explain_render::dot(&explanation),
                     ExplainFormat::Prose => crate::explain::sentence::prose(&explanation),
+                    ExplainFormat::Html => {
+                        let defeated = crate::explain::defeats(
+                            &program,
+                            &model,
+                            found.predicate,
+                            Some(model.tuple(found)),
+                        );
+                        crate::html::explanation_page(&explanation, &defeated)
+                    }
                 };
                 out.write(&text)?;
                 Ok(EXIT_OK)
@@ -382,6 +395,7 @@ impl Session {
                         serde_json::to_string_pretty(&answer).expect("why-not answers serialise")
                             + "\n"
                     }
+                    ExplainFormat::Html => crate::html::why_not_page(&answer),
                     _ => answer.text(),
                 };
                 out.write(&text)?;
@@ -476,6 +490,7 @@ impl Session {
             args::ReportFormat::Text => crate::report::text(&report),
             args::ReportFormat::Markdown => crate::report::markdown(&report),
             args::ReportFormat::Json => crate::report::json(&report),
+            args::ReportFormat::Html => crate::html::report_page(&program, &model, &report),
         };
         out.write(&text)?;
         Ok(EXIT_OK)

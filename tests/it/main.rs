@@ -9,6 +9,7 @@ mod eval;
 mod examples;
 mod explain;
 mod fmt;
+mod html;
 mod lints;
 mod output;
 mod report;
