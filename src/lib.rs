@@ -32,6 +32,7 @@ pub mod html;
 pub mod io;
 pub mod load;
 pub mod program;
+pub mod progress;
 pub mod query;
 pub mod report;
 pub mod syntax;

@@ -14,6 +14,9 @@ pub struct Cli {
     /// When to colour diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Show no progress and no summary line on standard error (diagnostics still are).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// Colour choice for diagnostics.
@@ -171,6 +174,9 @@ pub struct RunArgs {
     /// Print input relations too, not only derived ones.
     #[arg(long)]
     pub all: bool,
+    /// Print relations that have no facts too (text output).
+    #[arg(long)]
+    pub empty: bool,
     /// Print evaluation statistics to standard error.
     #[arg(long)]
     pub stats: bool,

@@ -12,6 +12,7 @@ mod fmt;
 mod html;
 mod lints;
 mod output;
+mod progress;
 mod report;
 mod testing;
 mod tidy;
