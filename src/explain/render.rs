@@ -38,6 +38,7 @@ fn write_node(out: &mut String, node: &Node, first: &str, rest: &str) {
             location,
             since,
             until,
+            ..
         } => {
             if source == location {
                 details.push(format!("input fact at {location}"));

@@ -53,6 +53,9 @@ pub enum Via {
         /// `@until`: the last day the fact holds, if bounded.
         #[serde(skip_serializing_if = "Option::is_none")]
         until: Option<String>,
+        /// `@grade`: the Admiralty grade the fact was given, e.g. `B2`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        grade: Option<String>,
     },
     /// Derived by a rule.
     Rule {
@@ -213,6 +216,7 @@ fn input_via(program: &Program, input: &crate::program::Fact) -> Via {
         location: program.fact_location(input),
         since: day(input.window().since),
         until: day(input.window().until),
+        grade: input.grade().map(str::to_owned),
     }
 }
 

@@ -76,13 +76,17 @@ impl TreeWriter {
                 location,
                 since,
                 until,
+                grade,
             } => {
                 self.first.entry(node.fact.clone()).or_insert(id.clone());
                 let _ = write!(
                     out,
                     "<li><div class=\"leaf\" id=\"{id}\">{label}<span class=\"fact\">{fact}</span>{badges}"
                 );
-                if let Some(grade) = node.args.first().and_then(|a| self.grades.get(&key(a))) {
+                let grade = grade
+                    .as_ref()
+                    .or_else(|| node.args.first().and_then(|a| self.grades.get(&key(a))));
+                if let Some(grade) = grade {
                     let _ = write!(
                         out,
                         "<span class=\"badge grade\" title=\"Admiralty grade of the source\">graded {}</span>",
@@ -258,7 +262,8 @@ fn key(value: &serde_json::Value) -> String {
 
 /// The Admiralty grades a tree states: every `grade(S, R, C)` fact in it (the shipped
 /// rules' vocabulary: source, reliability letter, credibility digit) gives `S` the grade
-/// `RC`, shown beside each input fact whose first column is `S`.
+/// `RC`, shown beside each input fact whose first column is `S` and that has no
+/// `@grade` of its own.
 fn grades(root: &Node) -> HashMap<String, String> {
     fn walk(node: &Node, out: &mut HashMap<String, String>) {
         if node.relation == "grade" && node.args.len() == 3 {

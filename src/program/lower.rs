@@ -295,6 +295,8 @@ struct Annotations {
     window: Window,
     /// `@explain`: the template text and the span of its string literal.
     explain: Option<(String, Span)>,
+    /// `@grade`: the Admiralty grade as written, e.g. `B2`.
+    grade: Option<String>,
 }
 
 fn kind_of_type(name: &str) -> Option<Option<Kind>> {
@@ -696,11 +698,12 @@ impl Lowerer<'_> {
                 },
                 _ => {
                     let grade = match &arg.0 {
-                        Value::Text(t) => admiralty_confidence(t),
+                        Value::Text(t) => admiralty_confidence(t).map(|c| (c, t.to_string())),
                         _ => None,
                     };
                     match grade {
-                        Some(c) => {
+                        Some((c, written)) => {
+                            out.grade = Some(written);
                             // An explicit `@confidence` wins over the grade's default.
                             let explicit = annotations.iter().any(|a| a.name.text == "confidence");
                             if !explicit {
@@ -803,14 +806,17 @@ impl Lowerer<'_> {
             return None;
         }
         let tuple: Option<Vec<ValueId>> = tuple.into_iter().collect();
-        Some(Fact::new(
-            id,
-            tuple?.into(),
-            annotations.confidence.unwrap_or(1.0),
-            annotations.source,
-            annotations.window,
-            clause.span,
-        ))
+        Some(
+            Fact::new(
+                id,
+                tuple?.into(),
+                annotations.confidence.unwrap_or(1.0),
+                annotations.source,
+                annotations.window,
+                clause.span,
+            )
+            .with_grade(annotations.grade),
+        )
     }
 
     /// Lowers the rows of a TSV or CSV file as [`Lowerer::lower_input_fact`] lowers

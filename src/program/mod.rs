@@ -321,6 +321,8 @@ struct Annotations {
     confidence: f64,
     source: Option<String>,
     window: Window,
+    /// `@grade`, as written.
+    grade: Option<String>,
 }
 
 impl Fact {
@@ -341,6 +343,7 @@ impl Fact {
                 confidence,
                 source,
                 window,
+                grade: None,
             }))
         };
         Fact {
@@ -360,6 +363,29 @@ impl Fact {
     /// fact's place is all there is to say.
     pub fn source(&self) -> Option<&str> {
         self.annotations.as_ref()?.source.as_deref()
+    }
+
+    /// The fact with the Admiralty grade `grade` (`@grade(B2)`), shown in explanations;
+    /// the confidence is set apart from it.
+    pub fn with_grade(mut self, grade: Option<String>) -> Fact {
+        if let Some(grade) = grade {
+            self.annotations
+                .get_or_insert_with(|| {
+                    Box::new(Annotations {
+                        confidence: 1.0,
+                        source: None,
+                        window: Window::default(),
+                        grade: None,
+                    })
+                })
+                .grade = Some(grade);
+        }
+        self
+    }
+
+    /// The `@grade` written on the fact, e.g. `B2`.
+    pub fn grade(&self) -> Option<&str> {
+        self.annotations.as_ref()?.grade.as_deref()
     }
 
     /// When the fact holds; open unless `@since`/`@until` were given.

@@ -148,7 +148,7 @@ rel conducted_by(incident: sym, group: str).
 @exception
 rel cover_story(incident: sym, group: str).
 incident(i1).
-claims("<script>alert(1)</script>", i1, "g1") @source("<img src=x onerror=alert(2)>") @confidence(0.8) @since(2024-01-02).
+claims("<script>alert(1)</script>", i1, "g1") @source("<img src=x onerror=alert(2)>") @grade(C3) @confidence(0.8) @since(2024-01-02).
 claims("s2", i1, "g2 & <i>co</i>") @source("it's \"quoted\"") @confidence(0.7).
 cover_story(i1, "g2 & <i>co</i>") @source("</details><script>alert(3)</script>").
 @name("claim <u>rule</u>") @explain("{G} did {I} per <em>{S}</em>")
@@ -184,6 +184,8 @@ fn text_from_facts_and_rules_is_shown_as_text() {
         html.contains("source: &lt;img src=x onerror=alert(2)&gt;"),
         "{html}"
     );
+    // The fact's own `@grade` (its confidence is the explicit one).
+    assert!(html.contains("<span class=\"badge conf\" title=\"confidence\">0.800</span><span class=\"badge term\" title=\"ICD 203 likelihood\">very likely</span><span class=\"badge grade\" title=\"Admiralty grade of the source\">graded C3</span><span class=\"badge date\" title=\"when the fact holds\">from 2024-01-02</span>"), "{html}");
     assert!(
         html.contains("g1 did i1 per &lt;em&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;/em&gt;"),
         "{html}"
