@@ -10,7 +10,7 @@
 #
 # Installs what the tests need beyond the Rust toolchain into a virtualenv of its own,
 # target/venv (the system Python is never changed): the Python packages listed in
-# scripts/requirements.txt.
+# scripts/requirements.txt; and Debian's chromium, with apt-get, when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,12 @@ if ! cmp -s scripts/requirements.txt "$venv/requirements.installed"; then
     cp scripts/requirements.txt "$venv/requirements.installed"
 fi
 export PATH="$PWD/$venv/bin:$PATH"
+# Headless Chromium for the browser checks of the HTML pages (Debian's package; CI runs
+# as root on a clean machine).
+if ! command -v chromium >/dev/null 2>&1; then
+    { apt-get update && apt-get install -y chromium; } \
+        || { echo "error: cannot install Debian's chromium package (the HTML pages are checked in it)" >&2; exit 1; }
+fi
 
 if [[ "${1:-}" == "--long" ]]; then
     count="${2:-20000}"
@@ -41,6 +47,9 @@ if [[ "${1:-}" == "--long" ]]; then
 fi
 
 cargo test
+# The HTML pages in a real browser: a node opened from the address, a source found in
+# the DOM, screenshots neither empty nor blank.
+python3 tests/browser/check_pages.py --ascribe target/debug/ascribe
 # The shipped rule set's own tests: expectations and golden files of every case in
 # facts/, with a floor on rule coverage.
 cargo run --quiet -- test rules/ --min-coverage 85

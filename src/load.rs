@@ -97,6 +97,16 @@ pub fn load_inputs_with(
     paths: &[PathBuf],
     modules: Vec<ast::Module>,
 ) -> Inputs {
+    load_inputs_observed(sources, paths, modules, &crate::progress::Silent)
+}
+
+/// [`load_inputs_with`], telling `progress` after each path is read.
+pub fn load_inputs_observed(
+    sources: &mut Sources,
+    paths: &[PathBuf],
+    modules: Vec<ast::Module>,
+    progress: &dyn crate::progress::Progress,
+) -> Inputs {
     let mut diagnostics = Vec::new();
     let mut modules = modules;
     let mut unreadable = false;
@@ -125,7 +135,9 @@ pub fn load_inputs_with(
             other_paths.push(path.clone());
         }
     }
-    for path in &rule_paths {
+    let total = rule_paths.len() + other_paths.len();
+    for (done, path) in rule_paths.iter().enumerate() {
+        progress.loaded(path, done, total, 0);
         match std::fs::metadata(path) {
             Ok(metadata) if !metadata.is_file() => {
                 diagnostics.push(fact_io::not_regular(path, &metadata.file_type()).into());
@@ -153,7 +165,9 @@ pub fn load_inputs_with(
     }
     let schema = declarations(&modules);
     let mut input = fact_io::Loaded::default();
-    for path in &other_paths {
+    for (done, path) in other_paths.iter().enumerate() {
+        let facts = input.facts.len() + input.tables.iter().map(|t| t.len()).sum::<usize>();
+        progress.loaded(path, rule_paths.len() + done, total, facts);
         let mut loaded = fact_io::load(path, sources, &schema);
         unreadable |= loaded
             .diagnostics

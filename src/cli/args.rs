@@ -14,6 +14,9 @@ pub struct Cli {
     /// When to colour diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Show no progress and no summary line on standard error (diagnostics still are).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 /// Colour choice for diagnostics.
@@ -171,6 +174,9 @@ pub struct RunArgs {
     /// Print input relations too, not only derived ones.
     #[arg(long)]
     pub all: bool,
+    /// Print relations that have no facts too (text output).
+    #[arg(long)]
+    pub empty: bool,
     /// Print evaluation statistics to standard error.
     #[arg(long)]
     pub stats: bool,
@@ -188,6 +194,9 @@ pub enum ExplainFormat {
     /// One paragraph: the `@explain` sentences from the conclusion down, each with the
     /// sources of its evidence.
     Prose,
+    /// One self-contained HTML page: the tree folds open and closed, each input fact
+    /// with its source, grade and dates, and the defeated derivations.
+    Html,
 }
 
 /// `ascribe explain`.
@@ -279,6 +288,9 @@ pub enum ReportFormat {
     Markdown,
     /// JSON (schema in the README).
     Json,
+    /// One self-contained HTML page: the candidates, the ACH matrix as a table, and
+    /// each derived candidate's explanation, linked from its row.
+    Html,
 }
 
 /// `ascribe report`.

@@ -5,6 +5,7 @@ pub mod args;
 pub mod fmt;
 pub mod output;
 pub mod output_dir;
+mod progress;
 pub mod render;
 mod test;
 
@@ -17,7 +18,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::diagnostic::{Diagnostic, Sources};
-use crate::eval::{evaluate_limited, EvalOptions, Limit, LimitExceeded, Limits, Model};
+use crate::eval::{evaluate_observed, EvalOptions, Limit, LimitExceeded, Limits, Model};
 use crate::explain::{critical, render as explain_render, why_not};
 use crate::program::lint::Allowed;
 use crate::program::Program;
@@ -70,6 +71,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         color,
         allowed: Allowed::default(),
         warnings: 0,
+        quiet: cli.quiet,
+        meter: progress::Meter::stderr(cli.quiet),
     };
     let mut out = Out {
         stdout: io::stdout().lock(),
@@ -104,6 +107,10 @@ struct Session {
     allowed: Allowed,
     /// Warnings reported so far.
     warnings: usize,
+    /// `--quiet`: no progress, no summary.
+    quiet: bool,
+    /// Progress on standard error while loading and evaluating.
+    meter: progress::Meter,
 }
 
 /// A program ready to evaluate, or the exit code to stop with.
@@ -132,7 +139,9 @@ impl Session {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
             return Err(EXIT_USAGE);
         }
-        let mut inputs = load_inputs(&mut self.sources, &paths);
+        let mut inputs =
+            crate::load::load_inputs_observed(&mut self.sources, &paths, Vec::new(), &self.meter);
+        self.meter.clear();
         self.allowed.apply(&mut inputs.diagnostics);
         self.warnings += inputs.diagnostics.iter().filter(|d| !d.is_error()).count();
         self.report(&inputs.diagnostics);
@@ -222,7 +231,9 @@ impl Session {
             timeout: limits.timeout,
             max_memory: limits.max_memory.map(|mib| mib.saturating_mul(1024 * 1024)),
         };
-        let model = match evaluate_limited(program, &options, &limits) {
+        let evaluated = evaluate_observed(program, &options, &limits, &self.meter);
+        self.meter.clear();
+        let model = match evaluated {
             Ok(model) => model,
             Err(stopped) => {
                 self.report(&[limit_diagnostic(program, &stopped)]);
@@ -299,8 +310,30 @@ impl Session {
                 return Ok(EXIT_USAGE);
             }
         } else {
-            let text = output::facts(&program, &model, &selected, args.format);
+            let text = match args.format {
+                // The default view leads with the conclusions; a relation asked for by
+                // name is printed even when it is empty.
+                args::FactFormat::Text if args.relations.is_empty() => {
+                    output::conclusions(&program, &model, args.all, args.empty)
+                }
+                format => output::facts(&program, &model, &selected, format),
+            };
             out.write(&text)?;
+        }
+        if !self.quiet && !args.stats {
+            let derived: usize = (0..program.predicates().len() as u32)
+                .map(crate::program::PredId)
+                .filter(|&p| program.predicate(p).derived)
+                .map(|p| model.len(p))
+                .sum();
+            eprintln!(
+                "{} input fact{} loaded, {} fact{} in derived relations, in {:.2} s",
+                progress::grouped(program.facts().len()),
+                if program.facts().len() == 1 { "" } else { "s" },
+                progress::grouped(derived),
+                if derived == 1 { "" } else { "s" },
+                start.elapsed().as_secs_f64()
+            );
         }
         if args.stats {
             eprintln!(
@@ -376,6 +409,10 @@ impl Session {
             eprintln!("error: explain needs a fact without variables; to list matching facts use `ascribe query`");
             return Ok(EXIT_USAGE);
         }
+        if args.format == ExplainFormat::Html && (args.all || args.critical) {
+            eprintln!("error: --format html shows the tree of the best derivation; with --all or --critical use --format text or json");
+            return Ok(EXIT_USAGE);
+        }
         match pattern.ground_fact(&model) {
             Some(found) if args.all => {
                 let ways = match self.explaining(&args.limits, started, &model, || {
@@ -423,6 +460,15 @@ impl Session {
                     ExplainFormat::Json => explain_render::json(&explanation) + "\n",
                     ExplainFormat::Dot => explain_render::dot(&explanation),
                     ExplainFormat::Prose => crate::explain::sentence::prose(&explanation),
+                    ExplainFormat::Html => {
+                        let defeated = crate::explain::defeats(
+                            &program,
+                            &model,
+                            found.predicate,
+                            Some(model.tuple(found)),
+                        );
+                        crate::html::explanation_page(&explanation, &defeated)
+                    }
                 };
                 out.write(&text)?;
                 Ok(EXIT_OK)
@@ -442,6 +488,7 @@ impl Session {
                         serde_json::to_string_pretty(&answer).expect("why-not answers serialise")
                             + "\n"
                     }
+                    ExplainFormat::Html => crate::html::why_not_page(&answer),
                     _ => answer.text(),
                 };
                 out.write(&text)?;
@@ -540,6 +587,7 @@ impl Session {
             args::ReportFormat::Text => crate::report::text(&report),
             args::ReportFormat::Markdown => crate::report::markdown(&report),
             args::ReportFormat::Json => crate::report::json(&report),
+            args::ReportFormat::Html => crate::html::report_page(&program, &model, &report),
         };
         out.write(&text)?;
         Ok(EXIT_OK)

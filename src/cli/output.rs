@@ -152,16 +152,11 @@ pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: Fact
                     out.push('\n');
                 }
                 let facts = model.sorted_facts(p);
-                let n = facts.len();
                 let _ = writeln!(
                     out,
                     "{} ({})",
                     program.predicate(p).name,
-                    match n {
-                        0 => "no facts".to_string(),
-                        1 => "1 fact".to_string(),
-                        n => format!("{n} facts"),
-                    }
+                    count(facts.len())
                 );
                 for fact in facts {
                     let c = model.confidence(fact);
@@ -194,6 +189,111 @@ pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: Fact
                 }
             }
         }
+    }
+    out
+}
+
+/// `1 fact`, `3 facts`, `no facts`.
+fn count(n: usize) -> String {
+    match n {
+        0 => "no facts".to_string(),
+        1 => "1 fact".to_string(),
+        n => format!("{n} facts"),
+    }
+}
+
+/// What `run` prints by default: the conclusions first (the facts of each
+/// `@hypothesis` relation, in declaration order, grouped by their first column and most
+/// confident first), then the other derived relations (input relations too with `all`)
+/// in name order, leaving out relations without facts unless `empty`, and saying how
+/// many were left out.
+pub fn conclusions(program: &Program, model: &Model, all: bool, empty: bool) -> String {
+    let mut cache = ValueCache::new(model);
+    let mut out = String::new();
+    let hypotheses: Vec<PredId> = (0..program.predicates().len() as u32)
+        .map(PredId)
+        .filter(|&p| program.predicate(p).hypothesis.is_some())
+        .collect();
+    let mut left_out = 0;
+    let shown = |p: PredId, left_out: &mut usize| {
+        let keep = empty || !model.is_empty(p);
+        if !keep {
+            *left_out += 1;
+        }
+        keep
+    };
+    let write_fact = |out: &mut String, cache: &mut ValueCache<'_>, p: PredId, fact: FactId| {
+        let c = model.confidence(fact);
+        let line = fact_line(program, cache, p, model.tuple(fact));
+        let _ = writeln!(out, "  {line}  [{} {}]", confidence(c), likelihood(c));
+    };
+    let listed: Vec<PredId> = hypotheses
+        .iter()
+        .copied()
+        .filter(|&p| shown(p, &mut left_out))
+        .collect();
+    if !listed.is_empty() {
+        out.push_str("Conclusions (@hypothesis relations, most confident first)\n");
+    }
+    for &p in &listed {
+        let predicate = program.predicate(p);
+        let mut facts = model.sorted_facts(p);
+        // Sorted by value already; a stable sort keeps that order among equals.
+        facts.sort_by(|&a, &b| {
+            let (ta, tb) = (model.tuple(a), model.tuple(b));
+            let first = match (ta.first(), tb.first()) {
+                (Some(x), Some(y)) => model
+                    .interner()
+                    .value(*x)
+                    .sort_cmp(model.interner().value(*y)),
+                _ => std::cmp::Ordering::Equal,
+            };
+            first.then(model.confidence(b).total_cmp(&model.confidence(a)))
+        });
+        let label = match predicate.hypothesis.as_deref() {
+            Some(label) if !label.is_empty() => format!("{label}: "),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "\n{label}{} ({})", predicate.name, count(facts.len()));
+        for fact in facts {
+            write_fact(&mut out, &mut cache, p, fact);
+        }
+    }
+    let rest: Vec<PredId> = select(program, &[], all)
+        .into_iter()
+        .filter(|p| !hypotheses.contains(p))
+        .filter(|&p| shown(p, &mut left_out))
+        .collect();
+    if !rest.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(match (listed.is_empty(), all) {
+            (true, false) => "Derived relations\n",
+            (true, true) => "Relations\n",
+            (false, false) => "Other derived relations\n",
+            (false, true) => "Other relations\n",
+        });
+    }
+    for p in rest {
+        let facts = model.sorted_facts(p);
+        let _ = writeln!(
+            out,
+            "\n{} ({})",
+            program.predicate(p).name,
+            count(facts.len())
+        );
+        for fact in facts {
+            write_fact(&mut out, &mut cache, p, fact);
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n({left_out} relation{} without facts not shown; --empty lists {})",
+            if left_out == 1 { "" } else { "s" },
+            if left_out == 1 { "it" } else { "them" }
+        );
     }
     out
 }

@@ -166,8 +166,20 @@ pub fn evaluate_limited(
     options: &EvalOptions,
     limits: &Limits,
 ) -> Result<Model, LimitExceeded> {
+    evaluate_observed(program, options, limits, &crate::progress::Silent)
+}
+
+/// [`evaluate_limited`], telling `progress` as each stratum starts and after each
+/// iteration.
+pub fn evaluate_observed<'p>(
+    program: &'p Program,
+    options: &EvalOptions,
+    limits: &Limits,
+    progress: &'p dyn crate::progress::Progress,
+) -> Result<Model, LimitExceeded> {
     let mut state = seminaive::State::new(program, *options);
     state.limits = *limits;
+    state.progress = progress;
     state.run();
     if let Some(stopped) = state.stopped.take() {
         return Err(stopped);

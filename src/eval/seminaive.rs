@@ -649,6 +649,10 @@ pub(crate) struct State<'p> {
     pub lineage: Lineage,
     /// The lines of each fact of a combined relation.
     pub lines: Lines,
+    /// Told as each stratum starts and after each iteration.
+    pub progress: &'p dyn crate::progress::Progress,
+    /// The stratum being evaluated, 1-based, for `progress`.
+    stratum_number: usize,
 }
 
 impl<'p> State<'p> {
@@ -737,7 +741,20 @@ impl<'p> State<'p> {
             lineage: Lineage::default(),
             defeaters: program.predicates().iter().map(|p| p.exception).collect(),
             lines: Lines::default(),
+            progress: &crate::progress::Silent,
+            stratum_number: 0,
         }
+    }
+
+    /// Tells `progress` where evaluation is.
+    fn report_progress(&self) {
+        let relations = &self.relations;
+        self.progress.evaluating(
+            self.stratum_number,
+            self.program.strata().len(),
+            self.iterations,
+            &|| relations.iter().map(Relation::len).sum(),
+        );
     }
 
     /// Evaluates every stratum in order.
@@ -747,7 +764,9 @@ impl<'p> State<'p> {
                 self.combine(p, &[]);
             }
         }
-        for stratum in self.program.strata() {
+        for (index, stratum) in self.program.strata().iter().enumerate() {
+            self.stratum_number = index + 1;
+            self.report_progress();
             self.run_stratum(stratum);
             if self.stopped.is_some() {
                 return;
@@ -1052,6 +1071,9 @@ impl<'p> State<'p> {
         let mut first = true;
         loop {
             self.iterations += 1;
+            if !first {
+                self.report_progress();
+            }
             let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
             for (_, plan) in &mut plans {

@@ -18,11 +18,47 @@ fn run_derives_the_founding_conclusion() {
     let output = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = stdout(&output);
+    // The conclusions come first, the hypothesis relations in declaration order; the
+    // rest after, and relations without facts are only counted.
     assert!(
-        out.contains("state_sponsored(nz_pco_2021, prc)  ["),
+        out.starts_with("Conclusions (@hypothesis relations, most confident first)\n\nresponsible group: conducted_by (2 facts)\n  conducted_by(nz_parliamentary_service_2021, apt40)  [0.902 very likely]\n"),
         "{out}"
     );
-    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    let conclusion = out
+        .find("sponsoring state: state_sponsored (2 facts)\n  state_sponsored(nz_parliamentary_service_2021, prc)  [0.815 very likely]\n  state_sponsored(nz_pco_2021, prc)  [0.815 very likely]\n")
+        .expect("the sponsoring state among the conclusions");
+    let rest = out
+        .find("\nOther derived relations\n")
+        .expect("the other relations");
+    assert!(conclusion < rest);
+    assert!(!out.contains("(no facts)"), "{out}");
+    assert!(
+        out.ends_with("\n(19 relations without facts not shown; --empty lists them)\n"),
+        "{out}"
+    );
+    // One line of summary on standard error, so that standard output stays the same
+    // for the same input.
+    let err = stderr(&output);
+    assert!(
+        err.starts_with("290 input facts loaded, 169 facts in derived relations, in ")
+            && err.ends_with(" s\n")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    let quiet = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/", "--quiet"]);
+    assert_eq!(quiet.stdout, output.stdout);
+    assert!(quiet.stderr.is_empty(), "{}", stderr(&quiet));
+    let empty = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--empty",
+        "-q",
+    ]);
+    let empty = stdout(&empty);
+    assert_eq!(empty.matches("(no facts)\n").count(), 19, "{empty}");
+    assert!(empty.starts_with("Conclusions"), "{empty}");
 }
 
 #[test]
@@ -436,6 +472,7 @@ fn integers_past_64_bits_stay_two_values() {
             &path_text(&dir, "r.rules"),
             "--facts",
             &path_text(&dir, facts),
+            "--empty",
         ]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let out = stdout(&output);
@@ -462,7 +499,7 @@ fn negative_zero_prints_the_same_whatever_the_fact_order() {
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         assert_eq!(
             stdout(&output),
-            "w (1 fact)\n  w(0.0)  [1.000 almost certain]\n"
+            "Derived relations\n\nw (1 fact)\n  w(0.0)  [1.000 almost certain]\n"
         );
     }
 }
@@ -481,7 +518,7 @@ fn dates_past_9999_have_no_value() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "next (1 fact)\n  next(9999-12-31)  [1.000 almost certain]\n"
+        "Derived relations\n\nnext (1 fact)\n  next(9999-12-31)  [1.000 almost certain]\n"
     );
     assert!(
         stderr(&output).contains("warning[W0401]"),
