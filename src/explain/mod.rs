@@ -10,6 +10,7 @@ pub mod estimative;
 mod matcher;
 pub mod render;
 pub mod sentence;
+pub mod sources;
 pub mod support;
 mod tree;
 pub mod why_not;

@@ -99,7 +99,19 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
 }
 
 /// The keys a fact object may have.
-const FACT_KEYS: [&str; 6] = ["relation", "args", "source", "confidence", "since", "until"];
+/// `fact` and `likelihood` are what `run --format json` writes for readers: the fact as
+/// text, checked to be a string and otherwise not read (the arguments are what load),
+/// and the ICD 203 term of the confidence (a warning when there is no confidence).
+const FACT_KEYS: [&str; 8] = [
+    "relation",
+    "args",
+    "source",
+    "confidence",
+    "since",
+    "until",
+    "fact",
+    "likelihood",
+];
 
 /// What is known about one relation while reading a file.
 struct Relation {
@@ -216,6 +228,7 @@ impl Reader<'_> {
         let mut args = None;
         let mut annotations = Annotations::default();
         let mut seen: Vec<&str> = Vec::new();
+        let mut likelihood = None;
         for (key, value) in members {
             let Some(&field) = FACT_KEYS.iter().find(|k| key.is(k)) else {
                 ok = false;
@@ -309,6 +322,23 @@ impl Reader<'_> {
                         );
                     }
                 },
+                "fact" | "likelihood" => {
+                    if value.as_str().is_none() {
+                        ok = false;
+                        self.shape(
+                            &format!("`{field}` must be a string"),
+                            format!("found {}", value.kind_name()),
+                            Some(if field == "fact" {
+                                "write the fact as text, `\"fact\": \"claims(gcsb, apt40)\"`, or leave it out: `args` is what loads"
+                            } else {
+                                "write an ICD 203 term such as `\"likely\"`, or leave it out: `confidence` is what loads"
+                            }),
+                            value,
+                        );
+                    } else if field == "likelihood" {
+                        likelihood = Some(self.span(value));
+                    }
+                }
                 "since" | "until" => {
                     let day =
                         value.as_str().and_then(|text| {
@@ -360,6 +390,9 @@ impl Reader<'_> {
                 object,
             );
             return;
+        }
+        if let (Some(span), None) = (likelihood, annotations.confidence) {
+            self.push(FactError::LikelihoodOnly { span });
         }
         if let (true, Some(relation), Some(args)) = (ok, relation, args) {
             self.fact(&relation, args, self.span(object), annotations);
@@ -490,9 +523,35 @@ impl Reader<'_> {
                     (_, Some(expected)) => Err(mismatch(expected, "a number", None)),
                 }
             }
+            (Node::Object(members), kind) => {
+                let date = match members.as_slice() {
+                    [(key, value)] if key.is("date") => value.as_str().map(|s| s.decode()),
+                    _ => None,
+                };
+                let Some(text) = date else {
+                    return Err(FactError::JsonShape {
+                        message: "an object argument must be a date, `{\"date\": \"YYYY-MM-DD\"}`"
+                            .to_owned(),
+                        label: "not a date object".to_owned(),
+                        help: Some(
+                            "write `{\"date\": \"2021-08-01\"}` for a date, or a string or number"
+                                .to_owned(),
+                        ),
+                        span: self.span(arg),
+                    });
+                };
+                match kind {
+                    None | Some(Kind::Date) => Value::parse_date(&text).ok_or_else(|| {
+                        let note =
+                            super::looks_like_date(&text).then_some("that day does not exist");
+                        mismatch(Kind::Date, "not a date", note)
+                    }),
+                    Some(expected) => Err(mismatch(expected, "a date", None)),
+                }
+            }
             _ => Err(FactError::JsonShape {
                 message: format!(
-                    "arguments must be strings or numbers, found {}",
+                    "arguments must be strings, numbers or dates, found {}",
                     arg.kind_name()
                 ),
                 label: "not a string or number".to_owned(),
