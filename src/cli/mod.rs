@@ -253,6 +253,18 @@ impl Session {
             }
         }
         let selected = output::select(&program, &args.relations, args.all);
+        if !model.recorded() && (staging.is_some() || args.format == args::FactFormat::Json) {
+            let mut warning = Diagnostic::error_unplaced(
+                "W0361",
+                "derived facts are written without their sources: `--no-explain` records no derivations",
+            );
+            warning.severity = crate::diagnostic::Severity::Warning;
+            self.report(&[warning
+                .with_note("loaded back, a derived fact keeps its confidence but names no source")
+                .with_help(
+                    "leave out `--no-explain` to keep the sources of each fact's best derivation",
+                )]);
+        }
 
         if let Some(staging) = staging {
             if let Err(error) = output::write_dir(&program, &model, &selected, staging) {

@@ -11,8 +11,8 @@ use super::output_dir::{OutputError, Staging};
 use crate::eval::{FactId, Model};
 use crate::explain::sources::{joined, BestSources};
 use crate::explain::{likelihood, render::confidence};
-use crate::syntax::format::constant_text;
 use crate::program::{PredId, Program};
+use crate::syntax::format::constant_text;
 use crate::value::{write_quoted, Value, ValueId};
 
 /// The relations to print: the named ones, else the derived ones (all with `all`),

@@ -129,8 +129,8 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let program = Program::from_modules(&[module], Vec::new(), &sources).expect("valid");
         let model = evaluate(&program, &EvalOptions::default());
-        let pattern = crate::query::Pattern::parse_unchecked(&program, &model, fact)
-            .expect("a ground atom");
+        let pattern =
+            crate::query::Pattern::parse_unchecked(&program, &model, fact).expect("a ground atom");
         let found = pattern.ground_fact(&model).expect("derived");
         let mut best = BestSources::new(&program, &model);
         assert_eq!(best.of(found), expected);

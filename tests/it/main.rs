@@ -10,6 +10,7 @@ mod examples;
 mod explain;
 mod fmt;
 mod lints;
+mod lossless;
 mod output;
 mod report;
 mod testing;

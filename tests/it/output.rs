@@ -355,7 +355,12 @@ fn concurrent_runs_never_interleave() {
         let numbers: Vec<i32> = (0..3000).map(|i| run * 10_000 + i).collect();
         let rows: String = numbers.iter().map(|n| format!("{n}\n")).collect();
         std::fs::write(facts.join("n.tsv"), &rows).expect("write");
-        expected.push(numbers.iter().map(|n| format!("p({n}).\n")).collect::<String>());
+        expected.push(
+            numbers
+                .iter()
+                .map(|n| format!("p({n}).\n"))
+                .collect::<String>(),
+        );
         children.push(
             std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
                 .args(["run", &text(&dir.join("r.rules")), "--facts"])
@@ -437,7 +442,12 @@ fn every_text_loads_back_as_itself() {
     // Read back, the file gives the same values: the same file again, and the same
     // JSON as the values first loaded.
     let out2 = dir.join("out2");
-    let output = run(&dir.join("again.rules"), &out.join("said.facts"), &out2, &[]);
+    let output = run(
+        &dir.join("again.rules"),
+        &out.join("said.facts"),
+        &out2,
+        &[],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
     let reloaded = std::fs::read_to_string(out2.join("kept.facts")).expect("kept.facts written");
