@@ -147,6 +147,9 @@ pub enum FactFormat {
     Json,
     /// Tab-separated values, relation name first.
     Tsv,
+    /// `run` only: one STIX 2.1 bundle of the conclusions (incidents, candidates,
+    /// `attributed-to` relationships with confidences, explanations as notes).
+    Stix,
 }
 
 /// `ascribe run`.
@@ -161,8 +164,9 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FactFormat::Text)]
     pub format: FactFormat,
-    /// Write one RELATION.tsv per derived relation into this directory instead of
-    /// printing.
+    /// Write one RELATION.facts per derived relation (each fact with its confidence
+    /// and sources, loadable with --facts) into this directory instead of printing;
+    /// with --format stix, the bundle as conclusions.stix.json.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Print only these relations (repeatable).
@@ -264,6 +268,9 @@ pub enum ReportFormat {
     Markdown,
     /// JSON (schema in the README).
     Json,
+    /// One STIX 2.1 bundle: incidents, candidates, `attributed-to` relationships with
+    /// confidences, explanations as notes.
+    Stix,
 }
 
 /// `ascribe report`.
@@ -290,6 +297,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// With --format stix: write the bundle as conclusions.stix.json into this
+    /// directory (all or nothing) instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     /// Bounds on evaluation.
     pub limits: LimitArgs,

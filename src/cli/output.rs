@@ -208,6 +208,7 @@ pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: Fact
             }
             out = serde_json::to_string_pretty(&map).expect("fact lists serialise") + "\n";
         }
+        FactFormat::Stix => unreachable!("`run --format stix` exports before facts are printed"),
         FactFormat::Tsv => {
             for &p in selected {
                 for fact in model.sorted_facts(p) {
@@ -254,6 +255,7 @@ pub fn fact_list(
                 .collect();
             serde_json::to_string_pretty(&list).expect("fact lists serialise") + "\n"
         }
+        FactFormat::Stix => unreachable!("`query --format stix` is refused before matching"),
         FactFormat::Tsv => {
             let mut out = String::new();
             for &fact in facts {

@@ -57,6 +57,7 @@
 
 pub mod delimited;
 mod error;
+pub mod export;
 pub mod json;
 pub mod stix;
 mod tree;
