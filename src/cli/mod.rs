@@ -322,8 +322,8 @@ impl Session {
         let bundle = match stix::bundle(program, model, &options, args.eval.as_of) {
             Ok(bundle) => bundle,
             Err(diagnostic) => {
-                self.report(&[diagnostic]);
-                return Ok(EXIT_INPUT);
+                self.report(&[*diagnostic]);
+                return Ok(EXIT_USAGE);
             }
         };
         match staging {
@@ -550,7 +550,7 @@ impl Session {
             let bundle = match stix::bundle(&program, &model, &options, args.as_of) {
                 Ok(bundle) => bundle,
                 Err(diagnostic) => {
-                    self.report(&[diagnostic]);
+                    self.report(&[*diagnostic]);
                     return Ok(EXIT_USAGE);
                 }
             };

@@ -20,15 +20,15 @@ pub fn bundle(
     model: &Model,
     options: &ReportOptions,
     as_of: Option<i32>,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Box<Diagnostic>> {
     let day = as_of.unwrap_or_else(|| crate::export::latest_day(program));
     match crate::export::stix(program, model, options, day) {
         Ok(conclusions) => Ok(crate::io::export::stix::bundle(&conclusions)),
-        Err(error @ ReportError::NoHypotheses) => Err(Diagnostic::error_unplaced("E0361", format!("cannot export STIX: {error}"))
+        Err(error @ ReportError::NoHypotheses) => Err(Box::new(Diagnostic::error_unplaced("E0361", format!("cannot export STIX: {error}"))
             .with_note("a STIX bundle holds the attributions: the facts of the `@hypothesis` relations, one `attributed-to` relationship each")
-            .with_help("declare the candidate relations with `@hypothesis(\"responsible group\") rel conducted_by(incident: sym, group: sym).`, or name them with `report --hypothesis REL`")),
-        Err(error @ ReportError::NoIncidentColumn(_)) => Err(Diagnostic::error_unplaced("E0361", format!("cannot export STIX: {error}"))
-            .with_help("a hypothesis relation names the incident in its first column")),
+            .with_help("declare the candidate relations with `@hypothesis(\"responsible group\") rel conducted_by(incident: sym, group: sym).`, or name them with `report --hypothesis REL`"))),
+        Err(error @ ReportError::NoIncidentColumn(_)) => Err(Box::new(Diagnostic::error_unplaced("E0361", format!("cannot export STIX: {error}"))
+            .with_help("a hypothesis relation names the incident in its first column"))),
     }
 }
 

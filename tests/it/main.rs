@@ -13,6 +13,7 @@ mod lints;
 mod lossless;
 mod output;
 mod report;
+mod stix_export;
 mod testing;
 mod tidy;
 mod workloads;
