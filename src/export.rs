@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use crate::eval::{FactId, Model};
 use crate::explain::sources::BestSources;
-use crate::explain::{explain, likelihood, render};
+use crate::explain::{likelihood, render, Explainer};
 use crate::io::export::stix::{Attribution, CandidateKind, Conclusions, Incident};
 use crate::program::{PredId, Program};
 use crate::report::{ReportError, ReportOptions};
@@ -93,6 +93,7 @@ pub fn stix(
         }
     }
     let mut sources = BestSources::new(program, model);
+    let mut explainer = Explainer::new(program, model);
     let mut out = Vec::new();
     for (_, incident) in incidents {
         if !options.only.is_empty() && !options.only.contains(&incident) {
@@ -108,7 +109,7 @@ pub fn stix(
                     continue;
                 }
                 let confidence = model.confidence(fact);
-                let explanation = explain(program, model, fact);
+                let explanation = explainer.explain(fact);
                 let fact_text = explanation.root.fact.clone();
                 if tuple.len() == 1 {
                     findings.push(format!(
