@@ -10,7 +10,8 @@
 #
 # Installs what the tests need beyond the Rust toolchain into a virtualenv of its own,
 # target/venv (the system Python is never changed): the Python packages listed in
-# scripts/requirements.txt; and Debian's chromium, with apt-get, when it is missing.
+# scripts/requirements.txt (clingo; stix2-validator, which checks every exported STIX
+# bundle); and Debian's chromium, with apt-get, when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,12 @@ for case in facts/*/; do
         cargo run --quiet -- check --deny warnings rules/ --facts "$case"
     fi
 done
+# Every STIX bundle the tests export (each case in facts/ through rules/, by `run` and
+# `report`) passes OASIS's validator.
+stix=target/stix/ci
+rm -rf "$stix"
+ASCRIBE_STIX_DIR="$PWD/$stix" cargo test --quiet --test it stix_export
+python3 scripts/validate_stix.py "$stix"
 # Public items are documented and the documentation links resolve.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 # A short fuzz run of every target (cargo-fuzz, installed when missing): a crash or

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
+pub mod export;
 pub mod html;
 pub mod io;
 pub mod load;

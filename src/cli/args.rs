@@ -150,6 +150,9 @@ pub enum FactFormat {
     Json,
     /// Tab-separated values, relation name first.
     Tsv,
+    /// `run` only: one STIX 2.1 bundle of the conclusions (incidents, candidates,
+    /// `attributed-to` relationships with confidences, explanations as notes).
+    Stix,
 }
 
 /// `ascribe run`.
@@ -164,8 +167,9 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FactFormat::Text)]
     pub format: FactFormat,
-    /// Write one RELATION.tsv per derived relation into this directory instead of
-    /// printing.
+    /// Write one RELATION.facts per derived relation (each fact with its confidence
+    /// and sources, loadable with --facts) into this directory instead of printing;
+    /// with --format stix, the bundle as conclusions.stix.json.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Print only these relations (repeatable).
@@ -291,6 +295,9 @@ pub enum ReportFormat {
     /// One self-contained HTML page: the candidates, the ACH matrix as a table, and
     /// each derived candidate's explanation, linked from its row.
     Html,
+    /// One STIX 2.1 bundle: incidents, candidates, `attributed-to` relationships with
+    /// confidences, explanations as notes.
+    Stix,
 }
 
 /// `ascribe report`.
@@ -317,6 +324,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// With --format stix: write the bundle as conclusions.stix.json into this
+    /// directory (all or nothing) instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     /// Bounds on evaluation.
     pub limits: LimitArgs,

@@ -7,6 +7,7 @@ pub mod output;
 pub mod output_dir;
 mod progress;
 pub mod render;
+mod stix;
 mod test;
 
 pub use crate::load::{load_inputs, Inputs};
@@ -261,6 +262,14 @@ impl Session {
 
     fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
         let start = Instant::now();
+        if args.format == args::FactFormat::Stix && (!args.relations.is_empty() || args.all) {
+            self.report(&[stix::usage(
+                "E0360",
+                "`--relation` and `--all` choose relations to print; `--format stix` exports the hypotheses instead",
+                "leave out `--relation` and `--all`, or choose another `--format`",
+            )]);
+            return Ok(EXIT_USAGE);
+        }
         let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.eval.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -302,7 +311,22 @@ impl Session {
                 return Ok(EXIT_USAGE);
             }
         }
+        if args.format == args::FactFormat::Stix {
+            return self.run_stix(args, &program, &model, staging, out);
+        }
         let selected = output::select(&program, &args.relations, args.all);
+        if !model.recorded() && (staging.is_some() || args.format == args::FactFormat::Json) {
+            let mut warning = Diagnostic::error_unplaced(
+                "W0361",
+                "derived facts are written without their sources: `--no-explain` records no derivations",
+            );
+            warning.severity = crate::diagnostic::Severity::Warning;
+            self.report(&[warning
+                .with_note("loaded back, a derived fact keeps its confidence but names no source")
+                .with_help(
+                    "leave out `--no-explain` to keep the sources of each fact's best derivation",
+                )]);
+        }
 
         if let Some(staging) = staging {
             if let Err(error) = output::write_dir(&program, &model, &selected, staging) {
@@ -347,6 +371,47 @@ impl Session {
                 (start.elapsed() - evaluated).as_secs_f64(),
                 model.heap_bytes() as f64 / (1024.0 * 1024.0)
             );
+        }
+        Ok(EXIT_OK)
+    }
+
+    /// `run --format stix`: the bundle of the declared hypotheses, printed or written
+    /// into the output directory already checked and locked.
+    fn run_stix(
+        &mut self,
+        args: &args::RunArgs,
+        program: &Program,
+        model: &Model,
+        staging: Option<output_dir::Staging>,
+        out: &mut Out,
+    ) -> io::Result<i32> {
+        let options = crate::report::ReportOptions {
+            threshold: crate::program::lint::REPORT_THRESHOLD,
+            hypotheses: Vec::new(),
+            subjects: program.predicate_id("incident"),
+            only: Vec::new(),
+        };
+        let bundle = match stix::bundle(program, model, &options, args.eval.as_of) {
+            Ok(bundle) => bundle,
+            Err(diagnostic) => {
+                self.report(&[*diagnostic]);
+                return Ok(EXIT_USAGE);
+            }
+        };
+        match staging {
+            Some(mut staging) => {
+                let written = (|| {
+                    let mut file = staging.create(stix::BUNDLE_FILE)?;
+                    file.write_all(bundle.as_bytes())?;
+                    file.finish()?;
+                    staging.commit()
+                })();
+                if let Err(error) = written {
+                    self.report(&[error.to_diagnostic()]);
+                    return Ok(EXIT_USAGE);
+                }
+            }
+            None => out.write(&bundle)?,
         }
         Ok(EXIT_OK)
     }
@@ -498,6 +563,14 @@ impl Session {
     }
 
     fn query(&mut self, args: &args::QueryArgs, out: &mut Out) -> io::Result<i32> {
+        if args.format == args::FactFormat::Stix {
+            self.report(&[stix::usage(
+                "E0362",
+                "`query` prints matching facts; `--format stix` is for `run` and `report`",
+                "use `--format text`, `json` or `tsv`, or export with `ascribe run --format stix`",
+            )]);
+            return Ok(EXIT_USAGE);
+        }
         let (rules, text) = Self::split(&args.positional);
         let program = match self.load_as_of(&rules, &args.facts, args.eval.as_of) {
             Ok(p) => p,
@@ -524,6 +597,14 @@ impl Session {
 impl Session {
     fn report_command(&mut self, args: &args::ReportArgs, out: &mut Out) -> io::Result<i32> {
         let started = Instant::now();
+        if args.output.is_some() && args.format != args::ReportFormat::Stix {
+            self.report(&[stix::usage(
+                "E0363",
+                "`report --output DIR` writes a STIX bundle; it needs `--format stix`",
+                "add `--format stix`, or leave out `--output` to print the report",
+            )]);
+            return Ok(EXIT_USAGE);
+        }
         let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -573,6 +654,37 @@ impl Session {
             subjects,
             only,
         };
+        if args.format == args::ReportFormat::Stix {
+            let bundle = match stix::bundle(&program, &model, &options, args.as_of) {
+                Ok(bundle) => bundle,
+                Err(diagnostic) => {
+                    self.report(&[*diagnostic]);
+                    return Ok(EXIT_USAGE);
+                }
+            };
+            return match &args.output {
+                Some(dir) => {
+                    let inputs: Vec<PathBuf> = args
+                        .input
+                        .rules
+                        .iter()
+                        .chain(&args.input.facts)
+                        .cloned()
+                        .collect();
+                    match stix::write(dir, &inputs, &bundle) {
+                        Ok(()) => Ok(EXIT_OK),
+                        Err(error) => {
+                            self.report(&[error.to_diagnostic()]);
+                            Ok(EXIT_USAGE)
+                        }
+                    }
+                }
+                None => {
+                    out.write(&bundle)?;
+                    Ok(EXIT_OK)
+                }
+            };
+        }
         let report = match self.explaining(&args.limits, started, &model, || {
             crate::report::report(&program, &model, &options)
         }) {
@@ -588,6 +700,7 @@ impl Session {
             args::ReportFormat::Markdown => crate::report::markdown(&report),
             args::ReportFormat::Json => crate::report::json(&report),
             args::ReportFormat::Html => crate::html::report_page(&program, &model, &report),
+            args::ReportFormat::Stix => unreachable!("exported above"),
         };
         out.write(&text)?;
         Ok(EXIT_OK)

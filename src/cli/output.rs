@@ -1,4 +1,5 @@
-//! Printing derived facts as text, JSON or TSV, and writing one TSV file per relation.
+//! Printing derived facts as text, JSON or TSV, and writing one `.facts` file per
+//! relation.
 
 use std::fmt::Write as _;
 
@@ -8,9 +9,11 @@ use serde::Serialize;
 use super::args::FactFormat;
 use super::output_dir::{OutputError, Staging};
 use crate::eval::{FactId, Model};
+use crate::explain::sources::{joined, BestSources};
 use crate::explain::{likelihood, render::confidence};
 use crate::program::{PredId, Program};
-use crate::value::{Value, ValueId};
+use crate::syntax::format::constant_text;
+use crate::value::{write_quoted, Value, ValueId};
 
 /// The relations to print: the named ones, else the derived ones (all with `all`),
 /// sorted by name.
@@ -96,12 +99,21 @@ impl<'m> ValueCache<'m> {
     }
 }
 
+/// One fact of JSON output, in the shape the JSON fact loader reads back as the same
+/// fact: exact arguments (dates as `{"date": "YYYY-MM-DD"}`), the exact confidence, and
+/// the sources of its best derivation as its `source`.
 #[derive(Serialize)]
 struct JsonFact {
+    /// Only for a relation named `facts`, whose rows the loader reads as a list of
+    /// fact objects, each naming its relation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relation: Option<&'static str>,
     fact: String,
     args: Vec<serde_json::Value>,
     confidence: f64,
     likelihood: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
 }
 
 fn fact_line(
@@ -122,22 +134,35 @@ fn fact_line(
     line
 }
 
+/// A value as JSON that loads back as the same value: text as a string, numbers as
+/// numbers (floats always with a point or an exponent), dates as `{"date": ...}`.
+fn exact_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Date(_) => serde_json::json!({ "date": value.to_string() }),
+        other => crate::explain::value_json(other),
+    }
+}
+
 fn json_fact(
     program: &Program,
     model: &Model,
     cache: &mut ValueCache<'_>,
+    sources: &mut BestSources<'_>,
     fact: FactId,
 ) -> JsonFact {
     let tuple = model.tuple(fact);
     let c = model.confidence(fact);
+    let name = &program.predicate(fact.predicate).name;
     JsonFact {
+        relation: (name == "facts").then_some("facts"),
         fact: fact_line(program, cache, fact.predicate, tuple),
         args: tuple
             .iter()
-            .map(|v| crate::explain::value_json(model.interner().value(*v)))
+            .map(|v| exact_json(model.interner().value(*v)))
             .collect(),
-        confidence: crate::explain::round(c),
+        confidence: c,
         likelihood: likelihood(c),
+        source: joined(&sources.of(fact)),
     }
 }
 
@@ -166,17 +191,19 @@ pub fn facts(program: &Program, model: &Model, selected: &[PredId], format: Fact
             }
         }
         FactFormat::Json => {
+            let mut sources = BestSources::new(program, model);
             let mut map: IndexMap<&str, Vec<JsonFact>> = IndexMap::new();
             for &p in selected {
                 let facts = model
                     .sorted_facts(p)
                     .into_iter()
-                    .map(|f| json_fact(program, model, &mut cache, f))
+                    .map(|f| json_fact(program, model, &mut cache, &mut sources, f))
                     .collect();
                 map.insert(&program.predicate(p).name, facts);
             }
             out = serde_json::to_string_pretty(&map).expect("fact lists serialise") + "\n";
         }
+        FactFormat::Stix => unreachable!("`run --format stix` exports before facts are printed"),
         FactFormat::Tsv => {
             for &p in selected {
                 for fact in model.sorted_facts(p) {
@@ -321,12 +348,14 @@ pub fn fact_list(
             out
         }
         FactFormat::Json => {
+            let mut sources = BestSources::new(program, model);
             let list: Vec<JsonFact> = facts
                 .iter()
-                .map(|f| json_fact(program, model, &mut cache, *f))
+                .map(|f| json_fact(program, model, &mut cache, &mut sources, *f))
                 .collect();
             serde_json::to_string_pretty(&list).expect("fact lists serialise") + "\n"
         }
+        FactFormat::Stix => unreachable!("`query --format stix` is refused before matching"),
         FactFormat::Tsv => {
             let mut out = String::new();
             for &fact in facts {
@@ -350,40 +379,57 @@ pub fn fact_list(
 /// Bytes of output gathered before each write.
 const OUTPUT_BUFFER: usize = 1 << 16;
 
-/// Writes `<relation>.tsv` (values only, sorted, loadable as facts) per selected
-/// relation into the output directory `staging` stands for, all or nothing (see
-/// [`super::output_dir`]).
+/// Writes `<relation>.facts` per selected relation into the output directory `staging`
+/// stands for, all or nothing (see [`super::output_dir`]): one fact a line in the rule
+/// language, sorted by value, with `@confidence(c)` when below 1 (the shortest digits
+/// that read back as the same number) and `@source("...")` naming the sources of its
+/// best derivation (see [`crate::explain::sources`]). Loaded with `--facts DIR`, every
+/// fact comes back with exactly its values, confidence and sources.
 pub fn write_dir(
     program: &Program,
     model: &Model,
     selected: &[PredId],
     mut staging: Staging,
 ) -> Result<(), OutputError> {
-    let mut cache = ValueCache::new(model);
+    let mut constants: Vec<Option<String>> = vec![None; model.interner().len()];
+    let mut sources = BestSources::new(program, model);
+    let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
     for &p in selected {
-        let mut file = staging.create(&format!("{}.tsv", program.predicate(p).name))?;
-        let mut result = Ok(());
-        // Lines are built in one buffer, written out each time it passes 64 KiB; values
-        // are a few bytes, copied byte by byte rather than by `memcpy` calls.
-        let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
-        model.for_each_sorted(p, |tuple| {
-            if result.is_err() {
-                return;
-            }
-            for (i, v) in tuple.iter().enumerate() {
+        let name = &program.predicate(p).name;
+        let mut file = staging.create(&format!("{name}.facts"))?;
+        for fact in model.sorted_facts(p) {
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'(');
+            for (i, v) in model.tuple(fact).iter().enumerate() {
                 if i > 0 {
-                    out.push(b'\t');
+                    out.extend_from_slice(b", ");
                 }
-                out.extend(cache.tsv_bytes(*v).iter().copied());
+                let text = constants[v.0 as usize]
+                    .get_or_insert_with(|| constant_text(model.interner().value(*v)));
+                out.extend_from_slice(text.as_bytes());
             }
-            out.push(b'\n');
+            out.push(b')');
+            let c = model.confidence(fact);
+            if c < 1.0 {
+                out.extend_from_slice(b" @confidence(");
+                out.extend_from_slice(constant_text(&Value::Float(c)).as_bytes());
+                out.push(b')');
+            }
+            if let Some(source) = joined(&sources.of(fact)) {
+                let mut quoted = String::with_capacity(source.len() + 2);
+                let _ = write_quoted(&mut quoted, &source);
+                out.extend_from_slice(b" @source(");
+                out.extend_from_slice(quoted.as_bytes());
+                out.push(b')');
+            }
+            out.extend_from_slice(b".\n");
             if out.len() >= OUTPUT_BUFFER {
-                result = file.write_all(&out);
+                file.write_all(&out)?;
                 out.clear();
             }
-        });
-        result?;
+        }
         file.write_all(&out)?;
+        out.clear();
         file.finish()?;
     }
     staging.commit()

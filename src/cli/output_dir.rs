@@ -99,7 +99,7 @@ impl OutputError {
         let message = self.to_string();
         match self {
             OutputError::IsInput { .. } => Diagnostic::error_unplaced("E0320", message)
-                .with_note("writing results into an input would mix derived facts, without their confidences, into the evidence of the next run")
+                .with_note("writing results into an input would mix derived facts into the evidence of the next run, counted again beside the evidence they came from")
                 .with_help("choose an output directory outside every rule and fact path"),
             OutputError::NotADirectory { .. } => Diagnostic::error_unplaced("E0321", message)
                 .with_help("give the path of a directory (it is created if missing); links are not followed"),

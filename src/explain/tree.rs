@@ -339,6 +339,12 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Forgets which facts were shown, so that the next tree starts afresh (the
+    /// matcher's copy of the interner and its indexes are kept).
+    pub fn start_tree(&mut self) {
+        self.shown.clear();
+    }
+
     /// The tree of `fact`, iteratively deepened through recorded derivations.
     pub fn node(&mut self, fact: FactId) -> Node {
         let (program, model) = (self.matcher.program, self.matcher.model);

@@ -127,6 +127,13 @@ pub enum FactError {
         /// The value.
         span: Span,
     },
+    /// `W0360`: a JSON fact has a `likelihood` term but no `confidence`: the term is
+    /// not read, so the fact loads as certain.
+    #[error("`likelihood` is given without `confidence`; the fact loads as certain")]
+    LikelihoodOnly {
+        /// The `likelihood` member's value.
+        span: Span,
+    },
     /// `E0310`: a STIX bundle has no `objects` array.
     #[error("STIX bundle has no `objects` array")]
     NoObjects {
@@ -273,6 +280,7 @@ impl FactError {
             FactError::JsonSyntax { .. } => "E0307",
             FactError::JsonShape { .. } => "E0308",
             FactError::BadConfidence { .. } => "E0309",
+            FactError::LikelihoodOnly { .. } => "W0360",
             FactError::NoObjects { .. } => "E0310",
             FactError::UnsupportedFile { .. } => "E0311",
             FactError::MalformedObject { .. } => "W0301",
@@ -420,6 +428,10 @@ impl From<FactError> for Diagnostic {
                 "this object is keyed by its STIX id `{stix_id}` instead, so the two stay apart"
             )),
             FactError::BadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::LikelihoodOnly { span } => placed(span)
+                .with_label("not read")
+                .with_note("a likelihood term spans a range of confidences; only `confidence` sets one")
+                .with_help("add `\"confidence\": 0.8` (a number from 0 to 1), or remove `likelihood`"),
             FactError::UnknownEscape { span, .. } => placed(span)
                 .with_label("not an escape")
                 .with_note("TSV fields read `\\\\`, `\\t`, `\\n`, `\\r` and `\\#` as a backslash, tab, line feed, carriage return and `#`")

@@ -6,7 +6,9 @@
 //!   required), `"args"` (an array, required), and optionally `"source"` (a string shown
 //!   at explanation leaves), `"confidence"` (a number in [0, 1]; 1 when absent), and
 //!   `"since"` and `"until"` (dates as `"YYYY-MM-DD"` strings: the fact's window, as
-//!   `@since` and `@until`);
+//!   `@since` and `@until`), and the two keys `run --format json` writes for readers,
+//!   `"fact"` (the fact as text; not read) and `"likelihood"` (its ICD 203 term; not
+//!   read, and a warning, `W0360`, without a `"confidence"`);
 //! - `"<relation>": [row, ...]`, each `row` either an array of arguments or an object with
 //!   `"args"` and optionally `"source"`, `"confidence"`, `"since"` and `"until"`.
 //!
@@ -21,7 +23,9 @@
 //! }
 //! ```
 //!
-//! So a relation named `facts` can only be written in the first form. Any other key is an
+//! So a relation named `facts` can only be written in the first form. What `run --format
+//! json` prints is a file of the second form (the first for a relation named `facts`)
+//! that loads back as the same facts with the same confidences and sources. Any other key is an
 //! error (`E0308`), as is a key or `"relation"` that is not a relation name (`E0303`).
 //!
 //! | JSON argument | undeclared or `any` column | declared column |
@@ -29,7 +33,8 @@
 //! | string | text, even when it looks like a date | text: text; date: parsed as `YYYY-MM-DD`; int, float: error |
 //! | integer (no fraction or exponent) | int; float when it does not fit in 64 bits | int: int (error when too large); float: float; text, date: error |
 //! | other number | float | float: float; other kinds: error |
-//! | `null`, boolean, array, object | error (`E0308`) | error (`E0308`) |
+//! | `{"date": "YYYY-MM-DD"}` | date | date: date; other kinds: error |
+//! | `null`, boolean, array, other object | error (`E0308`) | error (`E0308`) |
 //!
 //! Within one file every fact of a relation must have the same number of arguments: the
 //! declared number, or the number of its first fact (`E0305`). A fact with any error is not
@@ -99,7 +104,19 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
 }
 
 /// The keys a fact object may have.
-const FACT_KEYS: [&str; 6] = ["relation", "args", "source", "confidence", "since", "until"];
+/// `fact` and `likelihood` are what `run --format json` writes for readers: the fact as
+/// text, checked to be a string and otherwise not read (the arguments are what load),
+/// and the ICD 203 term of the confidence (a warning when there is no confidence).
+const FACT_KEYS: [&str; 8] = [
+    "relation",
+    "args",
+    "source",
+    "confidence",
+    "since",
+    "until",
+    "fact",
+    "likelihood",
+];
 
 /// What is known about one relation while reading a file.
 struct Relation {
@@ -216,6 +233,7 @@ impl Reader<'_> {
         let mut args = None;
         let mut annotations = Annotations::default();
         let mut seen: Vec<&str> = Vec::new();
+        let mut likelihood = None;
         for (key, value) in members {
             let Some(&field) = FACT_KEYS.iter().find(|k| key.is(k)) else {
                 ok = false;
@@ -309,6 +327,23 @@ impl Reader<'_> {
                         );
                     }
                 },
+                "fact" | "likelihood" => {
+                    if value.as_str().is_none() {
+                        ok = false;
+                        self.shape(
+                            &format!("`{field}` must be a string"),
+                            format!("found {}", value.kind_name()),
+                            Some(if field == "fact" {
+                                "write the fact as text, `\"fact\": \"claims(gcsb, apt40)\"`, or leave it out: `args` is what loads"
+                            } else {
+                                "write an ICD 203 term such as `\"likely\"`, or leave it out: `confidence` is what loads"
+                            }),
+                            value,
+                        );
+                    } else if field == "likelihood" {
+                        likelihood = Some(self.span(value));
+                    }
+                }
                 "since" | "until" => {
                     let day =
                         value.as_str().and_then(|text| {
@@ -360,6 +395,9 @@ impl Reader<'_> {
                 object,
             );
             return;
+        }
+        if let (Some(span), None) = (likelihood, annotations.confidence) {
+            self.push(FactError::LikelihoodOnly { span });
         }
         if let (true, Some(relation), Some(args)) = (ok, relation, args) {
             self.fact(&relation, args, self.span(object), annotations);
@@ -490,9 +528,35 @@ impl Reader<'_> {
                     (_, Some(expected)) => Err(mismatch(expected, "a number", None)),
                 }
             }
+            (Node::Object(members), kind) => {
+                let date = match members.as_slice() {
+                    [(key, value)] if key.is("date") => value.as_str().map(|s| s.decode()),
+                    _ => None,
+                };
+                let Some(text) = date else {
+                    return Err(FactError::JsonShape {
+                        message: "an object argument must be a date, `{\"date\": \"YYYY-MM-DD\"}`"
+                            .to_owned(),
+                        label: "not a date object".to_owned(),
+                        help: Some(
+                            "write `{\"date\": \"2021-08-01\"}` for a date, or a string or number"
+                                .to_owned(),
+                        ),
+                        span: self.span(arg),
+                    });
+                };
+                match kind {
+                    None | Some(Kind::Date) => Value::parse_date(&text).ok_or_else(|| {
+                        let note =
+                            super::looks_like_date(&text).then_some("that day does not exist");
+                        mismatch(Kind::Date, "not a date", note)
+                    }),
+                    Some(expected) => Err(mismatch(expected, "a date", None)),
+                }
+            }
             _ => Err(FactError::JsonShape {
                 message: format!(
-                    "arguments must be strings or numbers, found {}",
+                    "arguments must be strings, numbers or dates, found {}",
                     arg.kind_name()
                 ),
                 label: "not a string or number".to_owned(),
@@ -555,6 +619,60 @@ mod tests {
             r#"
 f.json:2:3 claims(gcsb, conducted_by, nz_pco_2021, apt40) @confidence(0.95) @source("GCSB statement")
 f.json:4:3 m(1, 2.5, "2021-08-01")
+"#,
+        );
+    }
+
+    #[test]
+    fn what_run_writes_loads_back() {
+        // `run --format json` adds `fact` and `likelihood` for readers and writes dates
+        // as objects, so that they do not load back as text.
+        check(
+            r#"{"seen": [
+  {"fact": "seen(apt40, 2021-08-01, 0.5)", "args": ["apt40", {"date": "2021-08-01"}, 0.5],
+   "confidence": 0.8573749999999999, "likelihood": "very likely", "source": "A; B"}
+]}"#,
+            &[],
+            r#"f.json:2:3 seen(apt40, 2021-08-01, 0.5) @confidence(0.8573749999999999) @source("A; B")"#,
+        );
+    }
+
+    #[test]
+    fn date_objects_and_likelihood_terms_are_checked() {
+        check(
+            r#"{"d": [
+  {"args": [{"date": "2021-02-30"}]},
+  {"args": [{"day": "2021-02-03"}]},
+  {"args": [{"date": 7}]},
+  {"args": [{"date": "2021-02-03"}], "likelihood": "likely"},
+  {"args": [{"date": "2021-02-03"}], "likelihood": 0.7, "fact": ["d"]}
+], "t": [{"args": [{"date": "2021-02-03"}]}]}"#,
+            &[("t", &[Some(Kind::Text)])],
+            r#"
+f.json:5:3 d(2021-02-03)
+error[E0304]: expected date in column 1 of `d`, found an object f.json:2:13
+  label: not a date
+  note: that day does not exist
+  help: write a date as YYYY-MM-DD such as `2021-08-01` (in JSON, a string), or change the declaration of `d`
+error[E0308]: an object argument must be a date, `{"date": "YYYY-MM-DD"}` f.json:3:13
+  label: not a date object
+  help: write `{"date": "2021-08-01"}` for a date, or a string or number
+error[E0308]: an object argument must be a date, `{"date": "YYYY-MM-DD"}` f.json:4:13
+  label: not a date object
+  help: write `{"date": "2021-08-01"}` for a date, or a string or number
+warning[W0360]: `likelihood` is given without `confidence`; the fact loads as certain f.json:5:52
+  label: not read
+  note: a likelihood term spans a range of confidences; only `confidence` sets one
+  help: add `"confidence": 0.8` (a number from 0 to 1), or remove `likelihood`
+error[E0308]: `likelihood` must be a string f.json:6:52
+  label: found a number
+  help: write an ICD 203 term such as `"likely"`, or leave it out: `confidence` is what loads
+error[E0308]: `fact` must be a string f.json:6:65
+  label: found an array
+  help: write the fact as text, `"fact": "claims(gcsb, apt40)"`, or leave it out: `args` is what loads
+error[E0304]: expected text in column 1 of `t`, found an object f.json:7:20
+  label: a date
+  help: write the value as text (in JSON, a string), or change the declaration of `t`
 "#,
         );
     }
@@ -628,7 +746,7 @@ error[E0303]: `Bad` is not a relation name f.json:1:25
   label: not a lower-case identifier
   note: relation names match [a-z][A-Za-z0-9_]* and are not `not` or `rel`
   help: rename it, for example to `bad`
-error[E0308]: arguments must be strings or numbers, found null f.json:1:72
+error[E0308]: arguments must be strings, numbers or dates, found null f.json:1:72
   label: not a string or number
   help: write the value as a string
 error[E0308]: unknown key `confidance` in a fact f.json:2:36

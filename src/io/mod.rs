@@ -52,10 +52,12 @@
 //! | `W0320` | a backslash in a TSV field does not start an escape (`\\`, `\t`, `\n`, `\r`, `\#`); it is kept as written |
 //! | `W0321` | an integer in an undeclared or `any` column does not fit in 64 bits; it is kept exact, as text |
 //! | `W0322` | a STIX object's ATT&CK id is another object's STIX id; the object is keyed by its own STIX id |
+//! | `W0360` | a JSON fact has a `likelihood` term but no `confidence`: it loads as certain |
 //! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
 
 pub mod delimited;
 mod error;
+pub mod export;
 pub mod json;
 pub mod stix;
 mod tree;

@@ -19,7 +19,7 @@
 //!
 //! | STIX | fact | notes |
 //! |---|---|---|
-//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool` |
+//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool`, `incident`, `threat-actor` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool`, `incident`, `threat_actor` (the last two are what `--format stix` exports incidents and their organs as) |
 //! | each object above | `stix_id(Key, StixId)` | |
 //! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken, or is the STIX id of another object in the bundle (`W0322`) |
 //! | `aliases` (intrusion sets, campaigns, STIX 2.1 software) and `x_mitre_aliases` (ATT&CK software) | `alias(Key, Alias)` | once per distinct string; ATT&CK lists the object's own name among them |
@@ -189,6 +189,9 @@ fn mapped_type(stix_type: &str) -> Option<&'static str> {
         "attack-pattern" => Some("attack_pattern"),
         "malware" => Some("malware"),
         "tool" => Some("tool"),
+        // What `--format stix` exports: incidents and their candidates.
+        "incident" => Some("incident"),
+        "threat-actor" => Some("threat_actor"),
         _ => None,
     }
 }

@@ -242,6 +242,17 @@ fn same_literals(a: &[Literal], b: &[Literal]) -> bool {
         })
 }
 
+/// A value written as a constant of the rule language that reads back as exactly that
+/// value: text bare when it is a symbol, else quoted with escapes; integers; floats with
+/// the shortest digits that give the same bits (always with a point); dates
+/// `YYYY-MM-DD`. Used by writers of `.facts` files (`run --output`).
+pub fn constant_text(value: &Value) -> String {
+    match value {
+        Value::Float(x) => float_text(*x),
+        other => other.to_string(),
+    }
+}
+
 /// Writes a float so that it reads back as the same bits: the shortest decimal that
 /// round-trips, positional for exponents -5 to 15 (`0.1`, `-0.0`, `1500.0`), else
 /// scientific with a decimal point, which the grammar requires (`1.0e-7`, `1.5e300`).

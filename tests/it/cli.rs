@@ -205,7 +205,7 @@ fn usage_and_unreadable_paths_exit_two() {
 }
 
 #[test]
-fn output_dir_gets_one_tsv_per_derived_relation() {
+fn output_dir_gets_one_facts_file_per_derived_relation() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-output");
     let _ = std::fs::remove_dir_all(&dir);
     let dir_text = dir.to_string_lossy().to_string();
@@ -219,14 +219,23 @@ fn output_dir_gets_one_tsv_per_derived_relation() {
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).is_empty());
-    let written = std::fs::read_to_string(dir.join("state_sponsored.tsv"))
-        .expect("state_sponsored.tsv written");
+    let written = std::fs::read_to_string(dir.join("state_sponsored.facts"))
+        .expect("state_sponsored.facts written");
+    let sources = "GCSB NCSC media release, 2024-03-26 (Andrew Clark: 'confidently link the actor to ... APT40'); \
+        GCSB NCSC media release 'NCSC's response to the Parliamentary Counsel Office and Parliamentary Service cyber incident', 2024-03-26; \
+        ncsc.govt.nz news release, 2024-03-26; Analyst grading (ascribe example); MITRE ATT&CK Enterprise v18.1, G0065 aliases; \
+        Andrew Clark, GCSB Director-General, 2024-03-26, as reported by NZ Herald, The Register and EFE; \
+        Background knowledge: a ministry of the PRC State Council; GCSB press conference, 2024-03-26; \
+        Background knowledge: the MSS is a ministry of the People's Republic of China";
     assert_eq!(
         written,
-        "nz_parliamentary_service_2021\tprc\nnz_pco_2021\tprc\n"
+        format!(
+            "state_sponsored(nz_parliamentary_service_2021, prc) @confidence(0.81450625) @source(\"{sources}\").\n\
+             state_sponsored(nz_pco_2021, prc) @confidence(0.81450625) @source(\"{sources}\").\n"
+        )
     );
     assert!(
-        !dir.join("claims.tsv").exists(),
+        !dir.join("claims.facts").exists(),
         "input relations are not written"
     );
 }

@@ -68,8 +68,8 @@ fn a_new_run_leaves_no_file_of_the_previous_one() {
     let out = dir.join("out");
     let output = run(&dir.join("r.rules"), &dir.join("n.tsv"), &out, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(names(&out), [".ascribe-output", "p.tsv", "q.tsv"]);
-    // Before, `q.tsv` stayed beside the new `p.tsv`, and a later `--facts out` mixed
+    assert_eq!(names(&out), [".ascribe-output", "p.facts", "q.facts"]);
+    // Before, `q.tsv` stayed beside the new `p.tsv` (as they were named then), and a later `--facts out` mixed
     // the two runs.
     let output = run(
         &dir.join("r.rules"),
@@ -83,9 +83,9 @@ fn a_new_run_leaves_no_file_of_the_previous_one() {
         [
             (
                 ".ascribe-output".to_string(),
-                "# ascribe output: the files below were written together by one `ascribe run --output`; do not edit\np.tsv\n".to_string()
+                "# ascribe output: the files below were written together by one `ascribe run --output`; do not edit\np.facts\n".to_string()
             ),
-            ("p.tsv".to_string(), "1\n2\n3\n".to_string())
+            ("p.facts".to_string(), "p(1).\np(2).\np(3).\n".to_string())
         ]
     );
     // The manifest is hidden, so the output loads back as facts without a warning.
@@ -124,15 +124,15 @@ fn a_link_inside_the_output_is_never_followed() {
     // Before, the next run wrote through `p.tsv` into the link's target.
     let victim = dir.join("victim.txt");
     std::fs::write(&victim, "precious").expect("write");
-    std::fs::remove_file(out.join("p.tsv")).expect("remove");
-    std::os::unix::fs::symlink(&victim, out.join("p.tsv")).expect("symlink");
+    std::fs::remove_file(out.join("p.facts")).expect("remove");
+    std::os::unix::fs::symlink(&victim, out.join("p.facts")).expect("symlink");
     let output = run(&dir.join("r.rules"), &dir.join("n.tsv"), &out, &[]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(err.contains("error[E0322]"), "{err}");
-    assert!(err.contains("`p.tsv` (a symbolic link)"), "{err}");
+    assert!(err.contains("`p.facts` (a symbolic link)"), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
-    assert!(out.join("p.tsv").is_symlink());
+    assert!(out.join("p.facts").is_symlink());
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn a_killed_run_leaves_the_previous_output_whole() {
     let output = run(&dir.join("r.rules"), &dir.join("n.tsv"), &out, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
-        std::fs::read_to_string(out.join("p.tsv"))
+        std::fs::read_to_string(out.join("p.facts"))
             .expect("read")
             .lines()
             .count(),
@@ -288,7 +288,7 @@ fn a_write_error_names_the_file_and_changes_nothing() {
     let err = stderr(&output);
     assert!(err.contains("error[E0324]"), "{err}");
     assert!(
-        err.contains(&format!("cannot write {}/p.tsv: ", text(&out))),
+        err.contains(&format!("cannot write {}/p.facts: ", text(&out))),
         "{err}"
     );
     assert!(err.contains("nothing was changed"), "{err}");
@@ -315,7 +315,7 @@ fn a_too_long_file_name_names_the_file_and_changes_nothing() {
     let err = stderr(&output);
     assert!(err.contains("error[E0324]"), "{err}");
     assert!(
-        err.contains(&format!("cannot create {}/{long}.tsv: ", text(&out))),
+        err.contains(&format!("cannot create {}/{long}.facts: ", text(&out))),
         "{err}"
     );
     assert_eq!(contents(&out), before);
@@ -352,11 +352,15 @@ fn concurrent_runs_never_interleave() {
     for run in 0..4 {
         let facts = dir.join(format!("f{run}"));
         std::fs::create_dir(&facts).expect("create");
-        let rows: String = (0..3000)
-            .map(|i| format!("{}\n", run * 10_000 + i))
-            .collect();
+        let numbers: Vec<i32> = (0..3000).map(|i| run * 10_000 + i).collect();
+        let rows: String = numbers.iter().map(|n| format!("{n}\n")).collect();
         std::fs::write(facts.join("n.tsv"), &rows).expect("write");
-        expected.push(rows);
+        expected.push(
+            numbers
+                .iter()
+                .map(|n| format!("p({n}).\n"))
+                .collect::<String>(),
+        );
         children.push(
             std::process::Command::new(env!("CARGO_BIN_EXE_ascribe"))
                 .args(["run", &text(&dir.join("r.rules")), "--facts"])
@@ -384,7 +388,7 @@ fn concurrent_runs_never_interleave() {
         }
     }
     assert!(succeeded >= 1);
-    let written = std::fs::read_to_string(out.join("p.tsv")).expect("read");
+    let written = std::fs::read_to_string(out.join("p.facts")).expect("read");
     assert!(expected.contains(&written), "one run's rows, whole");
 }
 
@@ -427,30 +431,32 @@ fn every_text_loads_back_as_itself() {
     let out = dir.join("out");
     let output = run(&dir.join("notes.rules"), &dir.join("note.json"), &out, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let written = std::fs::read_to_string(out.join("said.tsv")).expect("said.tsv written");
+    let written = std::fs::read_to_string(out.join("said.facts")).expect("said.facts written");
     assert_eq!(
         written,
-        "\\#first\t8\n\\\\\\\\\t7\nback\\\\slash\t5\ncr\\rhere\t4\nends\\\\\t6\nin#side\t9\n\
-         tab\\there\t0\ntab\\\\there\t1\ntwo\\nlines\t2\ntwo\\\\nlines\t3\n"
+        "said(\"#first\", 8).\nsaid(\"\\\\\\\\\", 7).\nsaid(\"back\\\\slash\", 5).\n\
+         said(\"cr\\rhere\", 4).\nsaid(\"ends\\\\\", 6).\nsaid(\"in#side\", 9).\n\
+         said(\"tab\\there\", 0).\nsaid(\"tab\\\\there\", 1).\nsaid(\"two\\nlines\", 2).\n\
+         said(\"two\\\\nlines\", 3).\n"
     );
     // Read back, the file gives the same values: the same file again, and the same
     // JSON as the values first loaded.
     let out2 = dir.join("out2");
     let output = run(
         &dir.join("again.rules"),
-        &out.join("said.tsv"),
+        &out.join("said.facts"),
         &out2,
         &["--quiet"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
-    let reloaded = std::fs::read_to_string(out2.join("kept.tsv")).expect("kept.tsv written");
-    assert_eq!(reloaded, written);
+    let reloaded = std::fs::read_to_string(out2.join("kept.facts")).expect("kept.facts written");
+    assert_eq!(reloaded, written.replace("said(", "kept("));
     let output = ascribe(&[
         "run",
         &text(&dir.join("again.rules")),
         "--facts",
-        &text(&out.join("said.tsv")),
+        &text(&out.join("said.facts")),
         "--format",
         "json",
     ]);
