@@ -130,6 +130,12 @@ pub fn lower_with_tables(
             lowerer.has_facts[id.0 as usize] = true;
         }
     }
+    super::annotate::resolve(
+        modules,
+        &lowerer.ids,
+        &mut lowerer.predicates,
+        &mut lowerer.diagnostics,
+    );
     let mut rules = Vec::new();
     let mut facts = Vec::new();
     let mut names: FxHashMap<String, Span> = FxHashMap::default();
@@ -370,6 +376,8 @@ impl Lowerer<'_> {
             combine,
             hypothesis,
             exception,
+            ranking: None,
+            warn: None,
         });
         self.first_use.push(decl.name.span);
         self.has_facts.push(false);
@@ -420,6 +428,8 @@ impl Lowerer<'_> {
             combine: Combine::Max,
             hypothesis: None,
             exception: false,
+            ranking: None,
+            warn: None,
         });
         self.first_use.push(span);
         self.has_facts.push(false);
@@ -489,6 +499,8 @@ impl Lowerer<'_> {
                 }
                 // Read by `program::lint`.
                 ("allow", _) => {}
+                // Read by `program::annotate` once every relation is known.
+                (name, _) if super::annotate::NAMES.contains(&name) => {}
                 ("exception", []) => exception = true,
                 ("exception", _) => self.error(
                     Diagnostic::error("E0107", "`@exception` takes no arguments", annotation.span)
