@@ -69,6 +69,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         sources: Sources::default(),
         color,
         allowed: Allowed::default(),
+        allows: crate::program::lint::AllowScopes::default(),
         warnings: 0,
     };
     let mut out = Out {
@@ -102,6 +103,8 @@ struct Session {
     color: bool,
     /// Lints not to report (`check --allow`).
     allowed: Allowed,
+    /// The `@allow` annotations of the files loaded last.
+    allows: crate::program::lint::AllowScopes,
     /// Warnings reported so far.
     warnings: usize,
 }
@@ -133,6 +136,7 @@ impl Session {
             return Err(EXIT_USAGE);
         }
         let mut inputs = load_inputs(&mut self.sources, &paths);
+        self.allows = std::mem::take(&mut inputs.allows);
         self.allowed.apply(&mut inputs.diagnostics);
         self.warnings += inputs.diagnostics.iter().filter(|d| !d.is_error()).count();
         self.report(&inputs.diagnostics);
@@ -284,7 +288,17 @@ impl Session {
         self.allowed = allowed;
         self.warnings += unknown.len();
         self.report(&unknown);
-        match self.load(&args.input.rules, &args.input.facts) {
+        let loaded = self.load(&args.input.rules, &args.input.facts);
+        // The rule set's own checks (`@warn` relations) need the model.
+        if let Ok(program) = &loaded {
+            if program.predicates().iter().any(|p| p.warn.is_some()) {
+                match self.evaluate(program, false, &args::LimitArgs::default()) {
+                    Ok(model) => self.report_flagged(program, &model),
+                    Err(code) => return Ok(code),
+                }
+            }
+        }
+        match loaded {
             Ok(_) if args.deny.is_some() && self.warnings > 0 => {
                 eprintln!(
                     "error: {} warning{} reported, and `--deny warnings` was given",
@@ -305,6 +319,16 @@ impl Session {
             }
             Err(code) => Ok(code),
         }
+    }
+
+    /// Reports the warnings the rule set derives (`@warn` relations), less those
+    /// silenced by `@allow` and `--allow`.
+    fn report_flagged(&mut self, program: &Program, model: &Model) {
+        let mut flagged = crate::explain::flagged::flagged(program, model);
+        self.allows.apply(&mut flagged);
+        self.allowed.apply(&mut flagged);
+        self.warnings += flagged.len();
+        self.report(&flagged);
     }
 
     /// Splits `RULES... LAST` positional arguments.
@@ -448,6 +472,7 @@ impl Session {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
+        self.report_flagged(&program, &model);
         let mut only = Vec::new();
         for name in &args.incidents {
             let value = crate::value::Value::text(name);

@@ -7,6 +7,7 @@
 pub mod critical;
 pub mod defeat;
 pub mod estimative;
+pub mod flagged;
 mod matcher;
 pub mod render;
 pub mod sentence;

@@ -73,19 +73,16 @@ impl Resolver<'_> {
         for annotation in &decl.annotations {
             let args = annotation.args.as_slice();
             match annotation.name.text.as_str() {
+                "ranking" if arity < 2 => self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0150",
+                        "a `@ranking` relation needs an incident column and a score column",
+                        annotation.span,
+                    )
+                    .with_help("declare it as `rel score(incident: sym, candidate: sym, score: float)`"),
+                ),
                 "ranking" => match args {
                     [(label, _), (detail, detail_span)] if text(label).is_some() => {
-                        if arity < 2 {
-                            self.diagnostics.push(
-                                Diagnostic::error(
-                                    "E0150",
-                                    "a `@ranking` relation needs an incident column and a score column",
-                                    annotation.span,
-                                )
-                                .with_help("declare it as `rel score(incident: sym, candidate: sym, score: float)`"),
-                            );
-                            continue;
-                        }
                         let detail = text(detail).and_then(|d| self.relation(d, *detail_span));
                         if let Some(d) = detail.filter(|d| self.predicates[d.0 as usize].arity < 2) {
                             self.diagnostics.push(
@@ -108,7 +105,7 @@ impl Resolver<'_> {
                             });
                         }
                     }
-                    [(label, _)] if text(label).is_some() && arity >= 2 => {
+                    [(label, _)] if text(label).is_some() => {
                         ranking = Some(Ranking {
                             label: text(label).unwrap_or_default().to_string(),
                             detail: None,
