@@ -282,7 +282,7 @@ fn as_of_reasons_only_with_what_held_on_that_day() {
     // What APT40 is was public in 2021 (US, UK, NZ statements of 2021-07-19).
     assert!(out.contains("operates_for(apt40, mss)"), "{out}");
     assert!(
-        stderr(&before).contains("note: as of 2022-01-01: 12 input facts set aside (12 not yet holding, 0 no longer holding), 278 kept"),
+        stderr(&before).contains("note: as of 2022-01-01: 12 input facts set aside (12 not yet holding, 0 no longer holding), 312 kept"),
         "{}",
         stderr(&before)
     );

@@ -50,7 +50,12 @@ fn every_lint_has_a_fixture_and_a_section_in_the_docs() {
             snapshots.push_str(&std::fs::read_to_string(&path).expect("readable"));
         }
     }
-    for lint in ascribe::program::lint::LINTS {
+    // W0620 needs an evaluated model, so it is shown by
+    // `the_shipped_rules_flag_silent_mistakes_with_a_did_you_mean` instead of a snapshot.
+    for lint in ascribe::program::lint::LINTS
+        .iter()
+        .filter(|lint| lint.code != "W0620")
+    {
         assert!(
             snapshots.contains(&format!("warning[{}]", lint.code)),
             "no snapshot shows {}",
