@@ -79,6 +79,8 @@ pub struct Inputs {
     pub diagnostics: Vec<Diagnostic>,
     /// Whether some path could not be read at all.
     pub unreadable: bool,
+    /// The `@allow` annotations of the files, for warnings found after evaluation.
+    pub allows: lint::AllowScopes,
 }
 
 /// Reads rule files, fact files and directories of them, then lowers and checks the
@@ -182,10 +184,13 @@ pub fn load_inputs_observed(
     if let Some(program) = program.as_ref().filter(|_| !front_end_errors) {
         diagnostics.extend(lint::lint(program, &modules));
     }
-    lint::apply_allows(&modules, &mut diagnostics);
+    let (allows, unknown) = lint::AllowScopes::from_modules(&modules);
+    allows.apply(&mut diagnostics);
+    diagnostics.extend(unknown);
     Inputs {
         program: program.filter(|_| !front_end_errors),
         diagnostics,
         unreadable,
+        allows,
     }
 }

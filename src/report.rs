@@ -9,8 +9,12 @@
 //! consistent with a candidate when some derivation of it rests on the fact, and
 //! inconsistent when some derivation of what defeated it does.
 
+pub mod ranking;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+
+pub use ranking::{Ranked, RankingReport};
 
 use serde::Serialize;
 
@@ -55,6 +59,10 @@ pub struct IncidentReport {
     /// The evidence named by the candidates, numbered `E1`, `E2`, ... in order of
     /// first mention.
     pub evidence: Vec<Evidence>,
+    /// One entry per `@ranking` relation (none when the program has none): scored
+    /// candidates that are not hypotheses, such as groups ranked by shared tradecraft.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rankings: Vec<RankingReport>,
 }
 
 /// The candidates of one hypothesis relation for one incident.
@@ -297,6 +305,8 @@ pub fn report(
     for list in &defeated {
         incidents.extend(list.iter().map(|d| key(d.tuple[0])));
     }
+    let rankings = ranking::relations(program);
+    incidents.extend(ranking::incidents(model, &rankings).into_iter().map(key));
     if let Some(subjects) = options.subjects {
         if program.predicate(subjects).arity > 0 {
             for f in model.sorted_facts(subjects) {
@@ -340,6 +350,7 @@ pub fn report(
             incident: model.interner().value(incident).to_string(),
             levels,
             evidence,
+            rankings: ranking::rank(program, model, &rankings, incident),
         });
     }
     Ok(Report {
@@ -746,6 +757,7 @@ pub fn text(report: &Report) -> String {
                 }
             }
         }
+        ranking_text(&mut out, incident);
         let (candidates, rows) = matrix(incident);
         if candidates.is_empty() || rows.is_empty() {
             continue;
@@ -779,6 +791,70 @@ pub fn text(report: &Report) -> String {
         }
     }
     out
+}
+
+/// A ranking's heading line: its label, relation and how many candidates are shown.
+fn ranking_heading(ranking: &RankingReport) -> String {
+    let shown = ranking.candidates.len();
+    let count = match ranking.total {
+        0 => "no candidate".to_string(),
+        n if n == shown => format!("{n} candidate{}", if n == 1 { "" } else { "s" }),
+        n => format!("best {shown} of {n} candidates"),
+    };
+    format!("{} ({}): {count}", ranking.label, ranking.relation)
+}
+
+fn ranking_text(out: &mut String, incident: &IncidentReport) {
+    for ranking in &incident.rankings {
+        let _ = writeln!(out, "\n{}", ranking_heading(ranking));
+        if ranking.total == 0 {
+            let _ = writeln!(
+                out,
+                "  --  nothing to rank: no fact of `{}` names {}",
+                ranking.relation, incident.incident
+            );
+        }
+        for c in &ranking.candidates {
+            let _ = writeln!(
+                out,
+                "  {:>2}. {:<40} {}",
+                c.rank,
+                c.candidate,
+                number(c.score)
+            );
+            for item in &c.items {
+                let _ = writeln!(out, "        {item}");
+            }
+        }
+    }
+}
+
+fn ranking_markdown(out: &mut String, incident: &IncidentReport) {
+    for ranking in &incident.rankings {
+        let _ = writeln!(out, "\n### {}\n", md_escape(&ranking_heading(ranking)));
+        if ranking.candidates.is_empty() {
+            let _ = writeln!(
+                out,
+                "Nothing to rank: no fact of `{}` names `{}`.",
+                ranking.relation, incident.incident
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| rank | candidate | score | made of |\n|---|---|---|---|"
+        );
+        for c in &ranking.candidates {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                c.rank,
+                md_escape(&c.candidate),
+                number(c.score),
+                md_escape(&c.items.join("; "))
+            );
+        }
+    }
 }
 
 fn md_escape(s: &str) -> String {
@@ -860,6 +936,7 @@ pub fn markdown(report: &Report) -> String {
                 let _ = writeln!(out, "- {}: {sentence}", c.id);
             }
         }
+        ranking_markdown(&mut out, incident);
         let (candidates, rows) = matrix(incident);
         if candidates.is_empty() || rows.is_empty() {
             continue;

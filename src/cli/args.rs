@@ -114,7 +114,7 @@ pub fn parse_date(text: &str) -> Result<i32, String> {
 
 /// Bounds for programs that do not terminate on their own. Reaching one is an error:
 /// no partial result is printed.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct LimitArgs {
     /// Stop when the model holds more than this many facts.
     #[arg(long, value_name = "N")]

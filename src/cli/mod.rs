@@ -71,6 +71,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         sources: Sources::default(),
         color,
         allowed: Allowed::default(),
+        allows: crate::program::lint::AllowScopes::default(),
         warnings: 0,
         quiet: cli.quiet,
         meter: progress::Meter::stderr(cli.quiet),
@@ -106,6 +107,8 @@ struct Session {
     color: bool,
     /// Lints not to report (`check --allow`).
     allowed: Allowed,
+    /// The `@allow` annotations of the files loaded last.
+    allows: crate::program::lint::AllowScopes,
     /// Warnings reported so far.
     warnings: usize,
     /// `--quiet`: no progress, no summary.
@@ -143,6 +146,7 @@ impl Session {
         let mut inputs =
             crate::load::load_inputs_observed(&mut self.sources, &paths, Vec::new(), &self.meter);
         self.meter.clear();
+        self.allows = std::mem::take(&mut inputs.allows);
         self.allowed.apply(&mut inputs.diagnostics);
         self.warnings += inputs.diagnostics.iter().filter(|d| !d.is_error()).count();
         self.report(&inputs.diagnostics);
@@ -421,7 +425,17 @@ impl Session {
         self.allowed = allowed;
         self.warnings += unknown.len();
         self.report(&unknown);
-        match self.load(&args.input.rules, &args.input.facts) {
+        let loaded = self.load(&args.input.rules, &args.input.facts);
+        // The rule set's own checks (`@warn` relations) need the model.
+        if let Ok(program) = &loaded {
+            if program.predicates().iter().any(|p| p.warn.is_some()) {
+                match self.evaluate(program, false, &args::LimitArgs::default()) {
+                    Ok(model) => self.report_flagged(program, &model),
+                    Err(code) => return Ok(code),
+                }
+            }
+        }
+        match loaded {
             Ok(_) if args.deny.is_some() && self.warnings > 0 => {
                 eprintln!(
                     "error: {} warning{} reported, and `--deny warnings` was given",
@@ -442,6 +456,16 @@ impl Session {
             }
             Err(code) => Ok(code),
         }
+    }
+
+    /// Reports the warnings the rule set derives (`@warn` relations), less those
+    /// silenced by `@allow` and `--allow`.
+    fn report_flagged(&mut self, program: &Program, model: &Model) {
+        let mut flagged = crate::explain::flagged::flagged(program, model);
+        self.allows.apply(&mut flagged);
+        self.allowed.apply(&mut flagged);
+        self.warnings += flagged.len();
+        self.report(&flagged);
     }
 
     /// Splits `RULES... LAST` positional arguments.
@@ -637,6 +661,7 @@ impl Session {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
+        self.report_flagged(&program, &model);
         let mut only = Vec::new();
         for name in &args.incidents {
             let value = crate::value::Value::text(name);

@@ -8,6 +8,7 @@ pub mod budget;
 pub mod critical;
 pub mod defeat;
 pub mod estimative;
+pub mod flagged;
 mod matcher;
 pub mod render;
 pub mod sentence;

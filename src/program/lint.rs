@@ -80,6 +80,10 @@ pub const LINTS: &[Lint] = &[
         code: "W0610",
         name: "speaker_without_party",
     },
+    Lint {
+        code: "W0620",
+        name: "rule_set_warning",
+    },
 ];
 
 /// The lint a code (any case) or name stands for.
@@ -149,44 +153,69 @@ impl Allowed {
 /// allowed lint whose primary place lies in the annotated statement, and adds a `W0601`
 /// warning for each `@allow` argument that names no lint.
 pub fn apply_allows(modules: &[ast::Module], diagnostics: &mut Vec<Diagnostic>) {
-    let mut scopes: Vec<(Span, Vec<&'static str>)> = Vec::new();
-    let mut unknown = Vec::new();
-    for module in modules {
-        for item in &module.items {
-            let (annotations, span) = match item {
-                ast::Item::Decl(decl) => (&decl.annotations, decl.span),
-                ast::Item::Clause(clause) => (&clause.annotations, clause.span),
-            };
-            let mut codes = Vec::new();
-            for annotation in annotations.iter().filter(|a| a.name.text == "allow") {
-                if annotation.args.is_empty() {
-                    unknown.push(
-                        Diagnostic::warning(
-                            "W0601",
-                            "`@allow` names no lint",
-                            annotation.span,
-                        )
-                        .with_help("name lints by code or name, as in `@allow(W0201)` or `@allow(singleton_variable)`"),
-                    );
-                }
-                for (value, arg_span) in &annotation.args {
-                    let text = match value {
-                        Value::Text(text) => text.to_string(),
-                        other => other.to_string(),
-                    };
-                    match find_lint(&text) {
-                        Some(lint) => codes.push(lint.code),
-                        None => unknown.push(unknown_lint(&text, Some(*arg_span), false)),
+    let (scopes, unknown) = AllowScopes::from_modules(modules);
+    scopes.apply(diagnostics);
+    diagnostics.extend(unknown);
+}
+
+/// The statements annotated `@allow(...)` and the lints each allows, kept so that
+/// warnings found after evaluation (`W0620`) are silenced like the others.
+#[derive(Clone, Debug, Default)]
+pub struct AllowScopes {
+    /// Sorted by source and start.
+    scopes: Vec<(Span, Vec<&'static str>)>,
+}
+
+impl AllowScopes {
+    /// The scopes of the modules' `@allow` annotations, and a `W0601` warning for each
+    /// argument that names no lint.
+    pub fn from_modules(modules: &[ast::Module]) -> (AllowScopes, Vec<Diagnostic>) {
+        let mut scopes: Vec<(Span, Vec<&'static str>)> = Vec::new();
+        let mut unknown = Vec::new();
+        for module in modules {
+            for item in &module.items {
+                let (annotations, span) = match item {
+                    ast::Item::Decl(decl) => (&decl.annotations, decl.span),
+                    ast::Item::Clause(clause) => (&clause.annotations, clause.span),
+                };
+                let mut codes = Vec::new();
+                for annotation in annotations.iter().filter(|a| a.name.text == "allow") {
+                    if annotation.args.is_empty() {
+                        unknown.push(
+                            Diagnostic::warning(
+                                "W0601",
+                                "`@allow` names no lint",
+                                annotation.span,
+                            )
+                            .with_help("name lints by code or name, as in `@allow(W0201)` or `@allow(singleton_variable)`"),
+                        );
+                    }
+                    for (value, arg_span) in &annotation.args {
+                        let text = match value {
+                            Value::Text(text) => text.to_string(),
+                            other => other.to_string(),
+                        };
+                        match find_lint(&text) {
+                            Some(lint) => codes.push(lint.code),
+                            None => unknown.push(unknown_lint(&text, Some(*arg_span), false)),
+                        }
                     }
                 }
-            }
-            if !codes.is_empty() {
-                scopes.push((span, codes));
+                if !codes.is_empty() {
+                    scopes.push((span, codes));
+                }
             }
         }
-    }
-    if !scopes.is_empty() {
         scopes.sort_by_key(|(span, _)| (span.source, span.start));
+        (AllowScopes { scopes }, unknown)
+    }
+
+    /// Drops each warning of an allowed lint whose primary place lies in a scope.
+    pub fn apply(&self, diagnostics: &mut Vec<Diagnostic>) {
+        let scopes = &self.scopes;
+        if scopes.is_empty() {
+            return;
+        }
         diagnostics.retain(|d| {
             let Some(primary) = d.primary.as_ref().filter(|_| !d.is_error()) else {
                 return true;
@@ -201,7 +230,6 @@ pub fn apply_allows(modules: &[ast::Module], diagnostics: &mut Vec<Diagnostic>) 
             !allowed
         });
     }
-    diagnostics.extend(unknown);
 }
 
 /// What the lints need to know of the relations beyond the program's own fields.

@@ -130,6 +130,12 @@ pub fn lower_with_tables(
             lowerer.has_facts[id.0 as usize] = true;
         }
     }
+    super::annotate::resolve(
+        modules,
+        &lowerer.ids,
+        &mut lowerer.predicates,
+        &mut lowerer.diagnostics,
+    );
     let mut rules = Vec::new();
     let mut facts = Vec::new();
     let mut names: FxHashMap<String, Span> = FxHashMap::default();
@@ -393,6 +399,8 @@ impl Lowerer<'_> {
             reference: read.reference,
             speaker: read.speaker,
             party: read.party,
+            ranking: None,
+            warn: None,
         });
         self.first_use.push(decl.name.span);
         self.has_facts.push(false);
@@ -446,6 +454,8 @@ impl Lowerer<'_> {
             reference: false,
             speaker: None,
             party: false,
+            ranking: None,
+            warn: None,
         });
         self.first_use.push(span);
         self.has_facts.push(false);
@@ -512,6 +522,8 @@ impl Lowerer<'_> {
                 }
                 // Read by `program::lint`.
                 ("allow", _) => {}
+                // Read by `program::annotate` once every relation is known.
+                (name, _) if super::annotate::NAMES.contains(&name) => {}
                 ("exception", []) => read.exception = true,
                 ("reference", []) => read.reference = true,
                 ("reference", _) => self.error(

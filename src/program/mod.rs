@@ -5,6 +5,7 @@
 //! aggregation are stratified. Evaluation relies on these invariants and never re-checks
 //! them. Constants are interned in the program's [`Interner`].
 
+pub mod annotate;
 mod display;
 pub mod lint;
 mod lower;
@@ -70,6 +71,38 @@ pub struct Predicate {
     /// `@party` on a two-column declaration: its input facts `r(speaker, party)` say
     /// for which party a speaker (a `@speaker` value or a `@source` text) speaks.
     pub party: bool,
+    /// `@ranking("label", detail)` on the declaration: the relation's facts rank
+    /// candidates about their first column (an incident) by their last column (a
+    /// number), for `ascribe report`.
+    pub ranking: Option<Ranking>,
+    /// `@warn("message")` on the declaration: every fact of the relation is a mistake
+    /// in the input, reported as a warning (see [`Warn`]).
+    pub warn: Option<Warn>,
+}
+
+/// A ranking relation (`@ranking("label", detail)` on its declaration): each fact is
+/// one candidate for the incident in its first column, scored by its last column;
+/// `detail` names a relation whose facts, matched on the ranking's first two columns,
+/// say what the score is made of (the shared items), listed under each candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranking {
+    /// What is ranked, for the report's heading.
+    pub label: String,
+    /// The detail relation, resolved when lowering.
+    pub detail: Option<PredId>,
+}
+
+/// A warning relation (`@warn("message")`, optionally `@suggest(column, relation)`):
+/// after evaluation, each fact of the relation is reported (`W0620`) at the input fact
+/// its best derivation rests on, with the message's `{column}` placeholders filled in
+/// and, for `@suggest`, the closest value of `relation`'s first column as a did-you-mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warn {
+    /// The message, with `{column}` placeholders naming declared columns.
+    pub message: String,
+    /// The column whose value may be misspelt, and the relation whose first column
+    /// holds the values it should have been.
+    pub suggest: Option<(usize, PredId)>,
 }
 
 /// How the derivations of one fact combine into its confidence.

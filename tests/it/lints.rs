@@ -50,7 +50,12 @@ fn every_lint_has_a_fixture_and_a_section_in_the_docs() {
             snapshots.push_str(&std::fs::read_to_string(&path).expect("readable"));
         }
     }
-    for lint in ascribe::program::lint::LINTS {
+    // W0620 needs an evaluated model, so it is shown by
+    // `the_shipped_rules_flag_silent_mistakes_with_a_did_you_mean` instead of a snapshot.
+    for lint in ascribe::program::lint::LINTS
+        .iter()
+        .filter(|lint| lint.code != "W0620")
+    {
         assert!(
             snapshots.contains(&format!("warning[{}]", lint.code)),
             "no snapshot shows {}",
@@ -163,4 +168,90 @@ fn facts_given_make_an_undeclared_relation_hold() {
     // Without `path.tsv`, `path` has no base case; with it, the recursion has facts.
     assert_eq!(codes(&["tc.rules", "e.tsv"]), ["W0602", "W0602"]);
     assert!(codes(&["tc.rules", "e.tsv", "path.tsv"]).is_empty());
+}
+
+/// A fresh directory holding one fact file.
+fn case_dir(name: &str, facts: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("rule-set-warnings")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("case.facts"), facts).expect("write facts");
+    dir
+}
+
+/// The four mistakes that used to pass `check` silently, each now a `W0620` from the
+/// shipped rule set's `@warn` relations, at the fact's line, with a did-you-mean.
+#[test]
+fn the_shipped_rules_flag_silent_mistakes_with_a_did_you_mean() {
+    let facts = r#"incident(x_2030, "An intrusion").
+group(hafnium).
+alias_of("HAFNIUM", hafnium).
+source_kind(vendor, industry).
+speaks_for(vendor, vendor).
+grade(vendor, "b", 2).
+claims(vendor, conducted_by, x_2030, "Hafnium").
+claims(vendor, conducted_bi, x_2030, "HAFNIUM").
+claims(vendor, conducted_by, x_2003, "HAFNIUM").
+"#;
+    let dir = case_dir("four", facts);
+    let output = crate::common::ascribe(&[
+        "check",
+        "--deny",
+        "warnings",
+        "rules/",
+        "--facts",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for (line, message, help) in [
+        (
+            6,
+            "the grade of vendor has reliability `b`, which is no Admiralty letter: the source is not trusted",
+            "did you mean `B`?",
+        ),
+        (
+            7,
+            "vendor names the group `Hafnium`, which is neither a known group nor an alias: the claim is not counted",
+            "did you mean `HAFNIUM`?",
+        ),
+        (
+            8,
+            "vendor claims `conducted_bi`, which no rule reads: the claim is ignored",
+            "did you mean `conducted_by`?",
+        ),
+        (
+            9,
+            "vendor makes a claim about `x_2003`, which no incident(...) fact declares: the claim is ignored",
+            "did you mean `x_2030`?",
+        ),
+    ] {
+        let at = stderr
+            .find(&format!("warning[W0620]: {message}"))
+            .unwrap_or_else(|| panic!("no warning `{message}` in:\n{stderr}"));
+        let rest = &stderr[at..];
+        let block = &rest[..rest[1..].find("warning[").map_or(rest.len(), |end| end + 1)];
+        assert!(block.contains(&format!("case.facts:{line}:1")), "{block}");
+        assert!(block.contains(help), "{block}");
+    }
+    assert_eq!(stderr.matches("warning[W0620]").count(), 4, "{stderr}");
+
+    // Right as written: `@allow(rule_set_warning)` on the fact silences its warning.
+    let allowed = facts.replace(
+        r#"claims(vendor, conducted_by, x_2030, "Hafnium")."#,
+        r#"claims(vendor, conducted_by, x_2030, "Hafnium") @allow(rule_set_warning)."#,
+    );
+    let dir = case_dir("allowed", &allowed);
+    let output = crate::common::ascribe(&[
+        "check",
+        "rules/",
+        "--facts",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("warning[W0620]").count(), 3, "{stderr}");
+    assert!(!stderr.contains("`Hafnium`"), "{stderr}");
 }

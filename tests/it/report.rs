@@ -11,6 +11,7 @@ fn report_for(case: &str, threshold: f64) -> Report {
     let (program, _) = load(&[
         PathBuf::from("rules"),
         PathBuf::from(format!("facts/{case}")),
+        PathBuf::from("facts/attack"),
     ]);
     let model = evaluate_checked(&program);
     let options = ReportOptions {
@@ -267,4 +268,64 @@ overlap(I, G) :- named(I, G), N = count(T : seen(I, T)), N >= 2.
         "{text}"
     );
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+fn ranking<'r>(report: &'r Report, incident: &str) -> &'r report::RankingReport {
+    let incident = report
+        .incidents
+        .iter()
+        .find(|i| i.incident == incident)
+        .unwrap_or_else(|| panic!("no incident {incident}"));
+    assert_eq!(
+        incident.rankings.len(),
+        1,
+        "one @ranking relation in rules/"
+    );
+    &incident.rankings[0]
+}
+
+/// Exchange 2021: the groups whose ATT&CK records share the incident's techniques and
+/// software, weighted by rarity over all 172 ATT&CK groups. China Chopper (S0020) is
+/// used by 9 groups and weighs 1/9; T1190 by 42 and weighs 1/42.
+#[test]
+fn exchange_ranks_attack_groups_by_rare_shared_tradecraft() {
+    let report = report_for("exchange-2021", 0.5);
+    let ranked = ranking(&report, "exchange_2021");
+    assert_eq!(ranked.relation, "tradecraft_score");
+    assert_eq!(ranked.total, 82);
+    assert_eq!(ranked.candidates.len(), report::ranking::SHOWN);
+    let best = &ranked.candidates[0];
+    assert_eq!(best.candidate, "G0125 HAFNIUM");
+    assert_eq!(format!("{:.3}", best.score), "0.343");
+    assert_eq!(best.items[0], "S0020 China Chopper 0.111");
+    assert_eq!(best.items.len(), 7, "{:?}", best.items);
+    assert!(best
+        .items
+        .contains(&"T1190 Exploit Public-Facing Application 0.024".to_string()));
+    // Scores never increase down the list.
+    for pair in ranked.candidates.windows(2) {
+        assert!(pair[0].score >= pair[1].score, "{pair:?}");
+    }
+    let text = report::text(&report);
+    assert!(text.contains("ATT&CK tradecraft overlap, weighted by rarity (tradecraft_score): best 10 of 82 candidates\n   1. G0125 HAFNIUM"), "{text}");
+    let markdown = report::markdown(&report);
+    assert!(
+        markdown.contains("| 1 | G0125 HAFNIUM | 0.343 | S0020 China Chopper 0.111; "),
+        "{markdown}"
+    );
+    let json = report::json(&report);
+    assert!(json.contains("\"rankings\": ["), "{json}");
+}
+
+/// The founding case published no technique: the ranking is shown, and says so.
+#[test]
+fn new_zealand_report_shows_an_empty_ranking() {
+    let report = report_for("nz-2021", 0.5);
+    let ranked = ranking(&report, "nz_pco_2021");
+    assert_eq!(ranked.total, 0);
+    let text = report::text(&report);
+    assert!(
+        text.contains("ATT&CK tradecraft overlap, weighted by rarity (tradecraft_score): no candidate\n  --  nothing to rank: no fact of `tradecraft_score` names nz_pco_2021"),
+        "{text}"
+    );
 }
