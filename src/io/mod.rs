@@ -17,7 +17,7 @@
 //! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
 //! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
-//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
+//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, files named `LICENSE*` or `README*` (a data set's licence and notes), `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
 //!
 //! Only lower-case extensions are recognised. A leading UTF-8 byte-order mark is ignored.
 //!
@@ -264,6 +264,11 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
         // directory given as input is not the place to warn about them.
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if (!is_dir && name.ends_with(".test")) || (is_dir && name == "snapshots") {
+            continue;
+        }
+        // A data set travels with its licence and notes (MITRE's licence must go with
+        // every copy of ATT&CK data): they are documentation, not facts.
+        if !is_dir && (name.starts_with("LICENSE") || name.starts_with("README")) {
             continue;
         }
         let format = FileFormat::of(&path);
@@ -739,6 +744,8 @@ mod tests {
             ("z.rules", b""),
             ("m.facts", b""),
             ("notes.txt", b"hello"),
+            ("LICENSE-DATA.txt", b"licence"),
+            ("README.md", b"notes"),
             (".hidden.tsv", b"1\n"),
             ("Bad.tsv", b"1\n"),
             ("latin1.tsv", b"caf\xe9\n"),
