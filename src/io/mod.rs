@@ -53,6 +53,8 @@
 //! | `W0321` | an integer in an undeclared or `any` column does not fit in 64 bits; it is kept exact, as text |
 //! | `W0322` | a STIX object's ATT&CK id is another object's STIX id; the object is keyed by its own STIX id |
 //! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
+//! | `W0330` | STIX objects of types STIX 2.1 does not define were ignored (one summary per file) |
+//! | `W0331` | a STIX object's `created_by_ref` names no identity in the bundle |
 
 pub mod delimited;
 mod error;

@@ -8,7 +8,8 @@
 //! # Keys
 //!
 //! Every object is named in facts by its *key*: its ATT&CK id (`external_id` of the
-//! `external_references` entry whose `source_name` is `"mitre-attack"`, such as `G0065`,
+//! `external_references` entry whose `source_name` is `"mitre-attack"`, or
+//! `"mitre-mobile-attack"` or `"mitre-ics-attack"` for the other domains, such as `G0065`,
 //! `C0049`, `T1190`, `T1059.001`, `S0001`) when it has one, else its STIX id
 //! (`intrusion-set--…`). Keys are text values; in rules write them as strings
 //! (`"G0065"`). When two objects carry the same ATT&CK id the later one is keyed by its
@@ -19,7 +20,7 @@
 //!
 //! | STIX | fact | notes |
 //! |---|---|---|
-//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool` |
+//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool`, `identity` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool`, `identity` |
 //! | each object above | `stix_id(Key, StixId)` | |
 //! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken, or is the STIX id of another object in the bundle (`W0322`) |
 //! | `aliases` (intrusion sets, campaigns, STIX 2.1 software) and `x_mitre_aliases` (ATT&CK software) | `alias(Key, Alias)` | once per distinct string; ATT&CK lists the object's own name among them |
@@ -27,12 +28,18 @@
 //! | relationship `uses` | `uses(SourceKey, TargetKey)` | |
 //! | relationship `attributed-to` | `attributed_to(SourceKey, TargetKey)` | |
 //! | relationship `subtechnique-of` | `subtechnique_of(Key, ParentKey)` | |
+//! | `created_by_ref` of an object above | `created_by(Key, IdentityKey)` | the identity that recorded the object: who speaks; it must be an identity in the bundle (`W0331`) |
+//! | each entry of `external_references` | `external_reference(Key, SourceName, ExternalId, Url)` | `""` for a missing `external_id` or `url`; an entry without a string `source_name` is `W0305` |
 //!
+//! `rules/stix.rules` maps these relations to the vocabulary of the shipped rules
+//! (`group`, `alias_of`, `uses_technique`, ...); this module knows nothing of it.
 //! All arguments are text except the dates of `campaign_seen`. Each fact carries a
 //! `source` naming where it came from: `MITRE ATT&CK G0065 Leviathan
 //! (intrusion-set--…)` for objects with an ATT&CK id, `STIX <name> (<stix id>)` for
-//! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…)` (`STIX
-//! …` unless both ends have ATT&CK ids; ends without one are shown by name). A STIX
+//! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…, citing
+//! FireEye Periscope March 2018)` (`STIX …` unless both ends have ATT&CK ids; ends without
+//! one are shown by name; the citations are the relationship's external references'
+//! source names, sorted). A STIX
 //! `confidence` (0–100) on an object or relationship becomes the confidence of its facts
 //! divided by 100. Its `created` timestamp becomes the first day its facts hold
 //! (`@since`), so that under `--as-of` a bundle says only what it had recorded by then
@@ -41,10 +48,12 @@
 //!
 //! # What is skipped
 //!
-//! - Objects of other types (identities, marking definitions, courses of action, data
-//!   sources, tactics, matrices, …) and relationships of other types (`mitigates`,
+//! - Objects of the other types STIX 2.1 defines (marking definitions, courses of action,
+//!   reports, indicators, observables, …) and relationships of other types (`mitigates`,
 //!   `detects`, `revoked-by`, …) are skipped silently, as are relationships whose ends
-//!   are of other types.
+//!   are of other types or identities. Objects of types STIX 2.1 does not define (custom
+//!   `x-` types such as ATT&CK's tactics and matrices, misspelt types) are counted in one
+//!   warning per file (`W0330`) and skipped.
 //! - Revoked (`"revoked": true`) and deprecated (`"x_mitre_deprecated": true`) objects and
 //!   relationships, and relationships touching them, are skipped and counted in one
 //!   warning per file (`W0303`).

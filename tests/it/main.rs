@@ -12,6 +12,7 @@ mod fmt;
 mod lints;
 mod output;
 mod report;
+mod stix;
 mod testing;
 mod tidy;
 mod workloads;
