@@ -1,4 +1,5 @@
-//! Loaders for fact files that are not in the rule language: TSV, CSV, JSON and STIX 2.1.
+//! Loaders for fact files that are not in the rule language: TSV, CSV, JSON, STIX 2.1
+//! (from files and TAXII 2.1 collections).
 //!
 //! [`load`] takes a file or a directory and returns the ground facts it holds as
 //! [`InputFact`]s (values not yet interned; the rows of a TSV or CSV file as one compact
@@ -17,6 +18,7 @@
 //! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
 //! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
+//! | `taxii://HOST:PORT/API_ROOT/collections/ID/` (`taxiis://` for HTTPS) | the objects of a TAXII 2.1 collection, paged through and read as one STIX bundle, all or nothing; see [`taxii`] (codes `E0330`-`E0337`) |
 //! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, files named `LICENSE*` or `README*` (a data set's licence and notes), `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
 //!
 //! Only lower-case extensions are recognised. A leading UTF-8 byte-order mark is ignored.
@@ -60,6 +62,7 @@ pub mod delimited;
 mod error;
 pub mod json;
 pub mod stix;
+pub mod taxii;
 mod tree;
 
 pub use delimited::FactTable;
@@ -201,6 +204,9 @@ impl FileFormat {
 /// [`Loaded::rule_files`]. Directory entries are visited in byte order of their names.
 /// Every file read is registered in `sources` so diagnostics can point into it.
 pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
+    if let Some(url) = path.to_str().filter(|text| taxii::is_taxii(text)) {
+        return taxii::load(url, sources, schema);
+    }
     let mut loaded = Loaded::default();
     match std::fs::metadata(path) {
         Err(error) => loaded

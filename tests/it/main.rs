@@ -13,6 +13,7 @@ mod lints;
 mod output;
 mod report;
 mod stix;
+mod taxii;
 mod testing;
 mod tidy;
 mod workloads;
