@@ -11,7 +11,9 @@
 # Installs what the tests need beyond the Rust toolchain into a virtualenv of its own,
 # target/venv (the system Python is never changed): the Python packages listed in
 # scripts/requirements.txt (clingo; stix2-validator, which checks every exported STIX
-# bundle); and Debian's chromium, with apt-get, when it is missing.
+# bundle; medallion, the TAXII 2.1 server for the TAXII tests); and Debian's chromium,
+# with apt-get, when it is missing. Starts the TAXII server on a free local port and stops
+# it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +48,29 @@ if [[ "${1:-}" == "--long" ]]; then
         cargo test --release --quiet --test it differential::random_programs_export
     exec python3 tests/differential/compare_clingo.py --ascribe target/release/ascribe "$dir"
 fi
+
+# A real TAXII 2.1 server (medallion) on a free local port, holding the APT40 slice as
+# one collection, for tests/it/taxii.rs; stopped when this script ends.
+taxii_dir=target/taxii
+rm -rf "$taxii_dir"
+taxii_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ASCRIBE_TAXII_URL=$(python3 scripts/taxii_server.py --bundle tests/data/attack-apt40-G0065.stix21.json \
+    --dir "$taxii_dir" --port "$taxii_port")
+export ASCRIBE_TAXII_URL
+medallion --host 127.0.0.1 --port "$taxii_port" "$taxii_dir/config.json" >"$taxii_dir/medallion.log" 2>&1 &
+taxii_pid=$!
+trap 'kill "$taxii_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$taxii_port" 2>/dev/null; then
+        break
+    fi
+    if ! kill -0 "$taxii_pid" 2>/dev/null; then
+        echo "error: the TAXII server did not start:" >&2
+        cat "$taxii_dir/medallion.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
 
 cargo test
 # The HTML pages in a real browser: a node opened from the address, a source found in

@@ -174,7 +174,7 @@ pub fn load_inputs_observed(
         unreadable |= loaded
             .diagnostics
             .iter()
-            .any(|d| matches!(d.code, "E0301" | "E0325"));
+            .any(|d| matches!(d.code, "E0301" | "E0325" | "E0331"));
         diagnostics.append(&mut loaded.diagnostics);
         input.absorb(loaded);
     }

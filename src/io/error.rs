@@ -247,6 +247,26 @@ pub enum FactError {
         /// What it is ("a FIFO", "a socket", "a device").
         what: &'static str,
     },
+    /// `W0330`: STIX objects of types that are neither mapped nor part of STIX 2.1 (custom
+    /// `x-` types, misspelt types) were ignored; one summary per file.
+    #[error("ignored {} of unknown STIX types", counted(*objects, "object"))]
+    UnknownTypes {
+        /// Objects ignored.
+        objects: usize,
+        /// Counts per type, such as "3 x-mitre-tactic, 1 intrusion_set".
+        breakdown: String,
+        /// The first such object's `type`.
+        span: Span,
+    },
+    /// `W0331`: a STIX object's `created_by_ref` names an identity that is not in the
+    /// bundle; the object is kept without a `created_by` fact.
+    #[error("`created_by_ref` refers to `{id}`, which is not an identity in the bundle")]
+    UnknownCreator {
+        /// The reference.
+        id: String,
+        /// The reference's value.
+        span: Span,
+    },
     /// `W0306`: a directory entry was not loaded.
     #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
     NotLoaded {
@@ -290,6 +310,8 @@ impl FactError {
             FactError::AttackIdIsStixId { .. } => "W0322",
             FactError::BadProperty { .. } => "W0305",
             FactError::NotLoaded { .. } => "W0306",
+            FactError::UnknownTypes { .. } => "W0330",
+            FactError::UnknownCreator { .. } => "W0331",
             FactError::UnknownEscape { .. } => "W0320",
             FactError::BigInteger { .. } => "W0321",
             FactError::NotRegular { .. } => "E0325",
@@ -432,6 +454,17 @@ impl From<FactError> for Diagnostic {
                 .with_label("not read")
                 .with_note("a likelihood term spans a range of confidences; only `confidence` sets one")
                 .with_help("add `\"confidence\": 0.8` (a number from 0 to 1), or remove `likelihood`"),
+            FactError::UnknownTypes {
+                breakdown, span, ..
+            } => placed(span)
+                .with_label("the first one ignored")
+                .with_note(format!("ignored: {breakdown}"))
+                .with_help(
+                    "check the spelling of `type`; custom (`x-`) objects are not mapped to facts",
+                ),
+            FactError::UnknownCreator { span, .. } => placed(span)
+                .with_label("no `created_by` fact for this object")
+                .with_help("include the identity object in the bundle"),
             FactError::UnknownEscape { span, .. } => placed(span)
                 .with_label("not an escape")
                 .with_note("TSV fields read `\\\\`, `\\t`, `\\n`, `\\r` and `\\#` as a backslash, tab, line feed, carriage return and `#`")

@@ -1,4 +1,5 @@
-//! Loaders for fact files that are not in the rule language: TSV, CSV, JSON and STIX 2.1.
+//! Loaders for fact files that are not in the rule language: TSV, CSV, JSON, STIX 2.1
+//! (from files and TAXII 2.1 collections).
 //!
 //! [`load`] takes a file or a directory and returns the ground facts it holds as
 //! [`InputFact`]s (values not yet interned; the rows of a TSV or CSV file as one compact
@@ -17,7 +18,8 @@
 //! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
 //! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
-//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
+//! | `taxii://HOST:PORT/API_ROOT/collections/ID/` (`taxiis://` for HTTPS) | the objects of a TAXII 2.1 collection, paged through and read as one STIX bundle, all or nothing; see [`taxii`] (codes `E0330`-`E0337`) |
+//! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, files named `LICENSE*` or `README*` (a data set's licence and notes), `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
 //!
 //! Only lower-case extensions are recognised. A leading UTF-8 byte-order mark is ignored.
 //!
@@ -54,12 +56,15 @@
 //! | `W0322` | a STIX object's ATT&CK id is another object's STIX id; the object is keyed by its own STIX id |
 //! | `W0360` | a JSON fact has a `likelihood` term but no `confidence`: it loads as certain |
 //! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
+//! | `W0330` | STIX objects of types STIX 2.1 does not define were ignored (one summary per file) |
+//! | `W0331` | a STIX object's `created_by_ref` names no identity in the bundle |
 
 pub mod delimited;
 mod error;
 pub mod export;
 pub mod json;
 pub mod stix;
+pub mod taxii;
 mod tree;
 
 pub use delimited::FactTable;
@@ -201,6 +206,9 @@ impl FileFormat {
 /// [`Loaded::rule_files`]. Directory entries are visited in byte order of their names.
 /// Every file read is registered in `sources` so diagnostics can point into it.
 pub fn load(path: &Path, sources: &mut Sources, schema: &dyn Schema) -> Loaded {
+    if let Some(url) = path.to_str().filter(|text| taxii::is_taxii(text)) {
+        return taxii::load(url, sources, schema);
+    }
     let mut loaded = Loaded::default();
     match std::fs::metadata(path) {
         Err(error) => loaded
@@ -266,6 +274,11 @@ fn load_dir(dir: &Path, sources: &mut Sources, schema: &dyn Schema, loaded: &mut
         // directory given as input is not the place to warn about them.
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if (!is_dir && name.ends_with(".test")) || (is_dir && name == "snapshots") {
+            continue;
+        }
+        // A data set travels with its licence and notes (MITRE's licence must go with
+        // every copy of ATT&CK data): they are documentation, not facts.
+        if !is_dir && (name.starts_with("LICENSE") || name.starts_with("README")) {
             continue;
         }
         let format = FileFormat::of(&path);
@@ -741,6 +754,8 @@ mod tests {
             ("z.rules", b""),
             ("m.facts", b""),
             ("notes.txt", b"hello"),
+            ("LICENSE-DATA.txt", b"licence"),
+            ("README.md", b"notes"),
             (".hidden.tsv", b"1\n"),
             ("Bad.tsv", b"1\n"),
             ("latin1.tsv", b"caf\xe9\n"),

@@ -8,7 +8,8 @@
 //! # Keys
 //!
 //! Every object is named in facts by its *key*: its ATT&CK id (`external_id` of the
-//! `external_references` entry whose `source_name` is `"mitre-attack"`, such as `G0065`,
+//! `external_references` entry whose `source_name` is `"mitre-attack"`, or
+//! `"mitre-mobile-attack"` or `"mitre-ics-attack"` for the other domains, such as `G0065`,
 //! `C0049`, `T1190`, `T1059.001`, `S0001`) when it has one, else its STIX id
 //! (`intrusion-set--…`). Keys are text values; in rules write them as strings
 //! (`"G0065"`). When two objects carry the same ATT&CK id the later one is keyed by its
@@ -19,7 +20,7 @@
 //!
 //! | STIX | fact | notes |
 //! |---|---|---|
-//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool`, `incident`, `threat-actor` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool`, `incident`, `threat_actor` (the last two are what `--format stix` exports incidents and their organs as) |
+//! | `intrusion-set`, `campaign`, `attack-pattern`, `malware`, `tool`, `identity`, `incident`, `threat-actor` | `stix_object(Key, Type, Name)` | `Type` is the STIX type with `-` as `_`: `intrusion_set`, `campaign`, `attack_pattern`, `malware`, `tool`, `identity`, `incident`, `threat_actor` (the last two are what `--format stix` exports incidents and their organs as) |
 //! | each object above | `stix_id(Key, StixId)` | |
 //! | an object with an ATT&CK id | `attack_id(Key, ExternalId)` | `Key` = `ExternalId` unless that id was taken, or is the STIX id of another object in the bundle (`W0322`) |
 //! | `aliases` (intrusion sets, campaigns, STIX 2.1 software) and `x_mitre_aliases` (ATT&CK software) | `alias(Key, Alias)` | once per distinct string; ATT&CK lists the object's own name among them |
@@ -27,12 +28,18 @@
 //! | relationship `uses` | `uses(SourceKey, TargetKey)` | |
 //! | relationship `attributed-to` | `attributed_to(SourceKey, TargetKey)` | |
 //! | relationship `subtechnique-of` | `subtechnique_of(Key, ParentKey)` | |
+//! | `created_by_ref` of an object above | `created_by(Key, IdentityKey)` | the identity that recorded the object: who speaks; it must be an identity in the bundle (`W0331`) |
+//! | each entry of `external_references` | `external_reference(Key, SourceName, ExternalId, Url)` | `""` for a missing `external_id` or `url`; an entry without a string `source_name` is `W0305` |
 //!
+//! `rules/stix.rules` maps these relations to the vocabulary of the shipped rules
+//! (`group`, `alias_of`, `uses_technique`, ...); this module knows nothing of it.
 //! All arguments are text except the dates of `campaign_seen`. Each fact carries a
 //! `source` naming where it came from: `MITRE ATT&CK G0065 Leviathan
 //! (intrusion-set--…)` for objects with an ATT&CK id, `STIX <name> (<stix id>)` for
-//! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…)` (`STIX
-//! …` unless both ends have ATT&CK ids; ends without one are shown by name). A STIX
+//! others, and for relationships `MITRE ATT&CK G0065 uses T1190 (relationship--…, citing
+//! FireEye Periscope March 2018)` (`STIX …` unless both ends have ATT&CK ids; ends without
+//! one are shown by name; the citations are the relationship's external references'
+//! source names, sorted). A STIX
 //! `confidence` (0–100) on an object or relationship becomes the confidence of its facts
 //! divided by 100. Its `created` timestamp becomes the first day its facts hold
 //! (`@since`), so that under `--as-of` a bundle says only what it had recorded by then
@@ -41,10 +48,12 @@
 //!
 //! # What is skipped
 //!
-//! - Objects of other types (identities, marking definitions, courses of action, data
-//!   sources, tactics, matrices, …) and relationships of other types (`mitigates`,
+//! - Objects of the other types STIX 2.1 defines (marking definitions, courses of action,
+//!   reports, indicators, observables, …) and relationships of other types (`mitigates`,
 //!   `detects`, `revoked-by`, …) are skipped silently, as are relationships whose ends
-//!   are of other types.
+//!   are of other types or identities. Objects of types STIX 2.1 does not define (custom
+//!   `x-` types such as ATT&CK's tactics and matrices, misspelt types) are counted in one
+//!   warning per file (`W0330`) and skipped.
 //! - Revoked (`"revoked": true`) and deprecated (`"x_mitre_deprecated": true`) objects and
 //!   relationships, and relationships touching them, are skipped and counted in one
 //!   warning per file (`W0303`).
@@ -68,7 +77,7 @@ use crate::diagnostic::{SourceId, Span};
 use crate::value::{Kind, Value};
 
 /// The relations STIX import produces, with their column kinds.
-pub const RELATIONS: [(&str, &[Kind]); 8] = [
+pub const RELATIONS: [(&str, &[Kind]); 10] = [
     ("stix_object", &[Kind::Text, Kind::Text, Kind::Text]),
     ("stix_id", &[Kind::Text, Kind::Text]),
     ("attack_id", &[Kind::Text, Kind::Text]),
@@ -77,6 +86,61 @@ pub const RELATIONS: [(&str, &[Kind]); 8] = [
     ("uses", &[Kind::Text, Kind::Text]),
     ("attributed_to", &[Kind::Text, Kind::Text]),
     ("subtechnique_of", &[Kind::Text, Kind::Text]),
+    ("created_by", &[Kind::Text, Kind::Text]),
+    (
+        "external_reference",
+        &[Kind::Text, Kind::Text, Kind::Text, Kind::Text],
+    ),
+];
+
+/// The `source_name`s whose `external_id` is an ATT&CK id, one per ATT&CK domain.
+const ATTACK_SOURCES: [&str; 3] = ["mitre-attack", "mitre-mobile-attack", "mitre-ics-attack"];
+
+/// Every type STIX 2.1 defines (domain, cyber-observable, relationship and meta objects).
+/// Those not mapped are skipped silently; any other type is counted in one `W0330`.
+const STIX_TYPES: [&str; 42] = [
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
+    "marking-definition",
+    "language-content",
+    "extension-definition",
+    "artifact",
+    "autonomous-system",
+    "directory",
+    "domain-name",
+    "email-addr",
+    "email-message",
+    "file",
+    "ipv4-addr",
+    "ipv6-addr",
+    "mac-addr",
+    "mutex",
+    "network-traffic",
+    "process",
+    "software",
+    "url",
+    "user-account",
+    "windows-registry-key",
+    "x509-certificate",
 ];
 
 /// Parses `text`, registered as `source`, as a STIX 2.1 bundle.
@@ -109,6 +173,8 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
         facts: Vec::new(),
         diagnostics: Collector::new(),
         skipped: Skipped::default(),
+        unknown: Skipped::default(),
+        creators: Vec::new(),
     };
     let at = document.get("objects").unwrap_or(document);
     match at.as_array() {
@@ -121,6 +187,7 @@ pub(crate) fn from_tree(document: &Json<'_>, source: SourceId, schema: &dyn Sche
         ),
     }
     importer.report_skipped();
+    importer.report_unknown();
     importer.check_schema(schema);
     Loaded {
         facts: importer.facts,
@@ -144,6 +211,8 @@ enum Entry {
 /// A mapped object, as relationships need it.
 struct Object {
     key: String,
+    /// The facts' `Type` (`intrusion_set`, `identity`, ...).
+    mapped: &'static str,
     /// Its ATT&CK id, else its name: how a relationship's `source` names it.
     label: String,
     has_attack_id: bool,
@@ -179,6 +248,20 @@ struct Importer<'a> {
     facts: Vec<InputFact>,
     diagnostics: Collector,
     skipped: Skipped,
+    /// Objects of types STIX 2.1 does not define, for the `W0330` summary.
+    unknown: Skipped,
+    /// `created_by_ref`s, resolved once every object is known.
+    creators: Vec<Creator>,
+}
+
+/// A mapped object's `created_by_ref`, waiting for the identity it names.
+struct Creator {
+    key: String,
+    key_span: Span,
+    reference: String,
+    reference_span: Span,
+    span: Span,
+    meta: Meta,
 }
 
 /// The facts' `Type` for each mapped STIX type.
@@ -189,6 +272,7 @@ fn mapped_type(stix_type: &str) -> Option<&'static str> {
         "attack-pattern" => Some("attack_pattern"),
         "malware" => Some("malware"),
         "tool" => Some("tool"),
+        "identity" => Some("identity"),
         // What `--format stix` exports: incidents and their candidates.
         "incident" => Some("incident"),
         "threat-actor" => Some("threat_actor"),
@@ -212,6 +296,7 @@ struct Properties<'t, 'a> {
     first_seen: Option<&'t Json<'a>>,
     last_seen: Option<&'t Json<'a>>,
     created: Option<&'t Json<'a>>,
+    created_by_ref: Option<&'t Json<'a>>,
     relationship_type: Option<&'t Json<'a>>,
     source_ref: Option<&'t Json<'a>>,
     target_ref: Option<&'t Json<'a>>,
@@ -234,6 +319,7 @@ impl<'t, 'a> Properties<'t, 'a> {
                 "first_seen" => &mut properties.first_seen,
                 "last_seen" => &mut properties.last_seen,
                 "created" => &mut properties.created,
+                "created_by_ref" => &mut properties.created_by_ref,
                 "relationship_type" => &mut properties.relationship_type,
                 "source_ref" => &mut properties.source_ref,
                 "target_ref" => &mut properties.target_ref,
@@ -258,7 +344,7 @@ impl<'t, 'a> Properties<'t, 'a> {
                 reference
                     .get("source_name")
                     .and_then(Json::as_str)
-                    .is_some_and(|s| s.is("mitre-attack"))
+                    .is_some_and(|s| ATTACK_SOURCES.iter().any(|name| s.is(name)))
             })
             .find_map(|reference| reference.get("external_id").and_then(Json::as_str))
     }
@@ -350,12 +436,85 @@ impl<'a> Importer<'a> {
                     Entry::Kept(self.object(element, id, &stix_id, mapped, &properties))
                 }
             } else {
+                if !STIX_TYPES.contains(&&*stix_type) {
+                    let type_span = properties.stix_type.map_or(span, |t| self.span(t));
+                    self.unknown.count(&stix_type, type_span);
+                }
                 Entry::Ignored
             };
             self.ids.insert(stix_id, entry);
         }
         for (relationship, id, properties) in relationships {
             self.relationship(relationship, id, &properties);
+        }
+        self.resolve_creators();
+    }
+
+    /// The `created_by` facts: each `created_by_ref` must name an identity in the bundle.
+    fn resolve_creators(&mut self) {
+        for creator in std::mem::take(&mut self.creators) {
+            let identity = match self.ids.get(creator.reference.as_str()) {
+                Some(&Entry::Kept(index)) if self.objects[index].mapped == "identity" => {
+                    self.objects[index].key.clone()
+                }
+                _ => {
+                    self.warn(FactError::UnknownCreator {
+                        id: creator.reference,
+                        span: creator.reference_span,
+                    });
+                    continue;
+                }
+            };
+            self.fact(
+                "created_by",
+                vec![
+                    (Value::text(&creator.key), creator.key_span),
+                    (Value::text(&identity), creator.reference_span),
+                ],
+                creator.span,
+                &creator.meta,
+            );
+        }
+    }
+
+    /// One `external_reference` fact per usable entry of `external_references`.
+    fn external_references(
+        &mut self,
+        key: &str,
+        key_span: Span,
+        list: &Json<'_>,
+        span: Span,
+        meta: &Meta,
+    ) {
+        let property = "external_references";
+        let Some(entries) = list.as_array() else {
+            self.warn(FactError::BadProperty {
+                property,
+                problem: format!("expected an array of objects, found {}", list.kind_name()),
+                span: self.span(list),
+            });
+            return;
+        };
+        for entry in entries {
+            let Some(name) = entry.get("source_name").and_then(Json::as_str) else {
+                self.warn(FactError::BadProperty {
+                    property,
+                    problem: "an entry has no string `source_name`".to_owned(),
+                    span: self.span(entry),
+                });
+                continue;
+            };
+            let mut args = vec![
+                (Value::text(key), key_span),
+                (Value::text(&name.decode()), self.str_span(name)),
+            ];
+            for member in ["external_id", "url"] {
+                args.push(match entry.get(member).and_then(Json::as_str) {
+                    Some(value) => (Value::text(&value.decode()), self.str_span(value)),
+                    None => (Value::text(""), self.span(entry)),
+                });
+            }
+            self.fact("external_reference", args, span, meta);
         }
     }
 
@@ -482,6 +641,26 @@ impl<'a> Importer<'a> {
                 }
             }
         }
+        if let Some(list) = properties.external_references {
+            self.external_references(&key, key_span, list, span, &meta);
+        }
+        if let Some(reference) = properties.created_by_ref {
+            match reference.as_str() {
+                Some(reference) => self.creators.push(Creator {
+                    key: key.clone(),
+                    key_span,
+                    reference: reference.decode().into_owned(),
+                    reference_span: self.str_span(reference),
+                    span,
+                    meta: meta.clone(),
+                }),
+                None => self.warn(FactError::BadProperty {
+                    property: "created_by_ref",
+                    problem: format!("expected an identity id, found {}", reference.kind_name()),
+                    span: self.span(reference),
+                }),
+            }
+        }
         if mapped == "campaign" {
             let first = self.timestamp(properties.first_seen, "first_seen");
             let last = self.timestamp(properties.last_seen, "last_seen");
@@ -490,6 +669,7 @@ impl<'a> Importer<'a> {
             }
         }
         self.objects.push(Object {
+            mapped,
             label: external
                 .as_ref()
                 .map_or_else(|| name.clone(), |(e, _)| e.clone()),
@@ -612,13 +792,32 @@ impl<'a> Importer<'a> {
             return;
         };
         let (source, target) = (&self.objects[source], &self.objects[target]);
+        // Identities are mapped as the parties that record objects, not as their ends.
+        if source.mapped == "identity" || target.mapped == "identity" {
+            return;
+        }
         let origin = if source.has_attack_id && target.has_attack_id {
             "MITRE ATT&CK"
         } else {
             "STIX"
         };
+        let mut cited: Vec<String> = properties
+            .external_references
+            .and_then(Json::as_array)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|reference| reference.get("source_name").and_then(Json::as_str))
+            .map(|name| name.decode().into_owned())
+            .collect();
+        cited.sort();
+        cited.dedup();
+        let citing = if cited.is_empty() {
+            String::new()
+        } else {
+            format!(", citing {}", cited.join("; "))
+        };
         let description = format!(
-            "{origin} {} {kind} {} ({})",
+            "{origin} {} {kind} {} ({}{citing})",
             source.label,
             target.label,
             id.decode()
@@ -633,6 +832,26 @@ impl<'a> Importer<'a> {
             since: self.created(properties.created),
         };
         self.fact(relation, args, span, &meta);
+    }
+
+    /// The one `W0330` summary of objects of unknown types.
+    fn report_unknown(&mut self) {
+        let Some(span) = self.unknown.first else {
+            return;
+        };
+        let objects = self.unknown.objects.iter().map(|(_, n)| n).sum();
+        let breakdown = self
+            .unknown
+            .objects
+            .iter()
+            .map(|(stix_type, n)| format!("{n} {stix_type}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.warn(FactError::UnknownTypes {
+            objects,
+            breakdown,
+            span,
+        });
     }
 
     /// The one `W0303` summary of revoked and deprecated things skipped.
@@ -701,6 +920,7 @@ impl<'a> Importer<'a> {
 }
 
 /// What every fact from one STIX object or relationship shares.
+#[derive(Clone)]
 struct Meta {
     source: String,
     confidence: Option<f64>,
@@ -779,10 +999,11 @@ mod tests {
     fn apt40_sample_counts() {
         let (sources, loaded) = load_sample("attack-apt40-G0065.stix21.json");
         assert_eq!(loaded.diagnostics, []);
-        // Expected numbers computed from the file with Python (json module): 116 mapped
-        // objects (1 intrusion-set, 1 campaign, 97 attack-patterns, 10 malware, 7 tools),
-        // all with ATT&CK ids; 36 distinct aliases; 93 `uses`, 1 `attributed-to`, 44
-        // `subtechnique-of` relationships.
+        // Expected numbers computed from the file with Python (json module): 117 mapped
+        // objects (1 intrusion-set, 1 campaign, 97 attack-patterns, 10 malware, 7 tools,
+        // all with ATT&CK ids, and MITRE's identity); 36 distinct aliases; 93 `uses`, 1
+        // `attributed-to`, 44 `subtechnique-of` relationships; 116 `created_by_ref`s
+        // naming the identity; 625 external references.
         let counts: Vec<(&str, usize)> = RELATIONS
             .iter()
             .map(|(relation, _)| (*relation, count(&loaded, relation)))
@@ -790,17 +1011,31 @@ mod tests {
         assert_eq!(
             counts,
             [
-                ("stix_object", 116),
-                ("stix_id", 116),
+                ("stix_object", 117),
+                ("stix_id", 117),
                 ("attack_id", 116),
                 ("alias", 36),
                 ("campaign_seen", 1),
                 ("uses", 93),
                 ("attributed_to", 1),
                 ("subtechnique_of", 44),
+                ("created_by", 116),
+                ("external_reference", 625),
             ]
         );
-        assert_eq!(loaded.facts.len(), 523);
+        assert_eq!(loaded.facts.len(), 1266);
+        assert_eq!(
+            facts_of(&loaded, "created_by", "G0065"),
+            ["\"G0065\", \"identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5\""]
+        );
+        assert_eq!(
+            facts_of(&loaded, "stix_object", "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"),
+            ["\"identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5\", identity, \"The MITRE Corporation\""]
+        );
+        assert!(facts_of(&loaded, "external_reference", "G0065").contains(
+            &"\"G0065\", \"mitre-attack\", \"G0065\", \"https://attack.mitre.org/groups/G0065\""
+                .to_owned()
+        ));
         assert_eq!(facts_of(&loaded, "alias", "G0065").len(), 9);
         assert!(facts_of(&loaded, "alias", "G0065").contains(&"\"G0065\", \"APT40\"".to_owned()));
         assert_eq!(facts_of(&loaded, "uses", "G0065").len(), 67);
@@ -850,14 +1085,18 @@ mod tests {
     fn full_enterprise_bundle_counts() {
         let (_, loaded) = load_sample("attack-enterprise-compact.stix21.json.gz");
         assert_eq!(loaded.diagnostics, []);
-        // From the data README and Python: 1,699 mapped objects, 1,671 distinct aliases,
-        // 52 campaigns with both dates, 17,270 `uses`, 25 `attributed-to`, 475
-        // `subtechnique-of`.
+        // From the data README and Python: 1,699 mapped objects with ATT&CK ids and
+        // MITRE's identity, 1,671 distinct aliases, 52 campaigns with both dates, 17,270
+        // `uses`, 25 `attributed-to`, 475 `subtechnique-of`, 1,699 `created_by_ref`s,
+        // 7,811 external references.
         let counts: Vec<usize> = RELATIONS
             .iter()
             .map(|(relation, _)| count(&loaded, relation))
             .collect();
-        assert_eq!(counts, [1699, 1699, 1699, 1671, 52, 17270, 25, 475]);
+        assert_eq!(
+            counts,
+            [1700, 1700, 1699, 1671, 52, 17270, 25, 475, 1699, 7811]
+        );
     }
 
     const OBJECTS: &str = r#"{"type": "bundle", "id": "bundle--1", "objects": [
@@ -917,14 +1156,19 @@ b.json:2:1 stix_id("G9001", "intrusion-set--a") @source("MITRE ATT&CK G9001 Alph
 b.json:2:1 attack_id("G9001", "G9001") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
 b.json:2:1 alias("G9001", "Alpha") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
 b.json:2:1 alias("G9001", "A1") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 external_reference("G9001", other, "X1", "") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
+b.json:2:1 external_reference("G9001", "mitre-attack", "G9001", "") @source("MITRE ATT&CK G9001 Alpha (intrusion-set--a)")
 b.json:4:1 stix_object("malware--m", malware, "Mal") @confidence(0.8) @source("STIX Mal (malware--m)")
 b.json:4:1 stix_id("malware--m", "malware--m") @confidence(0.8) @source("STIX Mal (malware--m)")
 b.json:4:1 alias("malware--m", "Mal") @confidence(0.8) @source("STIX Mal (malware--m)")
 b.json:5:1 stix_object("campaign--c", campaign, "Camp") @source("STIX Camp (campaign--c)")
 b.json:5:1 stix_id("campaign--c", "campaign--c") @source("STIX Camp (campaign--c)")
+b.json:8:1 stix_object("identity--i", identity, "MITRE") @source("STIX MITRE (identity--i)")
+b.json:8:1 stix_id("identity--i", "identity--i") @source("STIX MITRE (identity--i)")
 b.json:9:1 stix_object("tool--t", tool, "tool--t") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
 b.json:9:1 stix_id("tool--t", "tool--t") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
 b.json:9:1 attack_id("tool--t", "G9001") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
+b.json:9:1 external_reference("tool--t", "mitre-attack", "G9001", "") @source("MITRE ATT&CK G9001 tool--t (tool--t)")
 b.json:11:1 uses("G9001", "malware--m") @source("STIX G9001 uses Mal (relationship--1)")
 b.json:12:1 attributed_to("campaign--c", "G9001") @confidence(0.5) @source("STIX Camp attributed-to G9001 (relationship--2)")
 b.json:18:1 uses("campaign--c", "tool--t") @source("STIX Camp uses G9001 (relationship--8)")
@@ -951,6 +1195,50 @@ warning[W0303]: skipped revoked or deprecated STIX data: 2 objects, 1 relationsh
   label: the first one skipped
   note: skipped: 1 attack-pattern, 1 tool, 1 relationship
   note: revoked and deprecated ATT&CK objects have been replaced or withdrawn; they and relationships touching them are not loaded
+"#,
+        );
+    }
+
+    #[test]
+    fn creators_references_citations_and_unknown_types() {
+        check(
+            r#"{"type": "bundle", "objects": [
+{"type": "identity", "id": "identity--v", "name": "Vendor", "identity_class": "organization"},
+{"type": "intrusion-set", "id": "intrusion-set--a", "name": "A", "created_by_ref": "identity--v", "external_references": [{"source_name": "Vendor blog", "url": "https://example.com/a"}, {"url": "no name"}]},
+{"type": "tool", "id": "tool--t", "name": "T", "created_by_ref": "identity--gone", "external_references": {}},
+{"type": "malware", "id": "malware--m", "name": "M", "created_by_ref": 7},
+{"type": "x-vendor-note", "id": "x-vendor-note--1"},
+{"type": "intrusion_set", "id": "intrusion_set--2"},
+{"type": "x-vendor-note", "id": "x-vendor-note--3"},
+{"type": "marking-definition", "id": "marking-definition--1"},
+{"type": "relationship", "id": "relationship--1", "relationship_type": "uses", "source_ref": "intrusion-set--a", "target_ref": "tool--t", "external_references": [{"source_name": "Report B"}, {"source_name": "Report A"}, {"source_name": "Report B"}]},
+{"type": "relationship", "id": "relationship--2", "relationship_type": "uses", "source_ref": "identity--v", "target_ref": "tool--t"}]}"#,
+            &[],
+            r#"
+b.json:2:1 stix_object("identity--v", identity, "Vendor") @source("STIX Vendor (identity--v)")
+b.json:2:1 stix_id("identity--v", "identity--v") @source("STIX Vendor (identity--v)")
+b.json:3:1 stix_object("intrusion-set--a", intrusion_set, "A") @source("STIX A (intrusion-set--a)")
+b.json:3:1 stix_id("intrusion-set--a", "intrusion-set--a") @source("STIX A (intrusion-set--a)")
+b.json:3:1 external_reference("intrusion-set--a", "Vendor blog", "", "https://example.com/a") @source("STIX A (intrusion-set--a)")
+b.json:4:1 stix_object("tool--t", tool, "T") @source("STIX T (tool--t)")
+b.json:4:1 stix_id("tool--t", "tool--t") @source("STIX T (tool--t)")
+b.json:5:1 stix_object("malware--m", malware, "M") @source("STIX M (malware--m)")
+b.json:5:1 stix_id("malware--m", "malware--m") @source("STIX M (malware--m)")
+b.json:10:1 uses("intrusion-set--a", "tool--t") @source("STIX A uses T (relationship--1, citing Report A; Report B)")
+b.json:3:1 created_by("intrusion-set--a", "identity--v") @source("STIX A (intrusion-set--a)")
+warning[W0305]: STIX property `external_references` ignored: an entry has no string `source_name` b.json:3:187
+  label: ignored
+warning[W0305]: STIX property `external_references` ignored: expected an array of objects, found an object b.json:4:107
+  label: ignored
+warning[W0305]: STIX property `created_by_ref` ignored: expected an identity id, found a number b.json:5:72
+  label: ignored
+warning[W0331]: `created_by_ref` refers to `identity--gone`, which is not an identity in the bundle b.json:4:66
+  label: no `created_by` fact for this object
+  help: include the identity object in the bundle
+warning[W0330]: ignored 3 objects of unknown STIX types b.json:6:10
+  label: the first one ignored
+  note: ignored: 2 x-vendor-note, 1 intrusion_set
+  help: check the spelling of `type`; custom (`x-`) objects are not mapped to facts
 "#,
         );
     }

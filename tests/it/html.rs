@@ -121,7 +121,7 @@ fn the_nz_explanation_page_shows_sources_grades_and_dates() {
     );
     // The root and its premises are open; deeper derivations are closed until clicked.
     assert!(html.contains("<details id=\"n1\" open><summary><span class=\"fact\">state_sponsored(nz_pco_2021, prc)</span>"));
-    assert!(html.contains("<details id=\"n21\"><summary><span class=\"fact\">trusted(gcsb_dg_clark_2024_03_26)</span>"), "{html}");
+    assert!(html.contains("<details id=\"n27\"><summary><span class=\"fact\">trusted(gcsb_dg_clark_2024_03_26)</span>"), "{html}");
     // A fact shown twice links to where it is expanded.
     assert!(html.contains("<span class=\"fact\">resolves_to(&quot;APT40&quot;, apt40)</span><span class=\"badge conf\" title=\"confidence\">1.000</span><span class=\"badge term\" title=\"ICD 203 likelihood\">almost certain</span> <a href=\"#n"));
     assert!(html.contains("not <span class=\"fact\">deception_suspected(nz_pco_2021)</span> (no such fact was derived)"));

@@ -190,7 +190,7 @@ fn the_founding_case_attributes_with_confidences_terms_sources_and_explanations(
         references[0]["source_name"],
         "GCSB NCSC media release, 2024-03-26 (Andrew Clark: 'confidently link the actor to ... APT40')"
     );
-    assert_eq!(references.len(), 9);
+    assert_eq!(references.len(), 11);
     let note = objects(&bundle, "note")
         .into_iter()
         .find(|n| n["object_refs"][0] == sponsored["id"])
@@ -206,10 +206,11 @@ fn the_founding_case_attributes_with_confidences_terms_sources_and_explanations(
     );
     assert_eq!(note["object_refs"][1], sponsored["source_ref"]);
     assert_eq!(note["object_refs"][2], sponsored["target_ref"]);
-    // Timestamps: the latest date among the inputs.
+    // Timestamps: the latest date among the inputs (here the `modified` day of an
+    // object in the case's ATT&CK slice).
     assert_eq!(
         objects(&bundle, "incident")[0]["created"],
-        "2024-07-08T00:00:00.000Z"
+        "2025-05-22T00:00:00.000Z"
     );
 }
 
