@@ -5,8 +5,8 @@
 //! many candidates, enumerate rule instances that evaluation never stored, and finding
 //! critical facts evaluates the program again once per input. A [`Scope`] opened on a
 //! thread bounds the explaining done on that thread until it is closed: the matcher and
-//! the builders count their steps ([`tick`]) and the bytes of text they produce
-//! ([`charge`]), and once a limit is reached they stop early. What they return then is
+//! the builders count their steps (`tick`) and the bytes of text they produce
+//! (`charge`), and once a limit is reached they stop early. What they return then is
 //! incomplete, so [`Scope::close`] reports the limit, and the caller must show the
 //! limit, never the result. Without a scope nothing is counted and nothing stops.
 
