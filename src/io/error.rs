@@ -295,11 +295,14 @@ pub enum FactError {
         /// The tag's name.
         span: Span,
     },
-    /// `W0343`: an `admiralty-scale` tag has an unknown predicate or value.
-    #[error("MISP tag `{tag}` is no admiralty-scale grade: {problem}")]
+    /// `W0343`: a tag of a taxonomy the importer reads (`admiralty-scale`,
+    /// `estimative-language`) has an unknown predicate or value.
+    #[error("MISP tag `{tag}` is not in the {taxonomy} taxonomy: {problem}")]
     UnknownAdmiralty {
         /// The tag as written.
         tag: String,
+        /// The taxonomy's namespace.
+        taxonomy: &'static str,
         /// What is unknown.
         problem: String,
         /// The tag's name.
@@ -559,19 +562,22 @@ impl From<FactError> for Diagnostic {
                     "both clusters keep `{alias}`: they are not merged, and a claim naming \
                      `{alias}` resolves to neither (`ambiguous_name` in the shipped rules)"
                 ))
-                .with_help(format!(
-                    "name the group by a name only one cluster has, or give the analyst's \
-                     reading as `alias_of(\"{alias}\", <group>)` and leave the galaxy out"
-                )),
+                .with_help(
+                    "name the group by its cluster's value or by a synonym only one cluster has",
+                ),
             FactError::BadTag { span, .. } => placed(span)
                 .with_label("kept as a plain tag, read as nothing else")
                 .with_help("machine tags are `namespace:predicate` or `namespace:predicate=\"value\"`"),
-            FactError::UnknownAdmiralty { span, .. } => placed(span)
-                .with_label("no grade is read from it")
-                .with_help(
+            FactError::UnknownAdmiralty { span, taxonomy, .. } => placed(span)
+                .with_label("nothing is read from it")
+                .with_help(if taxonomy == "admiralty-scale" {
                     "write `admiralty-scale:source-reliability=\"b\"` (letters a to g) or \
-                     `admiralty-scale:information-credibility=\"2\"` (1 to 6)",
-                ),
+                     `admiralty-scale:information-credibility=\"2\"` (1 to 6)"
+                } else {
+                    "write `estimative-language:likelihood-probability=\"likely\"` (almost-no-chance, \
+                     very-unlikely, unlikely, roughly-even-chance, likely, very-likely, almost-certain) \
+                     or `estimative-language:confidence-in-analytic-judgment=\"moderate\"` (low, moderate, high)"
+                }),
             FactError::MispBadProperty { span, .. } => placed(span).with_label("ignored"),
             FactError::DuplicateCluster {
                 consequence,

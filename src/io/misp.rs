@@ -57,7 +57,8 @@
 //! property (a date, `to_ids`, `attribution-confidence`, a list that is no list) is
 //! ignored with a warning (`W0344`). A tag that is not a well-formed machine tag
 //! (`W0342`) and an `admiralty-scale` tag with an unknown predicate or value (`W0343`)
-//! are kept in `misp_tag` and give nothing else. A file that is not JSON (a truncated
+//! are kept in `misp_tag` and give nothing else; so is an `estimative-language` tag
+//! with an unknown predicate or term (`W0343`), which stays in `misp_machine_tag`. A file that is not JSON (a truncated
 //! download) is `E0307`, as for any JSON file.
 //!
 //! When the caller declares one of these relations, its declaration must accept the
@@ -130,9 +131,7 @@ pub(crate) fn kind_of(document: &Json<'_>) -> Option<Document> {
                 }
             }
         }
-        Node::Array(elements) if elements.first().is_some_and(has_event) => {
-            Some(Document::Events)
-        }
+        Node::Array(elements) if elements.first().is_some_and(has_event) => Some(Document::Events),
         _ => None,
     }
 }
@@ -294,8 +293,7 @@ impl Importer {
                     None
                 }
                 None => {
-                    let problem =
-                        format!("{what} has a `{key}` that is {}", value.kind_name());
+                    let problem = format!("{what} has a `{key}` that is {}", value.kind_name());
                     self.malformed(problem, consequence, self.span(value));
                     None
                 }
@@ -348,8 +346,7 @@ impl Importer {
                 .filter_map(|element| match element.as_str() {
                     Some(s) => Some(s),
                     None => {
-                        let problem =
-                            format!("expected a string, found {}", element.kind_name());
+                        let problem = format!("expected a string, found {}", element.kind_name());
                         self.bad_property(key, problem, self.span(element));
                         None
                     }
@@ -526,7 +523,12 @@ impl Importer {
                 match number.filter(|n| (0..=100).contains(n)) {
                     Some(n) => {
                         let arg = (Value::Int(n), self.span(confidence));
-                        self.fact("misp_attribution_confidence", vec![id(), arg], span, &source);
+                        self.fact(
+                            "misp_attribution_confidence",
+                            vec![id(), arg],
+                            span,
+                            &source,
+                        );
                     }
                     None => {
                         let problem = format!(
@@ -592,19 +594,17 @@ impl Importer {
     fn events(&mut self, document: &Json<'_>) {
         let wrappers: &[Json<'_>] = match (&document.node, document.get("response")) {
             (Node::Array(elements), _) => elements,
-            (_, Some(response)) if document.get("Event").is_none() => {
-                match response.as_array() {
-                    Some(elements) => elements,
-                    None => {
-                        self.warn(FactError::MispShape {
-                            message: "MISP `response` is not an array of events".to_owned(),
-                            label: format!("found {}", response.kind_name()),
-                            span: self.span(response),
-                        });
-                        return;
-                    }
+            (_, Some(response)) if document.get("Event").is_none() => match response.as_array() {
+                Some(elements) => elements,
+                None => {
+                    self.warn(FactError::MispShape {
+                        message: "MISP `response` is not an array of events".to_owned(),
+                        label: format!("found {}", response.kind_name()),
+                        span: self.span(response),
+                    });
+                    return;
                 }
-            }
+            },
             _ => std::slice::from_ref(document),
         };
         for wrapper in wrappers {
@@ -800,7 +800,10 @@ impl Importer {
                 self.fact("misp_comment", args, span, source);
             }
         }
-        if let Some(seen) = object.get("first_seen").filter(|s| !matches!(s.node, Node::Null)) {
+        if let Some(seen) = object
+            .get("first_seen")
+            .filter(|s| !matches!(s.node, Node::Null))
+        {
             if let Some(day) = self.day(seen, "first_seen") {
                 let args = vec![(Value::text(uuid), uuid_span), day];
                 self.fact("misp_first_seen", args, span, source);
@@ -845,7 +848,24 @@ impl Importer {
             ];
             self.fact("misp_machine_tag", args, span, source);
             if namespace == "admiralty-scale" {
-                self.admiralty(&name, predicate, value, (uuid, uuid_span), name_span, span, source);
+                self.admiralty(
+                    &name,
+                    predicate,
+                    value,
+                    (uuid, uuid_span),
+                    name_span,
+                    span,
+                    source,
+                );
+            } else if namespace == "estimative-language" {
+                if let Some(problem) = estimative_problem(predicate, value) {
+                    self.warn(FactError::UnknownAdmiralty {
+                        taxonomy: "estimative-language",
+                        tag: name.clone(),
+                        problem,
+                        span: name_span,
+                    });
+                }
             }
         }
     }
@@ -870,6 +890,7 @@ impl Importer {
                     self.fact("misp_reliability", vec![owner, letter], span, source);
                 }
                 _ => self.warn(FactError::UnknownAdmiralty {
+                    taxonomy: "admiralty-scale",
                     tag: tag.to_owned(),
                     problem: format!(
                         "`{value}` is no source-reliability letter (`a` to `g`, lower case)"
@@ -883,14 +904,14 @@ impl Importer {
                     self.fact("misp_credibility", vec![owner, number], span, source);
                 }
                 _ => self.warn(FactError::UnknownAdmiralty {
+                    taxonomy: "admiralty-scale",
                     tag: tag.to_owned(),
-                    problem: format!(
-                        "`{value}` is no information-credibility number (`1` to `6`)"
-                    ),
+                    problem: format!("`{value}` is no information-credibility number (`1` to `6`)"),
                     span: name_span,
                 }),
             },
             _ => self.warn(FactError::UnknownAdmiralty {
+                taxonomy: "admiralty-scale",
                 tag: tag.to_owned(),
                 problem: format!(
                     "`{predicate}` is no admiralty-scale predicate \
@@ -909,8 +930,7 @@ impl Importer {
                 continue;
             }
             let skipped = "the galaxy is skipped";
-            let Some((kind, kind_span)) = self.required(galaxy, "type", "a galaxy", skipped)
-            else {
+            let Some((kind, kind_span)) = self.required(galaxy, "type", "a galaxy", skipped) else {
                 continue;
             };
             for cluster in self.list(galaxy, "GalaxyCluster") {
@@ -984,6 +1004,29 @@ impl Importer {
     }
 }
 
+/// What is wrong with an `estimative-language` tag, if anything.
+fn estimative_problem(predicate: &str, value: &str) -> Option<String> {
+    let values: &[&str] = match predicate {
+        "likelihood-probability" => &[
+            "almost-no-chance",
+            "very-unlikely",
+            "unlikely",
+            "roughly-even-chance",
+            "likely",
+            "very-likely",
+            "almost-certain",
+        ],
+        "confidence-in-analytic-judgment" => &["low", "moderate", "high"],
+        _ => {
+            return Some(format!(
+                "`{predicate}` is no estimative-language predicate \
+                 (`likelihood-probability` or `confidence-in-analytic-judgment`)"
+            ))
+        }
+    };
+    (!values.contains(&value)).then(|| format!("`{value}` is no `{predicate}` term"))
+}
+
 /// What a JSON value is, for "found ..." in messages: its text when short.
 fn describe(value: &Json<'_>) -> String {
     match &value.node {
@@ -1003,8 +1046,8 @@ fn describe(value: &Json<'_>) -> String {
 mod tests {
     use super::super::{parse_json, render, NoSchema};
     use super::{key_of, parse_machine_tag};
-    use crate::value::Kind;
     use crate::diagnostic::Sources;
+    use crate::value::Kind;
 
     fn load(text: &str) -> String {
         let mut sources = Sources::default();
@@ -1054,7 +1097,10 @@ m.json:6:14 misp_related(c1, c2, similar) @source("MISP galaxy threat-actor clus
     fn keys_are_symbols_made_from_values() {
         assert_eq!(key_of("Lazarus Group").as_deref(), Some("lazarus_group"));
         assert_eq!(key_of("TEMP.Periscope").as_deref(), Some("temp_periscope"));
-        assert_eq!(key_of(" APT 29 (Cozy Bear) ").as_deref(), Some("apt_29_cozy_bear"));
+        assert_eq!(
+            key_of(" APT 29 (Cozy Bear) ").as_deref(),
+            Some("apt_29_cozy_bear")
+        );
         assert_eq!(key_of("414 Gang"), None);
         assert_eq!(key_of("..."), None);
     }
@@ -1065,8 +1111,14 @@ m.json:6:14 misp_related(c1, c2, similar) @source("MISP galaxy threat-actor clus
 {"value": "APT29", "uuid": "c1", "meta": {"synonyms": ["NOBELIUM"]}},
 {"value": "UNC2452", "uuid": "c2", "meta": {"synonyms": ["NOBELIUM"]}}]}"#;
         let rendered = load(text);
-        assert!(rendered.contains("misp_synonym(c1, \"NOBELIUM\")"), "{rendered}");
-        assert!(rendered.contains("misp_synonym(c2, \"NOBELIUM\")"), "{rendered}");
+        assert!(
+            rendered.contains("misp_synonym(c1, \"NOBELIUM\")"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("misp_synonym(c2, \"NOBELIUM\")"),
+            "{rendered}"
+        );
         assert!(
             rendered.contains(
                 "warning[W0341]: `NOBELIUM` names two MISP clusters: `APT29` and `UNC2452` m.json:3:58\n  \
@@ -1125,7 +1177,10 @@ m.json:11:3 misp_object_attribute(o1, a2, sha256) @source("MISP event 1207 attri
             parse_machine_tag(r#"misp-galaxy:threat-actor="APT40""#),
             Ok(Some(("misp-galaxy", "threat-actor", "APT40")))
         );
-        assert_eq!(parse_machine_tag("tlp:white"), Ok(Some(("tlp", "white", ""))));
+        assert_eq!(
+            parse_machine_tag("tlp:white"),
+            Ok(Some(("tlp", "white", "")))
+        );
         assert_eq!(parse_machine_tag("Phishing"), Ok(None));
         for bad in [
             r#"misp-galaxy:threat-actor="APT40"#,
@@ -1192,20 +1247,22 @@ m.json:11:3 misp_object_attribute(o1, a2, sha256) @source("MISP event 1207 attri
 {"name": "misp-galaxy:threat-actor=\"APT40"},
 {"name": "admiralty-scale:source-reliability=\"h\""},
 {"name": "admiralty-scale:information-credibility=\"7\""},
-{"name": "admiralty-scale:reliability=\"b\""}]}}"#;
+{"name": "admiralty-scale:reliability=\"b\""},
+{"name": "estimative-language:likelihood-probability=\"probable\""}]}}"#;
         check_diagnostics(
             text,
             &[
                 "warning[W0342]: MISP tag `misp-galaxy:threat-actor=\"APT40` is not a well-formed machine tag: the value after `=` is not one quoted string m.json:2:10",
-                "warning[W0343]: MISP tag `admiralty-scale:source-reliability=\"h\"` is no admiralty-scale grade: `h` is no source-reliability letter (`a` to `g`, lower case) m.json:3:10",
-                "warning[W0343]: MISP tag `admiralty-scale:information-credibility=\"7\"` is no admiralty-scale grade: `7` is no information-credibility number (`1` to `6`) m.json:4:10",
-                "warning[W0343]: MISP tag `admiralty-scale:reliability=\"b\"` is no admiralty-scale grade: `reliability` is no admiralty-scale predicate (`source-reliability` or `information-credibility`) m.json:5:10",
+                "warning[W0343]: MISP tag `admiralty-scale:source-reliability=\"h\"` is not in the admiralty-scale taxonomy: `h` is no source-reliability letter (`a` to `g`, lower case) m.json:3:10",
+                "warning[W0343]: MISP tag `admiralty-scale:information-credibility=\"7\"` is not in the admiralty-scale taxonomy: `7` is no information-credibility number (`1` to `6`) m.json:4:10",
+                "warning[W0343]: MISP tag `admiralty-scale:reliability=\"b\"` is not in the admiralty-scale taxonomy: `reliability` is no admiralty-scale predicate (`source-reliability` or `information-credibility`) m.json:5:10",
+                "warning[W0343]: MISP tag `estimative-language:likelihood-probability=\"probable\"` is not in the estimative-language taxonomy: `probable` is no `likelihood-probability` term m.json:6:10",
             ],
         );
         let rendered = load(text);
         assert!(!rendered.contains("misp_reliability"), "{rendered}");
         assert!(!rendered.contains("misp_credibility"), "{rendered}");
-        assert_eq!(rendered.matches(" misp_tag(e1, ").count(), 4, "{rendered}");
+        assert_eq!(rendered.matches(" misp_tag(e1, ").count(), 5, "{rendered}");
     }
 
     #[test]
@@ -1237,6 +1294,8 @@ m.json:11:3 misp_object_attribute(o1, a2, sha256) @source("MISP event 1207 attri
         let loaded = parse_json(text, source, &schema);
         assert!(loaded.facts.iter().all(|f| f.relation != "misp_event"));
         assert_eq!(loaded.diagnostics[0].code, "E0305");
-        assert!(loaded.diagnostics[0].message.contains("MISP import produces"));
+        assert!(loaded.diagnostics[0]
+            .message
+            .contains("MISP import produces"));
     }
 }
