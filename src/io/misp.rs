@@ -5,8 +5,8 @@
 //! - a galaxy cluster file: an object with a `values` array and a string `type` and
 //!   `uuid` (such as MISP's `clusters/threat-actor.json`), or
 //! - MISP events: an object with an `Event` member (one event, as `/events/view`
-//!   returns it), an object with a `response` array of such objects (`/events/restSearch`),
-//!   or an array of such objects.
+//!   returns it), an object with a `response` array of such objects (`/events/restSearch`;
+//!   a `response` that is not an array is `E0340`), or an array of such objects.
 //!
 //! Every fact carries a `source` naming the MISP object it came from, with its uuid:
 //! `MISP galaxy threat-actor cluster "APT40" (<uuid>)`, `MISP event 1207 "<info>"
@@ -123,11 +123,14 @@ pub(crate) fn kind_of(document: &Json<'_>) -> Option<Document> {
             } else if has_event(document) {
                 Some(Document::Events)
             } else {
+                // A `response` that is no array is no JSON facts either: it is reported
+                // as a MISP response of the wrong shape.
                 match document.get("response").map(|r| &r.node) {
                     Some(Node::Array(events)) if events.first().is_some_and(has_event) => {
                         Some(Document::Events)
                     }
-                    _ => None,
+                    Some(Node::Array(_)) | None => None,
+                    Some(_) => Some(Document::Events),
                 }
             }
         }
