@@ -59,7 +59,7 @@
 //! | `W0340` | a MISP cluster, event, attribute, object, tag or galaxy is malformed (not an object, no string `uuid`/`value`/`type`/`category`/`name`) and is skipped |
 //! | `W0341` | a name (value or synonym) is shared by two MISP galaxy clusters; both keep it, neither is merged into the other |
 //! | `W0342` | a MISP tag is not a well-formed machine tag; it is kept as a plain tag |
-//! | `W0343` | an `admiralty-scale` tag has an unknown predicate or value; no grade is read from it |
+//! | `W0343` | an `admiralty-scale` or `estimative-language` tag has an unknown predicate or value; nothing is read from it |
 //! | `W0344` | a MISP property has an unusable value (date, `to_ids`, `attribution-confidence`, a list) and is ignored |
 //! | `W0345` | a MISP cluster repeats another's uuid (skipped), or the symbol made from its value is taken (keyed by its uuid) |
 
