@@ -331,6 +331,15 @@ pub enum FactError {
         /// The earlier one's.
         first: Span,
     },
+    /// `W0346`: MISP attributes or objects marked `"deleted": true` were skipped; one
+    /// summary per file.
+    #[error("skipped {count} MISP attributes or objects marked deleted")]
+    MispDeleted {
+        /// How many.
+        count: usize,
+        /// The first one.
+        span: Span,
+    },
     /// `W0306`: a directory entry was not loaded.
     #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
     NotLoaded {
@@ -384,6 +393,7 @@ impl FactError {
             FactError::UnknownAdmiralty { .. } => "W0343",
             FactError::MispBadProperty { .. } => "W0344",
             FactError::DuplicateCluster { .. } => "W0345",
+            FactError::MispDeleted { .. } => "W0346",
         }
     }
 }
@@ -579,6 +589,9 @@ impl From<FactError> for Diagnostic {
                      or `estimative-language:confidence-in-analytic-judgment=\"moderate\"` (low, moderate, high)"
                 }),
             FactError::MispBadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::MispDeleted { span, .. } => placed(span)
+                .with_label("the first one skipped")
+                .with_note("deleted data was withdrawn by its creator; it is not loaded as evidence"),
             FactError::DuplicateCluster {
                 consequence,
                 span,

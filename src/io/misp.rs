@@ -53,7 +53,9 @@
 //! `Event` not an object) is an error (`E0340`) and loads nothing. A cluster, event,
 //! attribute, object, tag or galaxy cluster without what it needs (a string `uuid`,
 //! `value`, `type`, `category`, `name`), or that is not an object, is skipped with a
-//! warning (`W0340`) saying so; a repeated cluster uuid is skipped (`W0345`). An unusable
+//! warning (`W0340`) saying so; a repeated cluster uuid is skipped (`W0345`).
+//! Attributes and objects marked `"deleted": true` (in exports that include deleted
+//! data) are skipped, with one warning per file counting them (`W0346`). An unusable
 //! property (a date, `to_ids`, `attribution-confidence`, a list that is no list) is
 //! ignored with a warning (`W0344`). A tag that is not a well-formed machine tag
 //! (`W0342`) and an `admiralty-scale` tag with an unknown predicate or value (`W0343`)
@@ -150,10 +152,14 @@ pub(crate) fn from_tree(
         source,
         facts: Vec::new(),
         diagnostics: Collector::new(),
+        deleted: (0, None),
     };
     match kind {
         Document::Galaxy => importer.galaxy(document),
         Document::Events => importer.events(document),
+    }
+    if let (count, Some(span)) = importer.deleted {
+        importer.warn(FactError::MispDeleted { count, span });
     }
     importer.check_schema(schema);
     Loaded {
@@ -225,6 +231,8 @@ struct Importer {
     source: SourceId,
     facts: Vec<InputFact>,
     diagnostics: Collector,
+    /// Attributes and objects marked `"deleted": true`, and the first one's span.
+    deleted: (usize, Option<Span>),
 }
 
 /// A string property of an object: its value and span.
@@ -242,6 +250,16 @@ impl Importer {
 
     fn warn(&mut self, error: FactError) {
         self.diagnostics.push(error.into());
+    }
+
+    /// Whether an attribute or object is marked deleted; counts it for the summary.
+    fn is_deleted(&mut self, item: &Json<'_>) -> bool {
+        let deleted = item.get("deleted").is_some_and(Json::is_true);
+        if deleted {
+            self.deleted.0 += 1;
+            self.deleted.1.get_or_insert(self.span(item));
+        }
+        deleted
     }
 
     fn malformed(&mut self, problem: String, consequence: &'static str, span: Span) {
@@ -695,6 +713,9 @@ impl Importer {
                 self.malformed(problem, "skipped", object_span);
                 continue;
             }
+            if self.is_deleted(object) {
+                continue;
+            }
             let skipped = "the object and its attributes are skipped";
             let object_uuid = self.required(object, "uuid", "an object", skipped);
             let object_name = object_uuid
@@ -737,6 +758,9 @@ impl Importer {
         if attribute.as_object().is_none() {
             let problem = format!("found {} in `Attribute`", attribute.kind_name());
             self.malformed(problem, "skipped", span);
+            return;
+        }
+        if self.is_deleted(attribute) {
             return;
         }
         let skipped = "the attribute is skipped";
@@ -1266,6 +1290,23 @@ m.json:11:3 misp_object_attribute(o1, a2, sha256) @source("MISP event 1207 attri
         assert!(!rendered.contains("misp_reliability"), "{rendered}");
         assert!(!rendered.contains("misp_credibility"), "{rendered}");
         assert_eq!(rendered.matches(" misp_tag(e1, ").count(), 5, "{rendered}");
+    }
+
+    #[test]
+    fn deleted_attributes_and_objects_are_skipped_and_counted() {
+        let text = r#"{"Event": {"uuid": "e1", "Orgc": {"name": "O"}, "Attribute": [
+{"uuid": "a1", "category": "Network activity", "type": "ip-dst", "value": "1.2.3.4", "deleted": true},
+{"uuid": "a2", "category": "Network activity", "type": "ip-dst", "value": "1.2.3.5", "deleted": false}],
+"Object": [{"uuid": "o1", "name": "file", "deleted": true, "Attribute": [
+  {"uuid": "a3", "category": "Payload delivery", "type": "sha256", "value": "ab"}]}]}}"#;
+        let rendered = load(text);
+        assert!(rendered.contains("misp_attribute(a2,"), "{rendered}");
+        assert!(!rendered.contains("misp_attribute(a1,"), "{rendered}");
+        assert!(!rendered.contains("a3"), "{rendered}");
+        check_diagnostics(
+            text,
+            &["warning[W0346]: skipped 2 MISP attributes or objects marked deleted m.json:2:1"],
+        );
     }
 
     #[test]

@@ -62,6 +62,7 @@
 //! | `W0343` | an `admiralty-scale` or `estimative-language` tag has an unknown predicate or value; nothing is read from it |
 //! | `W0344` | a MISP property has an unusable value (date, `to_ids`, `attribution-confidence`, a list) and is ignored |
 //! | `W0345` | a MISP cluster repeats another's uuid (skipped), or the symbol made from its value is taken (keyed by its uuid) |
+//! | `W0346` | MISP attributes or objects marked `"deleted": true` were skipped (one summary per file) |
 
 pub mod delimited;
 mod error;
