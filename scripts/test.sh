@@ -85,6 +85,8 @@ cargo run --quiet -- fmt --check rules/ facts/
 # reference tables every case shares, facts/attack/).
 cargo run --quiet -- check --deny warnings rules/
 cargo run --quiet -- check --deny warnings rules/ --facts facts/attack
+# The MISP mapping beside the rule set.
+cargo run --quiet -- check --deny warnings rules/ facts/misp/
 for case in facts/*/; do
     if compgen -G "$case*.facts" >/dev/null; then
         cargo run --quiet -- check --deny warnings rules/ --facts "$case" --facts facts/attack

@@ -76,10 +76,12 @@ pub enum FactError {
         /// The first row, when it (not a declaration) set the expected number.
         first: Option<Span>,
     },
-    /// `E0304` or `E0305`: a STIX relation's declaration does not match the columns the
-    /// STIX importer produces (`E0305` when the number of columns differs).
-    #[error("`{relation}` is declared as ({declared}), but STIX import produces ({produced})")]
+    /// `E0304` or `E0305`: a STIX or MISP relation's declaration does not match the
+    /// columns the importer produces (`E0305` when the number of columns differs).
+    #[error("`{relation}` is declared as ({declared}), but {format} import produces ({produced})")]
     StixSignature {
+        /// The importer: `STIX` or `MISP`.
+        format: &'static str,
         /// The relation.
         relation: &'static str,
         /// The declared column kinds, comma-separated.
@@ -267,6 +269,97 @@ pub enum FactError {
         /// The reference's value.
         span: Span,
     },
+    /// `E0340`: a MISP document has the wrong shape at the top (`values` or `response`
+    /// not an array, `Event` not an object); nothing of it is loaded.
+    #[error("{message}")]
+    MispShape {
+        /// One-line summary.
+        message: String,
+        /// Shown under the value ("found a string").
+        label: String,
+        /// The value at fault.
+        span: Span,
+    },
+    /// `W0340`: a MISP cluster, event, attribute, object, tag or galaxy lacks what it
+    /// needs, or is not an object.
+    #[error("malformed MISP data: {problem}")]
+    MispMalformed {
+        /// What is wrong.
+        problem: String,
+        /// What the importer does about it ("the attribute is skipped").
+        consequence: &'static str,
+        /// The object or member at fault.
+        span: Span,
+    },
+    /// `W0341`: two galaxy clusters share a name (a value or synonym); both keep it.
+    #[error("`{alias}` names two MISP clusters: `{first_cluster}` and `{cluster}`")]
+    SharedAlias {
+        /// The shared name.
+        alias: String,
+        /// The later cluster's value.
+        cluster: String,
+        /// The earlier cluster's value.
+        first_cluster: String,
+        /// The name in the later cluster.
+        span: Span,
+        /// The name in the earlier cluster.
+        first: Span,
+    },
+    /// `W0342`: a MISP tag is not a well-formed machine tag.
+    #[error("MISP tag `{tag}` is not a well-formed machine tag: {problem}")]
+    BadTag {
+        /// The tag as written.
+        tag: String,
+        /// What is wrong with it.
+        problem: &'static str,
+        /// The tag's name.
+        span: Span,
+    },
+    /// `W0343`: a tag of a taxonomy the importer reads (`admiralty-scale`,
+    /// `estimative-language`) has an unknown predicate or value.
+    #[error("MISP tag `{tag}` is not in the {taxonomy} taxonomy: {problem}")]
+    UnknownAdmiralty {
+        /// The tag as written.
+        tag: String,
+        /// The taxonomy's namespace.
+        taxonomy: &'static str,
+        /// What is unknown.
+        problem: String,
+        /// The tag's name.
+        span: Span,
+    },
+    /// `W0344`: a MISP property has an unusable value and is ignored.
+    #[error("MISP property `{property}` ignored: {problem}")]
+    MispBadProperty {
+        /// The property name.
+        property: String,
+        /// What is wrong with the value.
+        problem: String,
+        /// The value.
+        span: Span,
+    },
+    /// `W0345`: a galaxy cluster repeats another's uuid (it is skipped), or the symbol
+    /// made from its value is taken (it is keyed by its uuid).
+    #[error("MISP cluster clash: {what}")]
+    DuplicateCluster {
+        /// What clashes.
+        what: String,
+        /// What the importer does about it.
+        consequence: &'static str,
+        /// The later cluster's uuid or value.
+        span: Span,
+        /// The earlier one's.
+        first: Span,
+    },
+    /// `W0346`: MISP attributes or objects marked `"deleted": true` were skipped; one
+    /// summary per file.
+    #[error("skipped {count} MISP attributes or objects marked deleted")]
+    MispDeleted {
+        /// How many.
+        count: usize,
+        /// The first one.
+        span: Span,
+    },
     /// `W0306`: a directory entry was not loaded.
     #[error("{} `{path}` was not loaded", if *is_dir { "subdirectory" } else { "file" })]
     NotLoaded {
@@ -315,6 +408,14 @@ impl FactError {
             FactError::UnknownEscape { .. } => "W0320",
             FactError::BigInteger { .. } => "W0321",
             FactError::NotRegular { .. } => "E0325",
+            FactError::MispShape { .. } => "E0340",
+            FactError::MispMalformed { .. } => "W0340",
+            FactError::SharedAlias { .. } => "W0341",
+            FactError::BadTag { .. } => "W0342",
+            FactError::UnknownAdmiralty { .. } => "W0343",
+            FactError::MispBadProperty { .. } => "W0344",
+            FactError::DuplicateCluster { .. } => "W0345",
+            FactError::MispDeleted { .. } => "W0346",
         }
     }
 }
@@ -396,8 +497,13 @@ impl From<FactError> for Diagnostic {
                     .with_note(format!("`{relation}` is declared with {expected} columns"))
                     .with_help("add or remove values, or change the declaration"),
             },
-            FactError::StixSignature { relation, span, .. } => placed(span)
-                .with_label("produced from this STIX object")
+            FactError::StixSignature {
+                relation,
+                span,
+                format,
+                ..
+            } => placed(span)
+                .with_label(format!("produced from this {format} object"))
                 .with_help(format!(
                     "change the declaration of `{relation}` or declare its columns as `any`"
                 )),
@@ -476,6 +582,62 @@ impl From<FactError> for Diagnostic {
             FactError::NotRegular { .. } => Diagnostic::error_unplaced(code, message)
                 .with_note("reading a FIFO, socket or device could block forever")
                 .with_help("copy the contents into a regular file and pass that"),
+            FactError::MispShape { label, span, .. } => placed(span)
+                .with_label(label)
+                .with_help(
+                    "a galaxy cluster file is `{\"type\": ..., \"uuid\": ..., \"values\": [...]}`; \
+                     events are `{\"Event\": {...}}`, `{\"response\": [{\"Event\": {...}}, ...]}` \
+                     or `[{\"Event\": {...}}, ...]`",
+                ),
+            FactError::MispMalformed {
+                consequence, span, ..
+            } => placed(span).with_label(consequence),
+            FactError::SharedAlias {
+                alias,
+                first_cluster,
+                span,
+                first,
+                ..
+            } => placed(span)
+                .with_label("also a name of an earlier cluster")
+                .with_secondary(first, format!("`{first_cluster}` has it here"))
+                .with_note(format!(
+                    "both clusters keep `{alias}`: they are not merged, and a claim naming \
+                     `{alias}` resolves to neither (`ambiguous_name` in the shipped rules)"
+                ))
+                .with_help(
+                    "name the group by its cluster's value or by a synonym only one cluster has",
+                ),
+            FactError::BadTag { span, .. } => placed(span)
+                .with_label("kept as a plain tag, read as nothing else")
+                .with_help("machine tags are `namespace:predicate` or `namespace:predicate=\"value\"`"),
+            FactError::UnknownAdmiralty { span, taxonomy, .. } => placed(span)
+                .with_label("nothing is read from it")
+                .with_help(if taxonomy == "admiralty-scale" {
+                    "write `admiralty-scale:source-reliability=\"b\"` (letters a to g) or \
+                     `admiralty-scale:information-credibility=\"2\"` (1 to 6)"
+                } else {
+                    "write `estimative-language:likelihood-probability=\"likely\"` (almost-no-chance, \
+                     very-unlikely, unlikely, roughly-even-chance, likely, very-likely, almost-certain) \
+                     or `estimative-language:confidence-in-analytic-judgment=\"moderate\"` (low, moderate, high)"
+                }),
+            FactError::MispBadProperty { span, .. } => placed(span).with_label("ignored"),
+            FactError::MispDeleted { span, .. } => placed(span)
+                .with_label("the first one skipped")
+                .with_note("deleted data was withdrawn by its creator; it is not loaded as evidence"),
+            FactError::DuplicateCluster {
+                consequence,
+                span,
+                first,
+                ..
+            } => {
+                let diagnostic = placed(span).with_label(consequence);
+                if first == span {
+                    diagnostic
+                } else {
+                    diagnostic.with_secondary(first, "first used here")
+                }
+            }
             FactError::NotLoaded { is_dir, .. } => Diagnostic::error_unplaced(code, message)
                 .with_help(if is_dir {
                     "loading a directory is not recursive; pass the subdirectory as its own path"

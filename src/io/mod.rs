@@ -1,5 +1,5 @@
 //! Loaders for fact files that are not in the rule language: TSV, CSV, JSON, STIX 2.1
-//! (from files and TAXII 2.1 collections).
+//! (from files and TAXII 2.1 collections), and MISP.
 //!
 //! [`load`] takes a file or a directory and returns the ground facts it holds as
 //! [`InputFact`]s (values not yet interned; the rows of a TSV or CSV file as one compact
@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `<relation>.tsv` | tab-separated rows of `relation`, see [`delimited`] |
 //! | `<relation>.csv` | RFC 4180 comma-separated rows of `relation`, see [`delimited`] |
-//! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]), else JSON facts (see [`json`]) |
+//! | `*.json` | a STIX 2.1 bundle when the top-level object has `"type": "bundle"` (see [`stix`]); a MISP galaxy cluster file or MISP events (see [`misp`]); else JSON facts (see [`json`]) |
 //! | `*.facts`, `*.rules` | not read here: returned in [`Loaded::rule_files`] |
 //! | `taxii://HOST:PORT/API_ROOT/collections/ID/` (`taxiis://` for HTTPS) | the objects of a TAXII 2.1 collection, paged through and read as one STIX bundle, all or nothing; see [`taxii`] (codes `E0330`-`E0337`) |
 //! | a directory | each entry above, in byte order of file name; not recursive: subdirectories and files with other extensions are reported (`W0306`) and skipped; names starting with `.`, files named `LICENSE*` or `README*` (a data set's licence and notes), `.test` files and a `snapshots` subdirectory (tests and their golden files) are skipped silently |
@@ -58,11 +58,20 @@
 //! | `E0325` | a path is neither a regular file nor a directory (a FIFO, socket or device) |
 //! | `W0330` | STIX objects of types STIX 2.1 does not define were ignored (one summary per file) |
 //! | `W0331` | a STIX object's `created_by_ref` names no identity in the bundle |
+//! | `E0340` | a MISP document has the wrong shape at the top (`values` or `response` not an array, `Event` not an object) |
+//! | `W0340` | a MISP cluster, event, attribute, object, tag or galaxy is malformed (not an object, no string `uuid`/`value`/`type`/`category`/`name`) and is skipped |
+//! | `W0341` | a name (value or synonym) is shared by two MISP galaxy clusters; both keep it, neither is merged into the other |
+//! | `W0342` | a MISP tag is not a well-formed machine tag; it is kept as a plain tag |
+//! | `W0343` | an `admiralty-scale` or `estimative-language` tag has an unknown predicate or value; nothing is read from it |
+//! | `W0344` | a MISP property has an unusable value (date, `to_ids`, `attribution-confidence`, a list) and is ignored |
+//! | `W0345` | a MISP cluster repeats another's uuid (skipped), or the symbol made from its value is taken (keyed by its uuid) |
+//! | `W0346` | MISP attributes or objects marked `"deleted": true` were skipped (one summary per file) |
 
 pub mod delimited;
 mod error;
 pub mod export;
 pub mod json;
+pub mod misp;
 pub mod stix;
 pub mod taxii;
 mod tree;
@@ -335,7 +344,8 @@ fn load_file(
 }
 
 /// Parses a JSON text as a STIX 2.1 bundle when its top-level object has
-/// `"type": "bundle"`, else as JSON facts.
+/// `"type": "bundle"`, as MISP when its top level is a galaxy cluster file or MISP events
+/// (see [`misp`]), else as JSON facts.
 pub fn parse_json(text: &str, source: SourceId, schema: &dyn Schema) -> Loaded {
     match tree::parse(text) {
         Err(error) => Loaded {
@@ -343,7 +353,10 @@ pub fn parse_json(text: &str, source: SourceId, schema: &dyn Schema) -> Loaded {
             ..Loaded::default()
         },
         Ok(document) if stix::is_bundle(&document) => stix::from_tree(&document, source, schema),
-        Ok(document) => json::from_tree(&document, source, schema),
+        Ok(document) => match misp::kind_of(&document) {
+            Some(kind) => misp::from_tree(&document, kind, source, schema),
+            None => json::from_tree(&document, source, schema),
+        },
     }
 }
 
@@ -858,6 +871,8 @@ mod tests {
             "1\t2021-08-01\n# c\n\u{feff}x\t\"y\"\r\n\n3\t4\t5\n",
             "1,\"2021-08-01\"\n\"a\"\"b\",\"c\nd\"\n#x\n,\n",
             r#"{"facts": [{"relation": "r", "args": [1, "2021-08-01"], "source": "s", "confidence": 0.5}], "r": [[2, "2020-02-29"], {"args": [3, "x\u00e9\n"]}]}"#,
+            r#"{"type": "threat-actor", "uuid": "g", "values": [{"value": "APT40", "uuid": "u1", "meta": {"synonyms": ["Leviathan", "X"], "country": "CN", "attribution-confidence": "50", "refs": ["https://e"]}, "related": [{"dest-uuid": "u2", "type": "similar"}]}, {"value": "B", "uuid": "u2", "meta": {"synonyms": "X"}}]}"#,
+            r#"{"response": [{"Event": {"id": "7", "uuid": "e1", "info": "I", "date": "2021-07-19", "Orgc": {"name": "O"}, "Tag": [{"name": "admiralty-scale:source-reliability="b""}, {"name": "tlp:white"}], "Galaxy": [{"type": "threat-actor", "GalaxyCluster": [{"value": "APT40", "uuid": "u1"}]}], "Attribute": [{"uuid": "a1", "category": "Network activity", "type": "ip-dst", "value": "1.2.3.4", "to_ids": true, "first_seen": "2021-01-01T00:00:00Z", "comment": "c"}], "Object": [{"uuid": "o1", "name": "file", "Attribute": [{"uuid": "a2", "category": "Payload delivery", "type": "sha256", "value": "ab", "object_relation": "sha256"}]}]}}]}"#,
             r#"{"type": "bundle", "objects": [{"type": "campaign", "id": "campaign--c", "name": "C", "first_seen": "2020-01-02T00:00:00Z", "last_seen": "2020-02-03T00:00:00Z", "aliases": ["C"], "external_references": [{"source_name": "mitre-attack", "external_id": "C1"}]}, {"type": "relationship", "id": "relationship--r", "relationship_type": "uses", "source_ref": "campaign--c", "target_ref": "campaign--c", "revoked": false}]}"#,
         ];
         let specials = [

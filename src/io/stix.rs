@@ -903,6 +903,7 @@ impl<'a> Importer<'a> {
                     .join(", ")
             };
             let error = FactError::StixSignature {
+                format: "STIX",
                 relation,
                 declared: names(&mut declared.iter().copied()),
                 produced: names(&mut produced.iter().map(|&k| Some(k))),

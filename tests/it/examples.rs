@@ -12,7 +12,11 @@ fn cases() -> Vec<String> {
     let mut cases: Vec<String> = std::fs::read_dir("facts")
         .expect("facts/ exists")
         .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "tools" && n != "attack"))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n != "tools" && n != "attack" && n != "misp")
+        })
         .map(|p| p.file_name().expect("named").to_string_lossy().to_string())
         .collect();
     cases.sort();

@@ -12,6 +12,7 @@ mod fmt;
 mod html;
 mod lints;
 mod lossless;
+mod misp;
 mod output;
 mod progress;
 mod report;

@@ -311,9 +311,9 @@ fn the_shipped_rules_pass_their_tests() {
     let output = ascribe(&["test", "rules/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     // Every test file under rules/ runs: the 32 of attribution.test, the 8 of
-    // independence.test and the 3 of stix.test.
+    // independence.test, the 3 of stix.test and the 13 of misp.test.
     assert!(
-        stdout(&output).ends_with("\n43 passed, 0 failed\n"),
+        stdout(&output).ends_with("\n56 passed, 0 failed\n"),
         "{}",
         stdout(&output)
     );
