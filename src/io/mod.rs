@@ -115,6 +115,54 @@ pub trait Schema {
     fn columns(&self, relation: &str) -> Option<Vec<Option<Kind>>>;
 }
 
+/// Drops the facts of each relation a structured importer (STIX, MISP) produces whose
+/// declaration does not fit what the importer produces (`produced`), reporting each
+/// such relation once, at its first fact.
+fn drop_misfits(
+    format: &'static str,
+    produced: &[(&'static str, &[Kind])],
+    schema: &dyn Schema,
+    facts: &mut Vec<InputFact>,
+    diagnostics: &mut Collector,
+) {
+    let mut rejected = Vec::new();
+    for &(relation, kinds) in produced {
+        let Some(declared) = schema.columns(relation) else {
+            continue;
+        };
+        let fits = declared.len() == kinds.len()
+            && declared
+                .iter()
+                .zip(kinds)
+                .all(|(d, p)| d.is_none_or(|d| d == *p));
+        if fits {
+            continue;
+        }
+        let Some(first) = facts.iter().find(|f| f.relation == relation) else {
+            continue;
+        };
+        let names = |kinds: &mut dyn Iterator<Item = Option<Kind>>| {
+            kinds
+                .map(|k| k.map_or("any", Kind::name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let error = FactError::StixSignature {
+            format,
+            relation,
+            declared: names(&mut declared.iter().copied()),
+            produced: names(&mut kinds.iter().map(|&k| Some(k))),
+            arity: declared.len() != kinds.len(),
+            span: first.span,
+        };
+        diagnostics.push(error.into());
+        rejected.push(relation);
+    }
+    if !rejected.is_empty() {
+        facts.retain(|fact| !rejected.contains(&fact.relation.as_str()));
+    }
+}
+
 /// A schema that declares nothing: every relation's kinds are inferred.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoSchema;

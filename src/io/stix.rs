@@ -880,43 +880,13 @@ impl<'a> Importer<'a> {
     /// Drops the facts of relations whose declaration does not fit what STIX import
     /// produces, reporting each such relation once.
     fn check_schema(&mut self, schema: &dyn Schema) {
-        let mut rejected = Vec::new();
-        for (relation, produced) in RELATIONS {
-            let Some(declared) = schema.columns(relation) else {
-                continue;
-            };
-            let fits = declared.len() == produced.len()
-                && declared
-                    .iter()
-                    .zip(produced)
-                    .all(|(d, p)| d.is_none_or(|d| d == *p));
-            if fits {
-                continue;
-            }
-            let Some(first) = self.facts.iter().find(|f| f.relation == relation) else {
-                continue;
-            };
-            let names = |kinds: &mut dyn Iterator<Item = Option<Kind>>| {
-                kinds
-                    .map(|k| k.map_or("any", Kind::name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let error = FactError::StixSignature {
-                format: "STIX",
-                relation,
-                declared: names(&mut declared.iter().copied()),
-                produced: names(&mut produced.iter().map(|&k| Some(k))),
-                arity: declared.len() != produced.len(),
-                span: first.span,
-            };
-            self.diagnostics.push(error.into());
-            rejected.push(relation);
-        }
-        if !rejected.is_empty() {
-            self.facts
-                .retain(|fact| !rejected.contains(&fact.relation.as_str()));
-        }
+        super::drop_misfits(
+            "STIX",
+            &RELATIONS,
+            schema,
+            &mut self.facts,
+            &mut self.diagnostics,
+        );
     }
 }
 
