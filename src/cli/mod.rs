@@ -222,9 +222,11 @@ impl Session {
         program: &Program,
         no_explain: bool,
         limits: &args::LimitArgs,
+        threads: Option<usize>,
     ) -> Result<Model, i32> {
         let options = EvalOptions {
             record_derivations: !no_explain,
+            threads: threads.unwrap_or_else(crate::eval::available_threads),
             ..EvalOptions::default()
         };
         let limits = Limits {
@@ -296,7 +298,12 @@ impl Session {
             }
             None => None,
         };
-        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+        let model = match self.evaluate(
+            &program,
+            args.eval.no_explain,
+            &args.eval.limits,
+            args.eval.threads,
+        ) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -459,7 +466,7 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = match self.evaluate(&program, false, &args.limits) {
+        let model = match self.evaluate(&program, false, &args.limits, args.threads) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -576,7 +583,12 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+        let model = match self.evaluate(
+            &program,
+            args.eval.no_explain,
+            &args.eval.limits,
+            args.eval.threads,
+        ) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -633,7 +645,7 @@ impl Session {
             },
             None => program.predicate_id("incident"),
         };
-        let model = match self.evaluate(&program, false, &args.limits) {
+        let model = match self.evaluate(&program, false, &args.limits, args.threads) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
