@@ -17,5 +17,6 @@ mod progress;
 mod report;
 mod stix_export;
 mod testing;
+mod threads;
 mod tidy;
 mod workloads;
