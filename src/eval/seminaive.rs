@@ -921,7 +921,7 @@ fn run_units(
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .stack_size(THREAD_STACK)
-                    .spawn_scoped(scope, &work)
+                    .spawn_scoped(scope, work)
                     .ok()
             })
             .collect();
