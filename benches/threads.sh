@@ -3,6 +3,7 @@
 # per thread count, with explanations recorded and results written (--output).
 #
 #   benches/threads.sh [DATA_DIR] [RUNS] [THREADS...]
+#   WORKLOADS="andersen" benches/threads.sh ...   # only these workloads
 #
 # ASCRIBE_BIG names that folder if it is not ../shared/bench/big. DATA_DIR holds <workload>/<relation>.tsv as written by gen_big.py (default:
 # target/big-data, generated at full size if missing); each measurement is run RUNS
@@ -16,14 +17,17 @@ runs="${2:-3}"
 shift $(( $# > 2 ? 2 : $# ))
 threads=("${@:-1 2}")
 read -r -a threads <<< "${threads[*]}"
-if [[ ! -d "$data/pivot" || ! -d "$data/andersen" ]]; then
-    python3 "$big/gen_big.py" --out "$data" --only andersen,pivot
-fi
+read -r -a workloads <<< "${WORKLOADS:-andersen pivot}"
+for workload in "${workloads[@]}"; do
+    if [[ ! -d "$data/$workload" ]]; then
+        python3 "$big/gen_big.py" --out "$data" --only "$workload"
+    fi
+done
 bin=target/release/ascribe
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '| workload | threads | wall s (best of %s) | peak RSS MiB |\n|---|---|---|---|\n' "$runs"
-for workload in andersen pivot; do
+for workload in "${workloads[@]}"; do
     for n in "${threads[@]}"; do
         best=""
         rss=""
