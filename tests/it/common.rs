@@ -123,7 +123,7 @@ pub fn evaluate_checked(program: &Program) -> Model {
         assert_eq!(
             rows(program, &threaded),
             layout,
-            "evaluation on {threads} threads differs"
+            "evaluation with --threads {threads} differs from the default"
         );
     }
     model

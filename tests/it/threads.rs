@@ -133,6 +133,9 @@ fn a_recursive_workload_gives_the_same_output_on_any_number_of_threads() {
     let dir = write_workload("recursive");
     let rules = dir.join("graph.rules").to_string_lossy().to_string();
     let facts = dir.join("graph.facts").to_string_lossy().to_string();
+    // In process: the same rows in the same order, derivations and value ids.
+    let (program, _) = crate::common::load(&[dir.join("graph.rules"), dir.join("graph.facts")]);
+    crate::common::evaluate_checked(&program);
     assert_same_for_every_thread_count(&["run", &rules, "--facts", &facts, "--format", "json"]);
     assert_same_for_every_thread_count(&[
         "run",
