@@ -817,6 +817,12 @@ struct Unit {
     rows: Option<Range<usize>>,
 }
 
+/// An iteration whose plans visit fewer first-scan rows than this runs on the calling
+/// thread alone: starting threads costs more than such an iteration (tens of
+/// microseconds), and programs evaluated many times over (`explain --critical`) are
+/// mostly small.
+const MIN_PARALLEL_ROWS: usize = 1024;
+
 /// A plan's rows are split into shares of at least this many rows...
 const MIN_SHARE: usize = 16;
 
@@ -830,13 +836,16 @@ const THREAD_STACK: usize = 1 << 30;
 
 /// The work of `plans` as units, in plan order and, within a plan, in ascending rows of
 /// its first scan, so that their candidates put end to end are those of the plans run
-/// one after the other.
+/// one after the other; none when the iteration is too small to share.
 fn split(round: &Round<'_>, plans: &[(RuleId, Plan)], threads: usize) -> Vec<Unit> {
     let rows: Vec<Option<usize>> = plans
         .iter()
         .map(|(_, plan)| round.outer_rows(plan))
         .collect();
     let total: usize = rows.iter().map(|n| n.unwrap_or(1)).sum();
+    if total < MIN_PARALLEL_ROWS {
+        return Vec::new();
+    }
     let share = (total / (threads * SHARES_PER_THREAD)).max(MIN_SHARE);
     let mut units = Vec::new();
     for (plan, rows) in rows.into_iter().enumerate() {

@@ -1,7 +1,8 @@
 //! Evaluation on several threads: `--threads 1`, `2` and `4` give byte-identical output
 //! (facts, confidences, sources of best derivations, explanations, reports) on every
 //! shipped case and on a recursive workload with confidences, arithmetic that makes new
-//! values, an aggregate and a negation.
+//! values (thousands in one iteration, so threads make them at once), an aggregate and
+//! a negation.
 
 use std::path::{Path, PathBuf};
 
@@ -103,6 +104,7 @@ near(S, Y) :- dist(S, Y, _).
 far(S, Y) :- reach(S, Y), not near(S, Y).
 fanout(S, N) :- start(S), N = count(Y : reach(S, Y)).
 score(S, T) :- fanout(S, N), T = N * 1000 + 7.
+tag(S, Y, T) :- reach(S, Y), T = S * 100000 + Y + 7000000.
 ";
 
 fn write_workload(name: &str) -> PathBuf {
