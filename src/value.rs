@@ -340,6 +340,95 @@ impl Interner {
     }
 }
 
+/// Where evaluation reads values and interns the ones its arithmetic and aggregates
+/// make: the [`Interner`] itself, or an [`Overlay`] on one that several threads read.
+pub trait Values {
+    /// The value behind an id.
+    fn value(&self, id: ValueId) -> &Value;
+    /// The id of `value`, interning it if new.
+    fn intern(&mut self, value: Value) -> ValueId;
+    /// Approximate bytes held (see [`Interner::heap_bytes`]).
+    fn heap_bytes(&self) -> usize;
+}
+
+impl Values for Interner {
+    fn value(&self, id: ValueId) -> &Value {
+        Interner::value(self, id)
+    }
+
+    fn intern(&mut self, value: Value) -> ValueId {
+        Interner::intern(self, value)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        Interner::heap_bytes(self)
+    }
+}
+
+/// The first id an [`Overlay`] gives; every interner holds fewer values.
+pub const OVERLAY_BASE: u32 = 1 << 31;
+
+/// Values made on one thread while an [`Interner`] is shared read-only: a value the
+/// interner holds keeps its id, a new one gets a provisional id from [`OVERLAY_BASE`]
+/// on, in order of first appearance. Provisional ids are equal exactly when their values
+/// are, but no relation holds them: [`Interner::absorb`] turns them into real ids.
+///
+/// Absorbing the overlays of several threads in a fixed order interns their values as
+/// one thread would have, running the same work in that order: a value new to the
+/// interner gets its id where it first appears.
+#[derive(Debug)]
+pub struct Overlay<'a> {
+    base: &'a Interner,
+    local: Interner,
+}
+
+impl<'a> Overlay<'a> {
+    /// An overlay with no values of its own yet.
+    pub fn new(base: &'a Interner) -> Overlay<'a> {
+        assert!(
+            base.len() < OVERLAY_BASE as usize,
+            "fewer than 2^31 values are interned"
+        );
+        Overlay {
+            base,
+            local: Interner::default(),
+        }
+    }
+
+    /// The values this overlay made, in the order of their provisional ids.
+    pub fn into_values(self) -> Vec<Value> {
+        self.local.values
+    }
+}
+
+impl Values for Overlay<'_> {
+    fn value(&self, id: ValueId) -> &Value {
+        match id.0.checked_sub(OVERLAY_BASE) {
+            Some(local) => self.local.value(ValueId(local)),
+            None => self.base.value(id),
+        }
+    }
+
+    fn intern(&mut self, value: Value) -> ValueId {
+        match self.base.get(&value) {
+            Some(id) => id,
+            None => ValueId(OVERLAY_BASE + self.local.intern(value).0),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.base.heap_bytes() + self.local.heap_bytes()
+    }
+}
+
+impl Interner {
+    /// Interns the values of an [`Overlay`] in their order; returns the id of each, by
+    /// provisional id less [`OVERLAY_BASE`].
+    pub fn absorb(&mut self, values: Vec<Value>) -> Vec<ValueId> {
+        values.into_iter().map(|value| self.intern(value)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,10 @@ pub struct EvalArgs {
     /// `@since` a later day, or `@until` an earlier one, are set aside.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<i32>,
+    /// Evaluate on this many threads (default: one per core; 1 evaluates on this
+    /// thread alone). The output is the same for every number.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
 }
 
 /// A `YYYY-MM-DD` date as days since 1970-01-01.
@@ -125,6 +129,16 @@ pub struct LimitArgs {
     /// Stop when facts, indexes, derivations and values take more than this many MiB.
     #[arg(long, value_name = "MIB")]
     pub max_memory: Option<usize>,
+}
+
+/// A number of threads: a whole number from 1 up.
+pub fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of threads: give a whole number from 1 up, e.g. --threads 2"
+        )),
+    }
 }
 
 /// A positive number of seconds.
@@ -237,6 +251,10 @@ pub struct ExplainArgs {
     /// Reason only with input facts that hold on this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<i32>,
+    /// Evaluate on this many threads (default: one per core; 1 evaluates on this
+    /// thread alone). The output is the same for every number.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
 }
 
 /// A depth of explanation: 1 to [`crate::explain::MAX_DEPTH`] levels.
@@ -334,4 +352,8 @@ pub struct ReportArgs {
     /// Reason only with input facts that hold on this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<i32>,
+    /// Evaluate on this many threads (default: one per core; 1 evaluates on this
+    /// thread alone). The output is the same for every number.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
 }

@@ -226,9 +226,11 @@ impl Session {
         program: &Program,
         no_explain: bool,
         limits: &args::LimitArgs,
+        threads: Option<usize>,
     ) -> Result<Model, i32> {
         let options = EvalOptions {
             record_derivations: !no_explain,
+            threads: threads.unwrap_or_else(crate::eval::available_threads),
             ..EvalOptions::default()
         };
         let limits = Limits {
@@ -300,7 +302,12 @@ impl Session {
             }
             None => None,
         };
-        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+        let model = match self.evaluate(
+            &program,
+            args.eval.no_explain,
+            &args.eval.limits,
+            args.eval.threads,
+        ) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -429,7 +436,7 @@ impl Session {
         // The rule set's own checks (`@warn` relations) need the model.
         if let Ok(program) = &loaded {
             if program.predicates().iter().any(|p| p.warn.is_some()) {
-                match self.evaluate(program, false, &args::LimitArgs::default()) {
+                match self.evaluate(program, false, &args::LimitArgs::default(), None) {
                     Ok(model) => self.report_flagged(program, &model),
                     Err(code) => return Ok(code),
                 }
@@ -483,7 +490,7 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = match self.evaluate(&program, false, &args.limits) {
+        let model = match self.evaluate(&program, false, &args.limits, args.threads) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -600,7 +607,12 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let model = match self.evaluate(&program, args.eval.no_explain, &args.eval.limits) {
+        let model = match self.evaluate(
+            &program,
+            args.eval.no_explain,
+            &args.eval.limits,
+            args.eval.threads,
+        ) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };
@@ -657,7 +669,7 @@ impl Session {
             },
             None => program.predicate_id("incident"),
         };
-        let model = match self.evaluate(&program, false, &args.limits) {
+        let model = match self.evaluate(&program, false, &args.limits, args.threads) {
             Ok(model) => model,
             Err(code) => return Ok(code),
         };

@@ -137,11 +137,11 @@ impl Session {
             Ok(p) => p,
             Err(code) => return Ok(code),
         };
-        let old_model = match self.evaluate(&old, false, &args.limits) {
+        let old_model = match self.evaluate(&old, false, &args.limits, None) {
             Ok(m) => m,
             Err(code) => return Ok(code),
         };
-        let new_model = match self.evaluate(&new, false, &args.limits) {
+        let new_model = match self.evaluate(&new, false, &args.limits, None) {
             Ok(m) => m,
             Err(code) => return Ok(code),
         };

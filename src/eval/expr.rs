@@ -10,10 +10,14 @@ use rustc_hash::FxHashSet;
 
 use crate::program::{Expr, Term, VarId};
 use crate::syntax::ast::{AggFn, BinOp, CmpOp};
-use crate::value::{Interner, Value, ValueId};
+use crate::value::{Value, ValueId, Values};
 
 /// The value of an expression under `regs`, interning any new value.
-pub(crate) fn eval_expr(expr: &Expr, regs: &[ValueId], interner: &mut Interner) -> Option<ValueId> {
+pub(crate) fn eval_expr(
+    expr: &Expr,
+    regs: &[ValueId],
+    interner: &mut (impl Values + ?Sized),
+) -> Option<ValueId> {
     match expr {
         Expr::Term(Term::Const(id)) => Some(*id),
         Expr::Term(Term::Var(v)) => Some(regs[v.0 as usize]),
@@ -66,7 +70,12 @@ pub(crate) fn apply(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
 
 /// `a op b` for interned values: equality by id, order by [`Value::order`].
 #[inline]
-pub(crate) fn compare(op: CmpOp, a: ValueId, b: ValueId, interner: &Interner) -> bool {
+pub(crate) fn compare(
+    op: CmpOp,
+    a: ValueId,
+    b: ValueId,
+    interner: &(impl Values + ?Sized),
+) -> bool {
     match op {
         CmpOp::Eq => a == b,
         CmpOp::Ne => a != b,
@@ -91,7 +100,7 @@ pub(crate) fn aggregate<'s>(
     targets: &[VarId],
     locals: &[VarId],
     solutions: impl IntoIterator<Item = &'s Vec<ValueId>>,
-    interner: &Interner,
+    interner: &(impl Values + ?Sized),
 ) -> Option<Result<Value, ()>> {
     let solutions: Vec<&Vec<ValueId>> = solutions.into_iter().collect();
     let positions: Vec<usize> = targets

@@ -43,15 +43,26 @@ pub struct EvalOptions {
     pub record_derivations: bool,
     /// Fixpoint strategy.
     pub strategy: Strategy,
+    /// Threads the rules run on, the calling thread among them (0 counts as 1). The
+    /// model is the same for every number: facts, confidences, derivations, row order
+    /// and value ids.
+    pub threads: usize,
 }
 
 impl Default for EvalOptions {
+    /// Derivations recorded, semi-naive, on every core.
     fn default() -> EvalOptions {
         EvalOptions {
             record_derivations: true,
             strategy: Strategy::SemiNaive,
+            threads: available_threads(),
         }
     }
+}
+
+/// The number of threads that run at once on this machine (1 if it cannot be told).
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// A fact of the model: a relation and a row number in it.

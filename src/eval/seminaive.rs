@@ -10,6 +10,10 @@
 //! multiplies confidences no greater than 1, a better derivation never runs through the
 //! fact it derives, so recorded derivations form no cycles.
 
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::OnceLock;
+
 use rustc_hash::FxHashMap;
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
@@ -21,7 +25,7 @@ use super::relation::{hash_row, push_values, GroupBits, Index, Merged, Relation,
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{Literal, PredId, Program, Rule, RuleId, Stratum, Term, VarId};
-use crate::value::{Interner, ValueId};
+use crate::value::{Interner, Overlay, ValueId, Values, OVERLAY_BASE};
 
 /// Candidate facts for one relation, waiting to be merged.
 #[derive(Default)]
@@ -66,6 +70,31 @@ impl ToAdd {
     fn confidence(&self, i: usize) -> f64 {
         self.confidence.get(i).copied().unwrap_or(1.0)
     }
+
+    /// Appends the candidates of `other` after these, as if pushed here in turn.
+    fn append(&mut self, other: ToAdd) {
+        if self.len == 0 {
+            *self = other;
+            return;
+        }
+        self.tuples.extend_from_slice(&other.tuples);
+        if !self.confidence.is_empty() || !other.confidence.is_empty() {
+            self.confidence.resize(self.len, 1.0);
+            if other.confidence.is_empty() {
+                self.confidence.resize(self.len + other.len, 1.0);
+            } else {
+                self.confidence.extend_from_slice(&other.confidence);
+            }
+        }
+        for &(rule, count) in &other.rules {
+            match self.rules.last_mut() {
+                Some((last, run)) if *last == rule => *run += count,
+                _ => self.rules.push((rule, count)),
+            }
+        }
+        self.premises.extend_from_slice(&other.premises);
+        self.len += other.len;
+    }
 }
 
 /// Where a plan's results go.
@@ -84,31 +113,51 @@ const WATCH_EVERY: u32 = 4096;
 /// visited or candidates found): a join whose filter never holds, or a cartesian
 /// product, can run far past a limit within one iteration. Fact counts are checked
 /// between iterations only, since candidates repeat facts.
-struct Watch {
+///
+/// Each thread of an iteration has its own watch; with a [`Tally`], each check adds
+/// what its thread buffered since the last one to the tally and weighs the totals, and a
+/// limit one thread reaches stops the others at their next check.
+#[derive(Clone)]
+struct Watch<'t> {
     countdown: u32,
     started: std::time::Instant,
     timeout: Option<std::time::Duration>,
     max_bytes: Option<usize>,
     /// Bytes the relations held when the iteration began.
     base_bytes: usize,
-    /// Bytes of the candidates buffered since.
+    /// Bytes of the candidates buffered since (by this thread).
     buffered: usize,
     max_facts: Option<usize>,
     /// Facts the relations held when the iteration began.
     base_facts: usize,
-    /// Candidate facts buffered since (duplicates among them not yet removed).
+    /// Candidate facts buffered since, by this thread (duplicates among them not yet
+    /// removed).
     candidates: usize,
     /// The limit reached, once one is.
     stopped: Option<Limit>,
+    /// The counts of all threads of the iteration, when there are several.
+    tally: Option<&'t Tally>,
+    /// `buffered` and `candidates` as last added to the tally.
+    told: (usize, usize),
 }
 
-impl Watch {
+/// What the threads of one iteration buffered together, and the first limit one of
+/// them reached.
+#[derive(Default)]
+struct Tally {
+    buffered: AtomicUsize,
+    candidates: AtomicUsize,
+    /// The limit, and the unit of work whose thread reached it.
+    stopped: OnceLock<(Limit, usize)>,
+}
+
+impl<'t> Watch<'t> {
     fn new(
         limits: &Limits,
         started: std::time::Instant,
         base_bytes: usize,
         base_facts: usize,
-    ) -> Watch {
+    ) -> Watch<'t> {
         Watch {
             max_facts: limits.max_facts,
             base_facts,
@@ -120,36 +169,61 @@ impl Watch {
             base_bytes,
             buffered: 0,
             stopped: None,
+            tally: None,
+            told: (0, 0),
         }
     }
 
     /// Counts one step; whether evaluation must stop. `interner` holds the values made
     /// so far (text built by arithmetic counts against the memory limit).
     #[inline]
-    fn tick(&mut self, interner: &Interner) -> bool {
+    fn tick(&mut self, interner: &(impl Values + ?Sized)) -> bool {
         if self.stopped.is_some() {
             return true;
         }
         self.countdown -= 1;
         if self.countdown == 0 {
             self.countdown = WATCH_EVERY;
-            return self.check(interner);
+            return self.check(interner.heap_bytes());
         }
         false
     }
 
+    /// Adds to the tally what this thread buffered since it last did; returns the
+    /// bytes and candidates buffered by all threads.
+    fn tell(&mut self) -> (usize, usize) {
+        let Some(tally) = self.tally else {
+            return (self.buffered, self.candidates);
+        };
+        let bytes = self.buffered - self.told.0;
+        let candidates = self.candidates - self.told.1;
+        self.told = (self.buffered, self.candidates);
+        (
+            tally.buffered.fetch_add(bytes, AtomicOrdering::Relaxed) + bytes,
+            tally
+                .candidates
+                .fetch_add(candidates, AtomicOrdering::Relaxed)
+                + candidates,
+        )
+    }
+
     #[cold]
-    fn check(&mut self, interner: &Interner) -> bool {
+    fn check(&mut self, value_bytes: usize) -> bool {
+        if let Some(&(limit, _)) = self.tally.and_then(|tally| tally.stopped.get()) {
+            self.stopped = Some(limit);
+            return true;
+        }
+        let (buffered, candidates) = self.tell();
         if self.timeout.is_some_and(|t| self.started.elapsed() > t) {
             self.stopped = self.timeout.map(Limit::Time);
         } else if self
             .max_bytes
-            .is_some_and(|max| self.base_bytes + self.buffered + interner.heap_bytes() > max)
+            .is_some_and(|max| self.base_bytes + buffered + value_bytes > max)
         {
             self.stopped = self.max_bytes.map(Limit::Memory);
         } else if self
             .max_facts
-            .is_some_and(|max| self.base_facts.saturating_add(self.candidates) > max)
+            .is_some_and(|max| self.base_facts.saturating_add(candidates) > max)
         {
             // Candidates may repeat each other, so this stops a little early at worst:
             // it bounds what the iteration holds, which is what the limit is for.
@@ -160,12 +234,13 @@ impl Watch {
 }
 
 /// Everything a plan reads and writes while it runs.
-struct Exec<'a> {
+struct Exec<'a, 'w> {
     relations: &'a [Relation],
     recent: &'a [Vec<u32>],
     old_end: &'a [usize],
     all_end: &'a [usize],
-    interner: &'a mut Interner,
+    /// The interner, or an overlay on it when several threads share it.
+    interner: &'a mut dyn Values,
     to_add: &'a mut ToAdd,
     head: &'a [Term],
     head_predicate: PredId,
@@ -189,7 +264,10 @@ struct Exec<'a> {
     values: Vec<u32>,
     order: Vec<usize>,
     /// Limits checked as the plan runs.
-    watch: &'a mut Watch,
+    watch: &'a mut Watch<'w>,
+    /// The positions of the first step's rows to visit (in the rows that scan would
+    /// visit), when the plan's work is split between threads; taken by that scan.
+    outer: Option<Range<usize>>,
     /// The factor each negation and aggregate of the rule body puts on the current
     /// derivation, by slot (written order): `1 - c` per fact a negation finds (their
     /// product), an aggregate's confidence.
@@ -201,6 +279,14 @@ struct Exec<'a> {
     defeaters: &'a [bool],
     /// Inside an aggregate: the least confidence among the facts of the current match.
     weakest: f64,
+}
+
+/// The rows of `rows` at the positions of `part` (all of them without one).
+fn within<'r>(rows: &'r [u32], part: &Option<Range<usize>>) -> &'r [u32] {
+    match part {
+        Some(range) => &rows[range.start.min(rows.len())..range.end.min(rows.len())],
+        None => rows,
+    }
 }
 
 /// The number of negations and aggregates in the body of `rule`: its factor slots.
@@ -227,7 +313,7 @@ pub(crate) fn negation_factor(mut confidences: Vec<f64>) -> f64 {
 /// negates; below it, it weakens by its confidence.
 pub(crate) const DEFEAT_THRESHOLD: f64 = 0.5;
 
-impl Exec<'_> {
+impl Exec<'_, '_> {
     #[inline]
     fn term(&self, term: &Term) -> ValueId {
         match term {
@@ -263,7 +349,7 @@ impl Exec<'_> {
                 };
                 let p = scan.predicate.0 as usize;
                 let mut visit = |this: &mut Self, row: u32| {
-                    if this.watch.tick(this.interner) {
+                    if this.watch.tick(&*this.interner) {
                         return;
                     }
                     let values = relation.row(row as usize);
@@ -285,10 +371,12 @@ impl Exec<'_> {
                         this.run(rest, sink);
                     }
                 };
+                // Only the plan's first step, when its rows are split between threads.
+                let part = self.outer.take();
                 match (scan.version, scan.index) {
                     (Version::Delta, _) => {
                         let recent = self.recent;
-                        for &row in &recent[p] {
+                        for &row in within(&recent[p], &part) {
                             let values = relation.row(row as usize);
                             if scan
                                 .key_columns
@@ -317,7 +405,7 @@ impl Exec<'_> {
                         } else {
                             rows.partition_point(|&r| r < end)
                         };
-                        for &row in &rows[..cut] {
+                        for &row in within(&rows[..cut], &part) {
                             visit(self, row);
                         }
                     }
@@ -328,7 +416,7 @@ impl Exec<'_> {
                             self.all_end[p]
                         } as u32;
                         if let Some(row) = relation.find(key, relation.hash(key)) {
-                            if row < end {
+                            if row < end && part.as_ref().is_none_or(|range| range.contains(&0)) {
                                 visit(self, row);
                             }
                         }
@@ -339,8 +427,12 @@ impl Exec<'_> {
                         } else {
                             self.all_end[p]
                         };
-                        for row in 0..end as u32 {
-                            visit(self, row);
+                        let rows = match &part {
+                            Some(range) => range.start.min(end)..range.end.min(end),
+                            None => 0..end,
+                        };
+                        for row in rows {
+                            visit(self, row as u32);
                         }
                     }
                 }
@@ -412,18 +504,18 @@ impl Exec<'_> {
                 }
             }
             Step::Filter { left, op, right } => {
-                let a = eval_expr(left, &self.regs, self.interner);
-                let b = eval_expr(right, &self.regs, self.interner);
+                let a = eval_expr(left, &self.regs, &mut *self.interner);
+                let b = eval_expr(right, &self.regs, &mut *self.interner);
                 match (a, b) {
                     (Some(a), Some(b)) => {
-                        if compare(*op, a, b, self.interner) {
+                        if compare(*op, a, b, &*self.interner) {
                             self.run(rest, sink);
                         }
                     }
                     _ => self.failures += 1,
                 }
             }
-            Step::Assign { var, expr } => match eval_expr(expr, &self.regs, self.interner) {
+            Step::Assign { var, expr } => match eval_expr(expr, &self.regs, &mut *self.interner) {
                 Some(value) => {
                     self.regs[var.0 as usize] = value;
                     self.run(rest, sink);
@@ -444,7 +536,13 @@ impl Exec<'_> {
                 self.weakest = 1.0;
                 self.run(steps, &mut Sink::Collect(locals, &mut solutions));
                 (self.depth, self.weakest) = (depth, weakest);
-                let value = aggregate(*function, targets, locals, solutions.keys(), self.interner);
+                let value = aggregate(
+                    *function,
+                    targets,
+                    locals,
+                    solutions.keys(),
+                    &*self.interner,
+                );
                 match value {
                     Some(Ok(value)) => {
                         // As certain as the least certain solution it counts (1 when it
@@ -532,7 +630,7 @@ impl Exec<'_> {
         order.extend(0..count);
         order.sort_unstable_by_key(|&m| found[m * stride + 1]);
         for &m in &order {
-            if self.watch.tick(self.interner) {
+            if self.watch.tick(&*self.interner) {
                 break;
             }
             let entry = &found[m * stride..(m + 1) * stride];
@@ -617,6 +715,237 @@ fn mark_negated(body: &[Literal], negated: &mut [bool]) {
             _ => {}
         }
     }
+}
+
+/// What every plan of one iteration reads: the relations as they were when it began,
+/// the rows each version of them covers, and the rules' premise layouts. Shared
+/// read-only by the threads of the iteration.
+struct Round<'a> {
+    program: &'a Program,
+    relations: &'a [Relation],
+    recent: &'a [Vec<u32>],
+    old_end: &'a [usize],
+    all_end: &'a [usize],
+    premise_predicates: &'a [Vec<PredId>],
+    layouts: &'a [Layout],
+    n_premises: &'a [usize],
+    defeaters: &'a [bool],
+    record: bool,
+}
+
+impl<'a> Round<'a> {
+    /// An interpreter for the plans of `rule_id`, writing candidates to `to_add`.
+    fn exec<'e, 'w>(
+        &self,
+        rule_id: RuleId,
+        interner: &'e mut dyn Values,
+        to_add: &'e mut ToAdd,
+        watch: &'e mut Watch<'w>,
+    ) -> Exec<'e, 'w>
+    where
+        'a: 'e,
+    {
+        let rule = self.program.rule(rule_id);
+        let index = rule_id.0 as usize;
+        Exec {
+            relations: self.relations,
+            recent: self.recent,
+            old_end: self.old_end,
+            all_end: self.all_end,
+            interner,
+            to_add,
+            head: &rule.head.args,
+            head_predicate: rule.head.predicate,
+            premise_predicates: &self.premise_predicates[index],
+            stored: &self.layouts[index].stored,
+            rule: rule_id.0,
+            strength: rule.strength,
+            record: self.record,
+            keep_all: false,
+            regs: vec![ValueId(u32::MAX); rule.variables.len()],
+            premises: vec![0; self.n_premises[index]],
+            tuple: Vec::with_capacity(rule.head.args.len()),
+            failures: 0,
+            found: Vec::new(),
+            values: Vec::new(),
+            order: Vec::new(),
+            watch,
+            outer: None,
+            factors: vec![1.0; n_factors(rule)],
+            defeaters: self.defeaters,
+            depth: 0,
+            weakest: 1.0,
+        }
+    }
+
+    /// How many rows the first step of `plan` visits, when it is a scan (whose key is
+    /// then made of constants: nothing is bound before it). `None` for other steps,
+    /// whose work is not split.
+    fn outer_rows(&self, plan: &Plan) -> Option<usize> {
+        let Some(Step::Scan(scan)) = plan.steps.first() else {
+            return None;
+        };
+        let mut key = Vec::with_capacity(scan.key.len());
+        for term in &scan.key {
+            match term {
+                Term::Const(value) => key.push(*value),
+                Term::Var(_) => return None,
+            }
+        }
+        let p = scan.predicate.0 as usize;
+        let relation = &self.relations[p];
+        let end = if scan.version == Version::Old {
+            self.old_end[p]
+        } else {
+            self.all_end[p]
+        };
+        Some(match (scan.version, scan.index) {
+            (Version::Delta, _) => self.recent[p].len(),
+            (_, Some(slot)) => relation.indexes[slot]
+                .lookup(&relation.data, relation.arity, &key, Index::hash_key(&key))
+                .partition_point(|&row| (row as usize) < end),
+            (_, None) if scan.key_columns.len() == relation.arity && relation.arity > 0 => 1,
+            (_, None) => end,
+        })
+    }
+}
+
+/// A share of one iteration's work: a plan, and the positions of the rows of its first
+/// scan that it covers (all of them when `None`).
+struct Unit {
+    plan: usize,
+    rows: Option<Range<usize>>,
+}
+
+/// An iteration whose plans visit fewer first-scan rows than this runs on the calling
+/// thread alone: starting threads costs more than such an iteration (tens of
+/// microseconds), and programs evaluated many times over (`explain --critical`) are
+/// mostly small.
+const MIN_PARALLEL_ROWS: usize = 1024;
+
+/// A plan's rows are split into shares of at least this many rows...
+const MIN_SHARE: usize = 16;
+
+/// ...and an iteration into about this many shares per thread, so that a thread that
+/// drew heavy rows does not hold up the others for long.
+const SHARES_PER_THREAD: usize = 16;
+
+/// The stack of each evaluation thread: as for the `ascribe` command's main thread, a
+/// join recurses once per body literal (see [`crate::eval::evaluate`]).
+const THREAD_STACK: usize = 1 << 30;
+
+/// The work of `plans` as units, in plan order and, within a plan, in ascending rows of
+/// its first scan, so that their candidates put end to end are those of the plans run
+/// one after the other; none when the iteration is too small to share.
+fn split(round: &Round<'_>, plans: &[(RuleId, Plan)], threads: usize) -> Vec<Unit> {
+    let rows: Vec<Option<usize>> = plans
+        .iter()
+        .map(|(_, plan)| round.outer_rows(plan))
+        .collect();
+    let total: usize = rows.iter().map(|n| n.unwrap_or(1)).sum();
+    if total < MIN_PARALLEL_ROWS {
+        return Vec::new();
+    }
+    let share = (total / (threads * SHARES_PER_THREAD)).max(MIN_SHARE);
+    let mut units = Vec::new();
+    for (plan, rows) in rows.into_iter().enumerate() {
+        match rows {
+            Some(n) if n > share => {
+                let mut start = 0;
+                while start < n {
+                    let end = (start + share).min(n);
+                    units.push(Unit {
+                        plan,
+                        rows: Some(start..end),
+                    });
+                    start = end;
+                }
+            }
+            _ => units.push(Unit { plan, rows: None }),
+        }
+    }
+    units
+}
+
+/// What one unit derived: its candidates, the values it made (by provisional id, see
+/// [`Overlay`]), and its rule instances whose arithmetic had no value.
+struct UnitResult {
+    to_add: ToAdd,
+    values: Vec<crate::value::Value>,
+    failures: u64,
+}
+
+/// Runs `units` on up to `threads` threads, this one among them, each unit with its own
+/// buffer and its own overlay on `interner`, and each thread with a copy of `watch`
+/// sharing one tally. Returns each unit's result by unit (`None` for a unit not started
+/// because a limit was reached), and the limit reached with the unit that reached it.
+fn run_units(
+    round: &Round<'_>,
+    plans: &[(RuleId, Plan)],
+    units: &[Unit],
+    interner: &Interner,
+    threads: usize,
+    watch: &Watch<'_>,
+) -> (Vec<Option<UnitResult>>, Option<(Limit, usize)>) {
+    let next = AtomicUsize::new(0);
+    let tally = Tally::default();
+    let work = || {
+        let mut watch = Watch {
+            tally: Some(&tally),
+            ..watch.clone()
+        };
+        let mut done = Vec::new();
+        while tally.stopped.get().is_none() {
+            let index = next.fetch_add(1, AtomicOrdering::Relaxed);
+            let Some(unit) = units.get(index) else {
+                break;
+            };
+            let (rule_id, plan) = &plans[unit.plan];
+            let mut overlay = Overlay::new(interner);
+            let mut to_add = ToAdd::default();
+            let mut exec = round.exec(*rule_id, &mut overlay, &mut to_add, &mut watch);
+            exec.outer = unit.rows.clone();
+            exec.run(&plan.steps, &mut Sink::Head);
+            let failures = exec.failures;
+            if let Some(limit) = watch.stopped {
+                // Another thread may have stopped first; its limit is kept.
+                let _ = tally.stopped.set((limit, index));
+            }
+            let values = overlay.into_values();
+            done.push((
+                index,
+                UnitResult {
+                    to_add,
+                    values,
+                    failures,
+                },
+            ));
+        }
+        done
+    };
+    let mut results: Vec<Option<UnitResult>> = units.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        // A thread that cannot be started leaves its share to the others.
+        let helpers: Vec<_> = (1..threads.min(units.len()))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(THREAD_STACK)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        let mut done = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(more) => done.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        for (index, result) in done {
+            results[index] = Some(result);
+        }
+    });
+    (results, tally.stopped.get().copied())
 }
 
 /// Evaluation state shared by all strata.
@@ -845,6 +1174,7 @@ impl<'p> State<'p> {
                 values: Vec::new(),
                 order: Vec::new(),
                 watch: &mut watch,
+                outer: None,
                 factors: vec![1.0; n_factors(rule)],
                 defeaters: &self.defeaters,
                 depth: 0,
@@ -1082,51 +1412,9 @@ impl<'p> State<'p> {
                     relations[p.0 as usize].ensure_any_index(columns, by)
                 });
             }
-            let mut to_add: FxHashMap<PredId, ToAdd> = FxHashMap::default();
-            let base_bytes = self.heap_bytes_if_limited();
-            let mut watch = Watch::new(&self.limits, self.started, base_bytes, self.n_facts());
-            for (rule_id, plan) in &plans {
-                let rule = self.program.rule(*rule_id);
-                let head = rule.head.predicate;
-                let buffer = to_add.entry(head).or_default();
-                let mut exec = Exec {
-                    relations: &self.relations,
-                    recent: &recent,
-                    old_end: &old_end,
-                    all_end: &all_end,
-                    interner: &mut self.interner,
-                    to_add: buffer,
-                    head: &rule.head.args,
-                    head_predicate: head,
-                    premise_predicates: &self.premise_predicates[rule_id.0 as usize],
-                    stored: &self.layouts[rule_id.0 as usize].stored,
-                    rule: rule_id.0,
-                    strength: rule.strength,
-                    record: self.options.record_derivations,
-                    keep_all: false,
-                    regs: vec![ValueId(u32::MAX); rule.variables.len()],
-                    premises: vec![0; self.n_premises[rule_id.0 as usize]],
-                    tuple: Vec::with_capacity(rule.head.args.len()),
-                    failures: 0,
-                    found: Vec::new(),
-                    values: Vec::new(),
-                    order: Vec::new(),
-                    watch: &mut watch,
-                    factors: vec![1.0; n_factors(rule)],
-                    defeaters: &self.defeaters,
-                    depth: 0,
-                    weakest: 1.0,
-                };
-                exec.run(&plan.steps, &mut Sink::Head);
-                if exec.failures > 0 {
-                    *self.failures.entry(*rule_id).or_default() += exec.failures;
-                }
-                if let Some(limit) = watch.stopped {
-                    let candidates = to_add.get(&head).map_or(0, |b| b.len as u64);
-                    self.stop(limit, Some((*rule_id, candidates)));
-                    return;
-                }
-            }
+            let Some(mut to_add) = self.derive(&plans, &recent, &old_end, &all_end) else {
+                return;
+            };
             // Merge in predicate order so row numbers do not depend on hashing.
             let mut heads: Vec<PredId> = to_add.keys().copied().collect();
             heads.sort();
@@ -1140,19 +1428,24 @@ impl<'p> State<'p> {
             }
             self.growth.clear();
             for p in heads {
-                let Some(buffer) = to_add.remove(&p) else {
+                let Some(parts) = to_add.remove(&p) else {
                     continue;
                 };
-                if buffer.is_empty() {
+                if parts.iter().all(ToAdd::is_empty) {
                     continue;
                 }
                 if adoptable.contains(&p) {
                     // The stratum's only pass: nothing reads its delta.
+                    let mut parts = parts.into_iter();
+                    let mut buffer = parts.next().unwrap_or_default();
+                    for part in parts {
+                        buffer.append(part);
+                    }
                     self.adopt(p, buffer);
                     changed = true;
                     continue;
                 }
-                let next = self.merge(p, &buffer);
+                let next = self.merge(p, &parts);
                 changed |= !next.is_empty();
                 recent[p.0 as usize] = next;
             }
@@ -1167,6 +1460,102 @@ impl<'p> State<'p> {
         for p in &stratum.predicates {
             self.relations[p.0 as usize].refresh_indexes();
         }
+    }
+
+    /// Runs `plans` over the relations as they are, on `options.threads` threads;
+    /// returns each head relation's candidates, in parts to be merged in order, or
+    /// `None` once a limit stopped evaluation.
+    ///
+    /// With several threads the plans' work is split into [`Unit`]s, each buffering its
+    /// own candidates and interning new values into its own [`Overlay`]. The parts are
+    /// then taken in unit order, their values interned in that order: the candidates,
+    /// their order and every value's id are those one thread running the units in turn
+    /// finds, since a unit reads only the relations as the iteration found them. So
+    /// the model does not depend on the number of threads.
+    fn derive(
+        &mut self,
+        plans: &[(RuleId, Plan)],
+        recent: &[Vec<u32>],
+        old_end: &[usize],
+        all_end: &[usize],
+    ) -> Option<FxHashMap<PredId, Vec<ToAdd>>> {
+        let round = Round {
+            program: self.program,
+            relations: &self.relations,
+            recent,
+            old_end,
+            all_end,
+            premise_predicates: &self.premise_predicates,
+            layouts: &self.layouts,
+            n_premises: &self.n_premises,
+            defeaters: &self.defeaters,
+            record: self.options.record_derivations,
+        };
+        let base_bytes = if self.limits.max_memory.is_some() {
+            self.relations.iter().map(Relation::heap_bytes).sum()
+        } else {
+            0
+        };
+        let base_facts = self.relations.iter().map(Relation::len).sum();
+        let mut watch = Watch::new(&self.limits, self.started, base_bytes, base_facts);
+        let mut to_add: FxHashMap<PredId, Vec<ToAdd>> = FxHashMap::default();
+        let threads = self.options.threads.max(1);
+        let units = if threads > 1 {
+            split(&round, plans, threads)
+        } else {
+            Vec::new()
+        };
+        let mut stopped = None;
+        if units.len() > 1 {
+            let (results, limit) =
+                run_units(&round, plans, &units, &self.interner, threads, &watch);
+            for (unit, result) in units.iter().zip(results) {
+                let Some(mut result) = result else {
+                    continue;
+                };
+                if !result.values.is_empty() {
+                    let ids = self.interner.absorb(result.values);
+                    for value in &mut result.to_add.tuples {
+                        if let Some(local) = value.0.checked_sub(OVERLAY_BASE) {
+                            *value = ids[local as usize];
+                        }
+                    }
+                }
+                let rule_id = plans[unit.plan].0;
+                if result.failures > 0 {
+                    *self.failures.entry(rule_id).or_default() += result.failures;
+                }
+                let head = self.program.rule(rule_id).head.predicate;
+                to_add.entry(head).or_default().push(result.to_add);
+            }
+            stopped = limit.map(|(limit, index)| (limit, plans[units[index].plan].0));
+        } else {
+            for (rule_id, plan) in plans {
+                let head = self.program.rule(*rule_id).head.predicate;
+                let parts = to_add.entry(head).or_default();
+                if parts.is_empty() {
+                    parts.push(ToAdd::default());
+                }
+                let mut exec = round.exec(*rule_id, &mut self.interner, &mut parts[0], &mut watch);
+                exec.run(&plan.steps, &mut Sink::Head);
+                if exec.failures > 0 {
+                    *self.failures.entry(*rule_id).or_default() += exec.failures;
+                }
+                if let Some(limit) = watch.stopped {
+                    stopped = Some((limit, *rule_id));
+                    break;
+                }
+            }
+        }
+        if let Some((limit, rule_id)) = stopped {
+            let head = self.program.rule(rule_id).head.predicate;
+            let candidates = to_add
+                .get(&head)
+                .map_or(0, |parts| parts.iter().map(|part| part.len as u64).sum());
+            self.stop(limit, Some((rule_id, candidates)));
+            return None;
+        }
+        Some(to_add)
     }
 
     /// The relations of `stratum` whose candidates can become their rows as they are:
@@ -1240,41 +1629,44 @@ impl<'p> State<'p> {
         }
     }
 
-    /// Merges candidates into relation `p`; returns the rows that are new or better.
-    fn merge(&mut self, p: PredId, buffer: &ToAdd) -> Vec<u32> {
+    /// Merges candidates into relation `p`, part after part; returns the rows that are
+    /// new or better.
+    fn merge(&mut self, p: PredId, parts: &[ToAdd]) -> Vec<u32> {
         let relation = &mut self.relations[p.0 as usize];
         let arity = relation.arity;
         let first_new = relation.len() as u32;
         let mut improved = Vec::new();
-        let mut premise_at = 0usize;
-        let mut i = 0usize;
-        for &(rule, run) in &buffer.rules {
-            let count = if self.options.record_derivations {
-                self.layouts[rule as usize].stored.len()
-            } else {
-                0
-            };
-            let mut new = 0u64;
-            for _ in 0..run {
-                let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
-                let premises = &buffer.premises[premise_at..premise_at + count];
-                premise_at += count;
-                let merged = relation.insert(
-                    tuple,
-                    relation.hash(tuple),
-                    buffer.confidence(i),
-                    rule,
-                    premises,
-                );
-                match merged {
-                    Merged::Improved(row) if row < first_new => improved.push(row),
-                    Merged::New => new += 1,
-                    _ => {}
+        for buffer in parts {
+            let mut premise_at = 0usize;
+            let mut i = 0usize;
+            for &(rule, run) in &buffer.rules {
+                let count = if self.options.record_derivations {
+                    self.layouts[rule as usize].stored.len()
+                } else {
+                    0
+                };
+                let mut new = 0u64;
+                for _ in 0..run {
+                    let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+                    let premises = &buffer.premises[premise_at..premise_at + count];
+                    premise_at += count;
+                    let merged = relation.insert(
+                        tuple,
+                        relation.hash(tuple),
+                        buffer.confidence(i),
+                        rule,
+                        premises,
+                    );
+                    match merged {
+                        Merged::Improved(row) if row < first_new => improved.push(row),
+                        Merged::New => new += 1,
+                        _ => {}
+                    }
+                    i += 1;
                 }
-                i += 1;
-            }
-            if new > 0 {
-                *self.growth.entry(RuleId(rule)).or_default() += new;
+                if new > 0 {
+                    *self.growth.entry(RuleId(rule)).or_default() += new;
+                }
             }
         }
         improved.sort_unstable();

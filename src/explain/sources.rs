@@ -25,6 +25,11 @@ pub struct BestSources<'a> {
     /// The distinct source texts met so far, and their indexes.
     names: Vec<&'a str>,
     index: FxHashMap<&'a str, u32>,
+    /// Whether some input fact has a source: without one every list is empty, and no
+    /// derivation is read (a model of TSV rows has millions).
+    sourced: bool,
+    /// The empty list, shared.
+    none: Rc<[u32]>,
 }
 
 impl<'a> BestSources<'a> {
@@ -36,6 +41,8 @@ impl<'a> BestSources<'a> {
             memo: FxHashMap::default(),
             names: Vec::new(),
             index: FxHashMap::default(),
+            sourced: program.facts().iter().any(|fact| fact.source().is_some()),
+            none: Rc::new([]),
         }
     }
 
@@ -57,6 +64,9 @@ impl<'a> BestSources<'a> {
     }
 
     fn ids(&mut self, fact: FactId) -> Rc<[u32]> {
+        if !self.sourced {
+            return self.none.clone();
+        }
         if let Some(ids) = self.memo.get(&fact) {
             return ids.clone();
         }

@@ -4,7 +4,8 @@
     compare_clingo.py [--ascribe BIN] [--jobs N] PATH...
 
 Each PATH is a `.rules` file or a directory of them (not recursive). For each program,
-`ascribe run PROGRAM --all --format tsv` gives every fact ascribe holds; the program,
+`ascribe run PROGRAM --all --format tsv` gives every fact ascribe holds (on 1, 2 and 4
+threads, which must agree byte for byte); the program,
 translated to ASP, is solved by clingo; the two sets of atoms must be equal, relation by
 relation. Confidences are ignored: clingo has none. Exits 0 when every program agrees,
 1 when some program differs or fails, 2 on usage errors.
@@ -301,16 +302,23 @@ def clingo_model(asp, relations):
 
 
 def ascribe_model(binary, path):
-    run = subprocess.run(
-        [binary, "run", path, "--all", "--format", "tsv", "--no-explain", "--color", "never"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"ascribe exited {run.returncode}:\n{run.stderr}")
+    """ascribe's facts, evaluated on 1, 2 and 4 threads, which must print the same bytes."""
+    outputs = []
+    for threads in ("1", "2", "4"):
+        run = subprocess.run(
+            [binary, "run", path, "--all", "--format", "tsv", "--no-explain",
+             "--color", "never", "--threads", threads],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"ascribe exited {run.returncode}:\n{run.stderr}")
+        outputs.append(run.stdout)
+    if any(output != outputs[0] for output in outputs):
+        raise RuntimeError("ascribe's output depends on the number of threads")
     facts = collections.defaultdict(set)
-    for line in run.stdout.splitlines():
+    for line in outputs[0].splitlines():
         fields = line.split("\t")
         # relation, values..., confidence
         facts[fields[0]].add(tuple(fields[1:-1]))

@@ -839,7 +839,10 @@ fn a_twenty_thousand_step_derivation_is_explained_in_linear_space() {
     assert_eq!(text.matches("input fact at").count(), 20_001);
 
     let json = explain(&["--depth", "20000", "--format", "json"]);
-    assert!(widest_line(&json) < 200, "{}", widest_line(&json));
+    // Locations name the scratch directory, whose length depends on the checkout.
+    let dir_text = dir.to_string_lossy().to_string();
+    let indented = json.replace(&dir_text, "DIR");
+    assert!(widest_line(&indented) < 200, "{}", widest_line(&indented));
     assert_eq!(json.matches("\"kind\": \"input\"").count(), 20_001);
     assert!(json.ends_with("}\n"));
 }

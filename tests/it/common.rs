@@ -111,7 +111,46 @@ pub fn evaluate_checked(program: &Program) -> Model {
         expected,
         "recording derivations changed the result"
     );
+    let layout = rows(program, &model);
+    for threads in [1, 2, 4] {
+        let threaded = evaluate(
+            program,
+            &EvalOptions {
+                threads,
+                ..EvalOptions::default()
+            },
+        );
+        assert_eq!(
+            rows(program, &threaded),
+            layout,
+            "evaluation with --threads {threads} differs from the default"
+        );
+    }
     model
+}
+
+/// Every row of every relation in row order, with its confidence and recorded
+/// derivation, then every value by id: what must not depend on the thread count.
+pub fn rows(program: &Program, model: &Model) -> String {
+    let mut out = String::new();
+    for index in 0..program.predicates().len() {
+        let predicate = ascribe::program::PredId(index as u32);
+        for row in 0..model.len(predicate) as u32 {
+            let fact = ascribe::eval::FactId { predicate, row };
+            let _ = writeln!(
+                out,
+                "{index} {row} {:?} {:?} {:?}",
+                model.tuple(fact),
+                model.confidence(fact),
+                model.derivation(program, fact)
+            );
+        }
+    }
+    let interner = model.interner();
+    for id in 0..interner.len() as u32 {
+        let _ = writeln!(out, "{}", interner.value(ascribe::value::ValueId(id)));
+    }
+    out
 }
 
 /// Re-checks an explanation tree without trusting the engine: every rule node's

@@ -20,5 +20,6 @@ mod stix;
 mod stix_export;
 mod taxii;
 mod testing;
+mod threads;
 mod tidy;
 mod workloads;
