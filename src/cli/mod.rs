@@ -736,7 +736,13 @@ impl Session {
             args::ReportFormat::Text => crate::report::text(&report),
             args::ReportFormat::Markdown => crate::report::markdown(&report),
             args::ReportFormat::Json => crate::report::json(&report),
-            args::ReportFormat::Html => crate::html::report_page(&program, &model, &report),
+            // The page explains every candidate: under the limits like the report.
+            args::ReportFormat::Html => match self.explaining(&args.limits, started, &model, || {
+                crate::html::report_page(&program, &model, &report)
+            }) {
+                Ok(page) => page,
+                Err(code) => return Ok(code),
+            },
             args::ReportFormat::Stix => unreachable!("exported above"),
         };
         out.write(&text)?;

@@ -156,6 +156,7 @@ fn write_incident(
         out.push_str("<h3>Explanations</h3>\n");
     }
     for (c, row) in explained {
+        let before = out.len();
         let Some(pattern) = Pattern::parse_unchecked(program, model, &c.fact) else {
             continue;
         };
@@ -187,6 +188,12 @@ fn write_incident(
             }
         }
         out.push_str("</details>\n");
+        // The page counts against `--max-memory` as it grows (the caller's budget
+        // scope); once a limit is reached the rest is not written, and the caller
+        // drops the page.
+        if crate::explain::budget::charge(out.len() - before) {
+            break;
+        }
     }
     out.push_str("</section>\n");
 }

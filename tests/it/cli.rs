@@ -994,3 +994,32 @@ fn text_built_by_arithmetic_counts_against_max_memory() {
     );
     assert!(stdout(&output).is_empty());
 }
+
+/// Regression: the HTML report page, which explains every candidate, was written outside
+/// the limits; a page of 7 MB passed `--max-memory 8` while the text report needs little.
+#[test]
+fn the_html_report_page_counts_against_max_memory() {
+    let mut rules = String::from(
+        "@hypothesis(\"responsible group\")\nrel h(incident: sym, group: int).\nrel incident(incident: sym).\nincident(x).\nstep(0, 0).\nstep(N1, D1) :- step(N, D), N < 200, N1 = N + 1, D1 = D + 1.\nh(x, G) :- step(200, _), cand(G).\n",
+    );
+    for g in 0..60 {
+        rules.push_str(&format!(
+            "cand({g}) @source(\"candidate list, entry {g}\").\n"
+        ));
+    }
+    let dir = scratch("html-report-limits", &[("deep.rules", rules.as_bytes())]);
+    let rules = path_text(&dir, "deep.rules");
+    let text = ascribe(&["report", &rules, "--max-memory", "8"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let page = ascribe(&["report", &rules, "--format", "html", "--max-memory", "8"]);
+    assert_eq!(page.status.code(), Some(1), "{}", stderr(&page));
+    assert!(
+        stderr(&page).contains("error[E0501]: explaining stopped: it took more than 8 MiB with the model (--max-memory); no result is printed"),
+        "{}",
+        stderr(&page)
+    );
+    assert!(page.stdout.is_empty(), "no partial page");
+    let page = ascribe(&["report", &rules, "--format", "html", "--max-memory", "16"]);
+    assert_eq!(page.status.code(), Some(0), "{}", stderr(&page));
+    assert!(page.stdout.len() > 7_000_000, "{}", page.stdout.len());
+}
