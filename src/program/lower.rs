@@ -1036,9 +1036,21 @@ impl Lowerer<'_> {
         let mut body: Vec<Literal> = body.into_iter().collect::<Option<_>>()?;
         let ok = self.check_rule(&head, &mut body, &scope);
         self.check_kinds(&head, &body, &scope);
+        let template = annotations
+            .explain
+            .as_ref()
+            .and_then(|(text, span)| self.lower_template(text, *span, &body, &scope, ok));
+        // A variable written once in the rule but shown by its `@explain` template is used.
+        let shown = |index: usize| {
+            template.as_ref().is_some_and(|t| {
+                t.pieces
+                    .iter()
+                    .any(|p| matches!(p, template::Piece::Var(v) if v.0 as usize == index))
+            })
+        };
         for (index, spans) in scope.occurrences.iter().enumerate() {
             let name = &scope.names[index];
-            if ok && spans.len() == 1 && !name.starts_with('_') {
+            if ok && spans.len() == 1 && !name.starts_with('_') && !shown(index) {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "W0201",
@@ -1051,10 +1063,6 @@ impl Lowerer<'_> {
                 );
             }
         }
-        let template = annotations
-            .explain
-            .as_ref()
-            .and_then(|(text, span)| self.lower_template(text, *span, &body, &scope, ok));
         if annotations.explain.is_some() && template.is_none() {
             return None;
         }

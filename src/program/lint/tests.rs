@@ -176,3 +176,13 @@ fn a_speaker_with_no_party_is_named_once() {
         &[],
     );
 }
+
+/// Regression: a variable written once in the body but shown by the rule's `@explain`
+/// template is used, not a singleton; one the template does not show still is.
+#[test]
+fn a_variable_shown_by_the_template_is_not_a_singleton() {
+    let text = "@explain(\"{X} via {Y}\") p(X) :- e(X, Y).\ne(1, 2).\n";
+    check(text, &[]);
+    let text = "@explain(\"{X} only\") p(X) :- e(X, Y).\ne(1, 2).\n";
+    check(text, &["W0201 1:35"]);
+}
