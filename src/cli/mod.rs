@@ -247,6 +247,27 @@ impl Session {
                 return Err(EXIT_INPUT);
             }
         };
+        if no_explain && model.recorded() {
+            // Combining evidence needs every premise's sources, so evaluation recorded
+            // derivations anyway: say so rather than ignore the flag.
+            let combined: Vec<&str> = program
+                .predicates()
+                .iter()
+                .filter(|p| p.combine == crate::program::Combine::NoisyOr)
+                .map(|p| p.name.as_str())
+                .collect();
+            let mut warning = Diagnostic::error_unplaced(
+                "W0362",
+                format!(
+                    "`--no-explain` has no effect: the program combines independent lines of evidence (`{}`), which needs every derivation",
+                    combined.join("`, `"),
+                ),
+            );
+            warning.severity = crate::diagnostic::Severity::Warning;
+            self.report(&[warning.with_help(
+                "drop `--no-explain`; derivations are recorded (and explanations available) for programs with `@combine(noisy_or)` relations",
+            )]);
+        }
         for failure in model.arithmetic_failures() {
             let rule = program.rule(failure.rule);
             let d = Diagnostic::warning(

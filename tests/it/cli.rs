@@ -1023,3 +1023,33 @@ fn the_html_report_page_counts_against_max_memory() {
     assert_eq!(page.status.code(), Some(0), "{}", stderr(&page));
     assert!(page.stdout.len() > 7_000_000, "{}", page.stdout.len());
 }
+
+/// Regression: `--no-explain` was silently ignored for programs that combine evidence
+/// (`@combine(noisy_or)` needs every derivation); it is now a warning naming the
+/// relations, and the output is the same as without the flag.
+#[test]
+fn no_explain_with_combined_evidence_is_a_warning() {
+    let with = ascribe(&[
+        "run",
+        "rules/",
+        "--facts",
+        "facts/nz-2021/",
+        "--no-explain",
+        "-q",
+    ]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    assert!(
+        stderr(&with).starts_with("warning[W0362]: `--no-explain` has no effect: the program combines independent lines of evidence (`technical_link`, `conducted_by`, `official_attribution`), which needs every derivation"),
+        "{}",
+        stderr(&with)
+    );
+    let without = ascribe(&["run", "rules/", "--facts", "facts/nz-2021/", "-q"]);
+    assert_eq!(with.stdout, without.stdout);
+    let plain = scratch(
+        "no-explain-plain",
+        &[("p.rules", b"p(1).\nq(X) :- p(X).\n")],
+    );
+    let plain = ascribe(&["run", &path_text(&plain, "p.rules"), "--no-explain", "-q"]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(stderr(&plain).is_empty(), "{}", stderr(&plain));
+}
