@@ -351,6 +351,9 @@ pub fn run(paths: &[PathBuf], options: &Options) -> TestRun {
         n => n,
     }
     .clamp(1, jobs.len().max(1));
+    // Tests run side by side; each evaluates on its share of the cores, so that the
+    // two levels of threads do not oversubscribe them (output is the same either way).
+    let eval_threads = (crate::eval::available_threads() / threads).max(1);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; jobs.len()]);
     std::thread::scope(|scope| {
@@ -362,7 +365,8 @@ pub fn run(paths: &[PathBuf], options: &Options) -> TestRun {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(f, t)) = jobs.get(i) else { break };
                     let file = &files[f];
-                    let ran = run_test(file, &file.module.tests[t], &sources, options);
+                    let ran =
+                        run_test(file, &file.module.tests[t], &sources, options, eval_threads);
                     results
                         .lock()
                         .expect("no test thread panics holding the lock")[i] = Some(ran);
@@ -506,7 +510,13 @@ fn plain(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
     out
 }
 
-fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options) -> Ran {
+fn run_test(
+    file: &TestFile,
+    test: &TestBlock,
+    base: &Sources,
+    options: &Options,
+    eval_threads: usize,
+) -> Ran {
     let mut sources = base.clone();
     let line = base.line_col(test.name_span.source, test.name_span.start).0;
     let mut outcome = Outcome {
@@ -623,7 +633,10 @@ fn run_test(file: &TestFile, test: &TestBlock, base: &Sources, options: &Options
             !remove[index - 1]
         });
     }
-    let eval = EvalOptions::default();
+    let eval = EvalOptions {
+        threads: eval_threads,
+        ..EvalOptions::default()
+    };
     let model = match evaluate_limited(&program, &eval, &options.limits) {
         Ok(model) => model,
         Err(stopped) => {
