@@ -474,7 +474,7 @@ fn write_dir_on_threads(
         for &p in selected {
             let name: Arc<str> = Arc::from(program.predicate(p).name.as_str());
             let mut file = staging.create(&format!("{name}.facts"))?;
-            let facts = Arc::new(model.sorted_facts(p));
+            let facts = Arc::new(model.sorted_facts_on(p, threads));
             let n_pieces = facts.len().div_ceil(PIECE_FACTS);
             let (mut sent, mut written) = (0, 0);
             while written < n_pieces {
