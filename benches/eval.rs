@@ -51,7 +51,7 @@ fn run_ascribe(workload: Workload, dir: &Path, record: bool, out: &Path) -> usiz
         .predicate_id(workload.output())
         .expect("the output relation is declared");
     let staging = output_dir::Staging::begin(out, &[]).expect("writable output directory");
-    output::write_dir(&program, &model, &[output], staging).expect("writable output directory");
+    output::write_dir(&program, &model, &[output], staging, 1).expect("writable output directory");
     model.len(output)
 }
 

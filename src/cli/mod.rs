@@ -361,7 +361,15 @@ impl Session {
         }
 
         if let Some(staging) = staging {
-            if let Err(error) = output::write_dir(&program, &model, &selected, staging) {
+            if let Err(error) = output::write_dir(
+                &program,
+                &model,
+                &selected,
+                staging,
+                args.eval
+                    .threads
+                    .unwrap_or_else(crate::eval::available_threads),
+            ) {
                 self.report(&[error.to_diagnostic()]);
                 return Ok(EXIT_USAGE);
             }

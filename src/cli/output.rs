@@ -1,7 +1,9 @@
 //! Printing derived facts as text, JSON or TSV, and writing one `.facts` file per
 //! relation.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::{mpsc, Arc, Mutex};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -379,58 +381,176 @@ pub fn fact_list(
 /// Bytes of output gathered before each write.
 const OUTPUT_BUFFER: usize = 1 << 16;
 
+/// Facts per piece of a relation formatted on one thread when `--output` writes on
+/// several: large enough that handing pieces out costs little, small enough that a
+/// relation of a few hundred thousand facts is shared.
+const PIECE_FACTS: usize = 1 << 15;
+
 /// Writes `<relation>.facts` per selected relation into the output directory `staging`
 /// stands for, all or nothing (see [`super::output_dir`]): one fact a line in the rule
 /// language, sorted by value, with `@confidence(c)` when below 1 (the shortest digits
 /// that read back as the same number) and `@source("...")` naming the sources of its
 /// best derivation (see [`crate::explain::sources`]). Loaded with `--facts DIR`, every
 /// fact comes back with exactly its values, confidence and sources.
+///
+/// With `threads` above one, each relation's sorted facts are cut into pieces of
+/// [`PIECE_FACTS`] that worker threads format; the pieces are written in their order,
+/// so the bytes do not depend on `threads`: a line depends only on its fact, and each
+/// piece's lines are those of a fixed range of the sorted facts.
 pub fn write_dir(
     program: &Program,
     model: &Model,
     selected: &[PredId],
     mut staging: Staging,
+    threads: usize,
 ) -> Result<(), OutputError> {
-    let mut constants: Vec<Option<String>> = vec![None; model.interner().len()];
-    let mut sources = BestSources::new(program, model);
-    let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
-    for &p in selected {
-        let name = &program.predicate(p).name;
-        let mut file = staging.create(&format!("{name}.facts"))?;
-        for fact in model.sorted_facts(p) {
-            out.extend_from_slice(name.as_bytes());
-            out.push(b'(');
-            for (i, v) in model.tuple(fact).iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
+    if threads <= 1 {
+        let mut lines = FactLines::new(program, model);
+        let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
+        for &p in selected {
+            let name = &program.predicate(p).name;
+            let mut file = staging.create(&format!("{name}.facts"))?;
+            for fact in model.sorted_facts(p) {
+                lines.push(name, fact, &mut out);
+                if out.len() >= OUTPUT_BUFFER {
+                    file.write_all(&out)?;
+                    out.clear();
                 }
-                let text = constants[v.0 as usize]
-                    .get_or_insert_with(|| constant_text(model.interner().value(*v)));
-                out.extend_from_slice(text.as_bytes());
             }
-            out.push(b')');
-            let c = model.confidence(fact);
-            if c < 1.0 {
-                out.extend_from_slice(b" @confidence(");
-                out.extend_from_slice(constant_text(&Value::Float(c)).as_bytes());
-                out.push(b')');
-            }
-            if let Some(source) = joined(&sources.of(fact)) {
-                let mut quoted = String::with_capacity(source.len() + 2);
-                let _ = write_quoted(&mut quoted, &source);
-                out.extend_from_slice(b" @source(");
-                out.extend_from_slice(quoted.as_bytes());
-                out.push(b')');
-            }
-            out.extend_from_slice(b".\n");
-            if out.len() >= OUTPUT_BUFFER {
-                file.write_all(&out)?;
-                out.clear();
-            }
+            file.write_all(&out)?;
+            out.clear();
+            file.finish()?;
         }
-        file.write_all(&out)?;
-        out.clear();
-        file.finish()?;
+        return staging.commit();
     }
+    write_dir_on_threads(program, model, selected, &mut staging, threads)?;
     staging.commit()
+}
+
+/// A piece of a relation to format: its sequence number, the relation's name and
+/// sorted facts, and the range of them.
+type Piece = (usize, Arc<str>, Arc<Vec<FactId>>, std::ops::Range<usize>);
+
+/// [`write_dir`] on `threads` worker threads, before the commit.
+fn write_dir_on_threads(
+    program: &Program,
+    model: &Model,
+    selected: &[PredId],
+    staging: &mut Staging,
+    threads: usize,
+) -> Result<(), OutputError> {
+    let (piece_sender, pieces) = mpsc::channel::<Piece>();
+    let pieces = Mutex::new(pieces);
+    let (done_sender, done) = mpsc::channel::<(usize, Vec<u8>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let pieces = &pieces;
+            let done_sender = done_sender.clone();
+            scope.spawn(move || {
+                // Each worker remembers values and sources on its own; what it renders
+                // for a fact is the same as any other worker's.
+                let mut lines = FactLines::new(program, model);
+                loop {
+                    let next = pieces.lock().expect("no worker panics holding it").recv();
+                    let Ok((seq, name, facts, range)) = next else {
+                        return;
+                    };
+                    let mut out = Vec::with_capacity(range.len() * 48);
+                    for &fact in &facts[range] {
+                        lines.push(&name, fact, &mut out);
+                    }
+                    if done_sender.send((seq, out)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_sender);
+        // Dropping the sender on every path, errors included, stops the workers.
+        let piece_sender = piece_sender;
+        let mut seq = 0;
+        // Pieces formatted ahead of the one to write next, by sequence number.
+        let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        for &p in selected {
+            let name: Arc<str> = Arc::from(program.predicate(p).name.as_str());
+            let mut file = staging.create(&format!("{name}.facts"))?;
+            let facts = Arc::new(model.sorted_facts_on(p, threads));
+            let n_pieces = facts.len().div_ceil(PIECE_FACTS);
+            let (mut sent, mut written) = (0, 0);
+            while written < n_pieces {
+                // At most two pieces a worker are out at once, so that memory holds a
+                // few pieces, never a whole formatted relation.
+                while sent < n_pieces && sent - written < 2 * threads {
+                    let start = sent * PIECE_FACTS;
+                    let end = (start + PIECE_FACTS).min(facts.len());
+                    piece_sender
+                        .send((seq + sent, name.clone(), facts.clone(), start..end))
+                        .expect("workers run until the sender is dropped");
+                    sent += 1;
+                }
+                let out = loop {
+                    if let Some(out) = ready.remove(&(seq + written)) {
+                        break out;
+                    }
+                    let (done_seq, out) = done
+                        .recv()
+                        .expect("workers run until the sender is dropped");
+                    ready.insert(done_seq, out);
+                };
+                file.write_all(&out)?;
+                written += 1;
+            }
+            seq += n_pieces;
+            file.finish()?;
+        }
+        Ok(())
+    })
+}
+
+/// Renders facts as lines of a `.facts` file, remembering the text of each value and
+/// the sources of each fact met.
+struct FactLines<'m> {
+    model: &'m Model,
+    constants: Vec<Option<String>>,
+    sources: BestSources<'m>,
+}
+
+impl<'m> FactLines<'m> {
+    fn new(program: &'m Program, model: &'m Model) -> FactLines<'m> {
+        FactLines {
+            model,
+            constants: vec![None; model.interner().len()],
+            sources: BestSources::new(program, model),
+        }
+    }
+
+    /// Appends the line of `fact` of the relation `name` to `out`.
+    fn push(&mut self, name: &str, fact: FactId, out: &mut Vec<u8>) {
+        let model = self.model;
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'(');
+        for (i, v) in model.tuple(fact).iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let text = self.constants[v.0 as usize]
+                .get_or_insert_with(|| constant_text(model.interner().value(*v)));
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.push(b')');
+        let c = model.confidence(fact);
+        if c < 1.0 {
+            out.extend_from_slice(b" @confidence(");
+            out.extend_from_slice(constant_text(&Value::Float(c)).as_bytes());
+            out.push(b')');
+        }
+        if let Some(source) = joined(&self.sources.of(fact)) {
+            let mut quoted = String::with_capacity(source.len() + 2);
+            let _ = write_quoted(&mut quoted, &source);
+            out.extend_from_slice(b" @source(");
+            out.extend_from_slice(quoted.as_bytes());
+            out.push(b')');
+        }
+        out.extend_from_slice(b".\n");
+    }
 }

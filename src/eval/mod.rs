@@ -337,7 +337,7 @@ impl Model {
     pub fn for_each_sorted(&self, predicate: PredId, mut f: impl FnMut(&[ValueId])) {
         let relation = &self.relations[predicate.0 as usize];
         let Some(firsts) = relation.pair_firsts() else {
-            for row in self.sorted_rows(predicate) {
+            for row in self.sorted_rows(predicate, 1) {
                 f(relation.row(row as usize));
             }
             return;
@@ -362,21 +362,29 @@ impl Model {
 
     /// The facts of a relation, sorted by value (column by column), for output.
     pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
-        self.sorted_rows(predicate)
+        self.sorted_facts_on(predicate, 1)
+    }
+
+    /// [`Model::sorted_facts`] sorted on up to `threads` threads. The order is the same
+    /// for every `threads`: the facts of a relation are distinct tuples, so sorted by
+    /// value they have exactly one order.
+    pub fn sorted_facts_on(&self, predicate: PredId, threads: usize) -> Vec<FactId> {
+        self.sorted_rows(predicate, threads)
             .into_iter()
             .map(|row| FactId { predicate, row })
             .collect()
     }
 
-    /// The rows of a relation, sorted by value (column by column).
-    fn sorted_rows(&self, predicate: PredId) -> Vec<u32> {
+    /// The rows of a relation, sorted by value (column by column), on up to `threads`
+    /// threads.
+    fn sorted_rows(&self, predicate: PredId, threads: usize) -> Vec<u32> {
         let relation = &self.relations[predicate.0 as usize];
         let (ranks, _) = self.ranks();
         let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
         let n = relation.len() as u32;
         match relation.arity {
             0 | 1 => {
-                let mut keyed: Vec<(u64, u32)> = (0..n)
+                let keyed: Vec<(u64, u32)> = (0..n)
                     .map(|r| {
                         (
                             if relation.arity == 1 {
@@ -388,25 +396,23 @@ impl Model {
                         )
                     })
                     .collect();
-                keyed.sort_unstable();
-                keyed.into_iter().map(|(_, r)| r).collect()
+                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, r)| r)
             }
             2 => {
-                let mut keyed: Vec<(u64, u32)> = (0..n)
+                let keyed: Vec<(u64, u32)> = (0..n)
                     .map(|r| ((u64::from(rank(r, 0)) << 32) | u64::from(rank(r, 1)), r))
                     .collect();
-                keyed.sort_unstable();
-                keyed.into_iter().map(|(_, r)| r).collect()
+                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, r)| r)
             }
             arity => {
-                let mut rows: Vec<u32> = (0..n).collect();
-                rows.sort_unstable_by(|&a, &b| {
+                let rows: Vec<u32> = (0..n).collect();
+                let compare = |a: &u32, b: &u32| {
                     (0..arity)
-                        .map(|c| rank(a, c).cmp(&rank(b, c)))
+                        .map(|c| rank(*a, c).cmp(&rank(*b, c)))
                         .find(|o| o.is_ne())
                         .unwrap_or(Ordering::Equal)
-                });
-                rows
+                };
+                sort_rows(rows, threads, &compare, &|&r| r)
             }
         }
     }
@@ -444,5 +450,82 @@ impl Model {
             .map(Relation::heap_bytes)
             .sum::<usize>()
             + self.interner.heap_bytes()
+    }
+}
+
+/// Items fewer than this are sorted on one thread: below it, starting threads costs
+/// more than it saves.
+const PARALLEL_SORT_ITEMS: usize = 1 << 16;
+
+/// The most runs [`sort_rows`] cuts its items into: its merge compares the heads of
+/// every run for each item.
+const MAX_SORT_RUNS: usize = 8;
+
+/// The rows of `items` (`row` of each) in the order `compare` gives, which must be
+/// total over distinct items so that the result does not depend on `threads`: up to
+/// `threads` runs are sorted at once, then merged.
+fn sort_rows<T: Copy + Send>(
+    mut items: Vec<T>,
+    threads: usize,
+    compare: &(impl Fn(&T, &T) -> Ordering + Sync),
+    row: &impl Fn(&T) -> u32,
+) -> Vec<u32> {
+    let runs = threads.min(MAX_SORT_RUNS);
+    if runs <= 1 || items.len() < PARALLEL_SORT_ITEMS {
+        items.sort_unstable_by(compare);
+        return items.iter().map(row).collect();
+    }
+    let run_len = items.len().div_ceil(runs);
+    std::thread::scope(|scope| {
+        for run in items.chunks_mut(run_len) {
+            scope.spawn(move || run.sort_unstable_by(compare));
+        }
+    });
+    let mut heads: Vec<&[T]> = items.chunks(run_len).collect();
+    let mut rows = Vec::with_capacity(items.len());
+    loop {
+        let mut least: Option<usize> = None;
+        for (i, head) in heads.iter().enumerate() {
+            let Some(first) = head.first() else {
+                continue;
+            };
+            match least {
+                Some(l) if compare(first, &heads[l][0]).is_ge() => {}
+                _ => least = Some(i),
+            }
+        }
+        let Some(l) = least else {
+            break;
+        };
+        rows.push(row(&heads[l][0]));
+        heads[l] = &heads[l][1..];
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sort_rows` gives the one sorted order for every number of threads, runs of
+    /// unequal length included.
+    #[test]
+    fn rows_sort_the_same_on_any_number_of_threads() {
+        let mut state: u64 = 7;
+        let items: Vec<(u64, u32)> = (0..(PARALLEL_SORT_ITEMS as u32 * 3 + 5))
+            .map(|row| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                ((state >> 40) % 5000, row)
+            })
+            .collect();
+        let mut expected = items.clone();
+        expected.sort_unstable();
+        let expected: Vec<u32> = expected.iter().map(|&(_, r)| r).collect();
+        for threads in [1, 2, 3, 4, 7, 16] {
+            let rows = sort_rows(items.clone(), threads, &|a, b| a.cmp(b), &|&(_, r)| r);
+            assert_eq!(rows, expected, "{threads} threads");
+        }
     }
 }

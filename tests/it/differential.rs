@@ -759,7 +759,10 @@ fn check_output_round_trip(
     let _ = std::fs::remove_dir_all(&out);
     let selected = ascribe::cli::output::select(program, &[], false);
     let staging = ascribe::cli::output_dir::Staging::begin(&out, &[]).expect("writable output");
-    ascribe::cli::output::write_dir(program, model, &selected, staging).expect("write output");
+    // One to three writing threads, by seed: every count must round-trip.
+    let threads = 1 + (seed % 3) as usize;
+    ascribe::cli::output::write_dir(program, model, &selected, staging, threads)
+        .expect("write output");
     let declarations: String = generated
         .statements
         .iter()

@@ -200,3 +200,112 @@ fn a_number_of_threads_that_is_not_one_or_more_is_a_usage_error() {
         );
     }
 }
+
+/// Rules whose `--output` holds relations of a few facts beside relations of tens of
+/// thousands (cut into pieces formatted on several threads), with confidences, text
+/// that needs quoting, and sources.
+const WIDE_RULES: &str = "\
+rel node(x: int, name: str).
+rel edge(x: int, y: int).
+
+@strength(0.9)
+pair(X, Y) :- node(X, _), node(Y, _).
+named(X, Y, N) :- edge(X, Y), node(Y, N).
+@strength(0.8)
+hop(X, Z) :- edge(X, Y), edge(Y, Z).
+label(X, T) :- node(X, _), T = X * 7.
+lonely(X) :- node(X, _), not edge(X, _).
+";
+
+fn wide_facts(nodes: u64) -> String {
+    let mut text = String::new();
+    for node in 0..nodes {
+        text.push_str(&format!(
+            "node({node}, \"n\\\"{node}\\\"\\tx\") @source(\"list {}\").\n",
+            node % 3
+        ));
+    }
+    for node in 0..nodes {
+        for step in [1, 7, 31] {
+            let to = (node * step + 11) % nodes;
+            if node % 13 != 0 {
+                text.push_str(&format!(
+                    "edge({node}, {to}) @confidence(0.{}).\n",
+                    50 + node % 50
+                ));
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn output_directories_are_the_same_bytes_on_any_number_of_threads() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads-wide");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("wide.rules"), WIDE_RULES).expect("write rules");
+    std::fs::write(dir.join("wide.facts"), wide_facts(300)).expect("write facts");
+    let rules = dir.join("wide.rules").to_string_lossy().to_string();
+    let facts = dir.join("wide.facts").to_string_lossy().to_string();
+    let mut written = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let out = dir.join(format!("out-{threads}"));
+        let out_text = out.to_string_lossy().to_string();
+        let output = ascribe(&[
+            "run",
+            &rules,
+            "--facts",
+            &facts,
+            "--all",
+            "--output",
+            &out_text,
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        written.push(read_dir_files(&out));
+    }
+    let files = &written[0];
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        names.contains(&"pair.facts") && names.contains(&"lonely.facts"),
+        "{names:?}"
+    );
+    let lines = |name: &str| {
+        let (_, bytes) = files.iter().find(|(n, _)| n == name).expect("written");
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    };
+    // 90 000 facts: several pieces, the last one short.
+    assert_eq!(lines("pair.facts"), 300 * 300);
+    assert!(lines("lonely.facts") > 0 && lines("lonely.facts") < 100);
+    let named = &files
+        .iter()
+        .find(|(n, _)| n == "named.facts")
+        .expect("written")
+        .1;
+    assert!(
+        String::from_utf8_lossy(named).contains("@source(\"list "),
+        "sources are written"
+    );
+    for (other, threads) in written.iter().zip([1, 2, 4]).skip(1) {
+        assert_eq!(
+            other.len(),
+            files.len(),
+            "the same files on {threads} threads"
+        );
+        for ((name, bytes), (other_name, other_bytes)) in files.iter().zip(other) {
+            assert_eq!(name, other_name);
+            assert!(
+                bytes == other_bytes,
+                "{name} differs on {threads} threads from one thread"
+            );
+        }
+    }
+}
