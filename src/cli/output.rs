@@ -394,7 +394,7 @@ const PIECE_FACTS: usize = 1 << 15;
 /// fact comes back with exactly its values, confidence and sources.
 ///
 /// With `threads` above one, each relation's sorted facts are cut into pieces of
-/// [`PIECE_FACTS`] that worker threads format; the pieces are written in their order,
+/// `PIECE_FACTS` facts that worker threads format; the pieces are written in their order,
 /// so the bytes do not depend on `threads`: a line depends only on its fact, and each
 /// piece's lines are those of a fixed range of the sorted facts.
 pub fn write_dir(
