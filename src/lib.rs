@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod dataflow;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;

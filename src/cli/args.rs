@@ -198,6 +198,49 @@ pub struct RunArgs {
     /// Print evaluation statistics to standard error.
     #[arg(long)]
     pub stats: bool,
+    #[command(flatten)]
+    /// Which engine evaluates, and where.
+    pub engine: EngineArgs,
+}
+
+/// The engine of `ascribe run`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The semi-naive fixpoint, with derivations recorded for explanations.
+    #[default]
+    Seminaive,
+    /// Differential dataflow on timely workers, in this process or across several
+    /// (`--hosts`); derives the same facts and confidences, records no derivations.
+    Dataflow,
+}
+
+/// `--engine` and where its workers run.
+#[derive(Debug, Default, Args)]
+pub struct EngineArgs {
+    /// The evaluation engine.
+    #[arg(long, value_enum, default_value_t = Engine::Seminaive)]
+    pub engine: Engine,
+    /// With `--engine dataflow`: worker threads in this process (default: --threads,
+    /// else one per core).
+    #[arg(long, value_name = "W", value_parser = parse_workers)]
+    pub workers: Option<usize>,
+    /// With `--engine dataflow`: a file of `host:port` lines, one per process, all
+    /// started with the same arguments but `--process`.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    pub hosts: Option<PathBuf>,
+    /// With `--hosts`: this process's line in the hosts file, from 0.
+    #[arg(long, value_name = "I", requires = "hosts")]
+    pub process: Option<usize>,
+}
+
+/// A positive number of dataflow workers.
+fn parse_workers(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of workers: give a whole number from 1 up, e.g. --workers 2"
+        )),
+    }
 }
 
 /// Explanation formats.

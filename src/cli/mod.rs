@@ -2,6 +2,7 @@
 //! diagnostics, and chooses the exit code. The only module that prints.
 
 pub mod args;
+mod dataflow;
 pub mod fmt;
 pub mod output;
 pub mod output_dir;
@@ -323,13 +324,26 @@ impl Session {
             }
             None => None,
         };
-        let model = match self.evaluate(
-            &program,
-            args.eval.no_explain,
-            &args.eval.limits,
-            args.eval.threads,
-        ) {
-            Ok(model) => model,
+        let dataflow = args.engine.engine == args::Engine::Dataflow;
+        if !dataflow && (args.engine.workers.is_some() || args.engine.hosts.is_some()) {
+            eprintln!("error: --workers and --hosts place the workers of `--engine dataflow`\n\nAdd `--engine dataflow`, or leave them out (`--threads` sets the threads of the default engine).");
+            return Ok(EXIT_USAGE);
+        }
+        let evaluated = if dataflow {
+            self.evaluate_dataflow(&program, &args.eval, &args.engine)
+        } else {
+            self.evaluate(
+                &program,
+                args.eval.no_explain,
+                &args.eval.limits,
+                args.eval.threads,
+            )
+            .map(Some)
+        };
+        let model = match evaluated {
+            Ok(Some(model)) => model,
+            // A process of a cluster other than the first: the first prints the result.
+            Ok(None) => return Ok(EXIT_OK),
             Err(code) => return Ok(code),
         };
         let evaluated = start.elapsed();
@@ -350,14 +364,20 @@ impl Session {
         if !model.recorded() && (staging.is_some() || args.format == args::FactFormat::Json) {
             let mut warning = Diagnostic::error_unplaced(
                 "W0361",
-                "derived facts are written without their sources: `--no-explain` records no derivations",
+                if dataflow {
+                    "derived facts are written without their sources: `--engine dataflow` records no derivations"
+                } else {
+                    "derived facts are written without their sources: `--no-explain` records no derivations"
+                },
             );
             warning.severity = crate::diagnostic::Severity::Warning;
             self.report(&[warning
                 .with_note("loaded back, a derived fact keeps its confidence but names no source")
-                .with_help(
-                    "leave out `--no-explain` to keep the sources of each fact's best derivation",
-                )]);
+                .with_help(if dataflow {
+                    "leave out `--engine dataflow` to keep the sources of each fact's best derivation"
+                } else {
+                    "leave out `--no-explain` to keep the sources of each fact's best derivation"
+                })]);
         }
 
         if let Some(staging) = staging {

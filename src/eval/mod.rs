@@ -217,6 +217,40 @@ pub fn evaluate_observed<'p>(
     })
 }
 
+impl Model {
+    /// The model of `program` made of `facts` (relation, values, confidence), computed by
+    /// another engine: no derivations recorded, no arithmetic failures counted. A tuple
+    /// given more than once keeps its highest confidence. Values are ids of `interner`,
+    /// which holds every value of the program's and any computed since.
+    pub fn from_facts(
+        program: &Program,
+        interner: Interner,
+        facts: impl IntoIterator<Item = (PredId, Vec<ValueId>, f64)>,
+        iterations: usize,
+    ) -> Model {
+        let mut relations: Vec<Relation> = program
+            .predicates()
+            .iter()
+            .map(|p| Relation::new(p.arity, Vec::new(), 0, false, false))
+            .collect();
+        for (predicate, tuple, confidence) in facts {
+            let relation = &mut relations[predicate.0 as usize];
+            relation.insert(&tuple, hash_row(&tuple), confidence, 0, &[]);
+        }
+        Model {
+            relations,
+            interner,
+            failures: Vec::new(),
+            iterations,
+            recorded: false,
+            lines: rustc_hash::FxHashMap::default(),
+            source_names: Vec::new(),
+            layouts: vec![Layout::default(); program.rules().len()],
+            ranks: std::sync::OnceLock::new(),
+        }
+    }
+}
+
 /// How a fact was obtained, read from the relations' records: stored premises as
 /// recorded, the others found again by the values their rule's layout gives.
 pub(crate) fn derivation_in(
