@@ -111,6 +111,7 @@ pub fn evaluate_checked(program: &Program) -> Model {
         expected,
         "recording derivations changed the result"
     );
+    check_dataflow(program, &expected);
     let layout = rows(program, &model);
     for threads in [1, 2, 4] {
         let threaded = evaluate(
@@ -127,6 +128,33 @@ pub fn evaluate_checked(program: &Program) -> Model {
         );
     }
     model
+}
+
+/// Checks that the dataflow engine, on one worker and on two, derives exactly the facts
+/// and confidences of `expected` (a [`dump`]), unless it refuses the program; returns
+/// whether it ran.
+pub fn check_dataflow(program: &Program, expected: &str) -> bool {
+    let limits = ascribe::eval::Limits::default();
+    let mut ran = false;
+    for workers in [1, 2] {
+        let options = ascribe::dataflow::Options {
+            workers,
+            cluster: None,
+        };
+        if !ascribe::dataflow::unsupported(program, &limits, &options).is_empty() {
+            return false;
+        }
+        let model = ascribe::dataflow::evaluate(program, &options, &limits)
+            .expect("the dataflow engine evaluates what it does not refuse")
+            .expect("a single process gathers the model");
+        assert_eq!(
+            dump(program, &model),
+            expected,
+            "the dataflow engine on {workers} worker(s) differs from semi-naive evaluation"
+        );
+        ran = true;
+    }
+    ran
 }
 
 /// Every row of every relation in row order, with its confidence and recorded

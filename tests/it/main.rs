@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod dataflow;
 mod diagnostics;
 mod differential;
 mod docs;
