@@ -84,7 +84,10 @@ fn quiet_worker_panics() {
         std::panic::set_hook(Box::new(move |info| {
             let timely = std::thread::current()
                 .name()
-                .is_some_and(|name| name.starts_with("timely"));
+                .is_some_and(|name| name.starts_with("timely"))
+                || info
+                    .location()
+                    .is_some_and(|at| at.file().contains("timely"));
             if !timely {
                 previous(info);
             }

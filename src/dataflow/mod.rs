@@ -10,6 +10,7 @@
 //! do, `unsupported` names before anything runs.
 
 mod build;
+mod net;
 
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -177,32 +178,39 @@ pub fn evaluate(
         timeout: limits.timeout,
     });
     let workers = options.workers.max(1);
-    let communication = match &options.cluster {
-        None if workers == 1 => timely::CommunicationConfig::Thread,
-        None => timely::CommunicationConfig::Process(workers),
-        Some(cluster) => timely::CommunicationConfig::Cluster {
-            threads: workers,
-            process: cluster.process,
-            addresses: cluster.addresses.clone(),
-            report: false,
-            zerocopy: false,
-        },
-    };
-    let config = timely::Config {
-        communication,
-        worker: timely::WorkerConfig::default(),
-    };
     let first = options.cluster.as_ref().is_none_or(|c| c.process == 0);
     let worker_shared = Arc::clone(&shared);
-    let guards = timely::execute(config, move |worker| {
+    let work = move |worker: &mut timely::worker::Worker| {
         build::run_worker(worker, &worker_shared, started);
-    })
-    .map_err(Error::Workers)?;
-    let mut failed = Vec::new();
-    for result in guards.join() {
-        if let Err(message) = result {
-            failed.push(message);
+    };
+    let guards = match &options.cluster {
+        None => {
+            let communication = if workers == 1 {
+                timely::CommunicationConfig::Thread
+            } else {
+                timely::CommunicationConfig::Process(workers)
+            };
+            let config = timely::Config {
+                communication,
+                worker: timely::WorkerConfig::default(),
+            };
+            timely::execute(config, work)
         }
+        // Timely's own connecting prints to standard output and waits for ever; this
+        // one is silent and gives up after a while.
+        Some(cluster) => {
+            let (builders, guard) = net::connect(cluster, workers).map_err(Error::Workers)?;
+            timely::execute::execute_from(builders, guard, timely::WorkerConfig::default(), work)
+        }
+    }
+    .map_err(Error::Workers)?;
+    // Dropping the guards joins timely's network threads, and panics if one of them
+    // did (a peer process that went away): that is a failure like a worker's.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || guards.join()));
+    let mut failed = Vec::new();
+    match joined {
+        Ok(results) => failed.extend(results.into_iter().filter_map(Result::err)),
+        Err(_) => failed.push("the connection to a peer process was lost".to_string()),
     }
     let limit = *lock(&shared.stopped);
     if let Some(limit) = limit {

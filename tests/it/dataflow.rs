@@ -12,12 +12,17 @@ use ascribe::eval::{evaluate, EvalOptions};
 
 use crate::common::{ascribe, check_dataflow, dump, load};
 
-/// The four workloads of `benches/big/` at the generator's `--small` sizes.
+/// The four workloads of `benches/big/`, smaller than the generator's `--small` sizes:
+/// the tests run unoptimised, where dataflow operators are slow.
 fn big_small_data() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("big-small");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("big-tiny");
     if !dir.join("cspa").join("assign.tsv").exists() {
         let status = Command::new("python3")
-            .args(["benches/big/gen_big.py", "--small", "--out"])
+            .args(["benches/big/gen_big.py", "--small"])
+            .args(["--pivot-groups", "3", "--pivot-noise-hashes", "400"])
+            .args(["--pivot-incidents", "30", "--andersen-modules", "4"])
+            .args(["--reach-nodes", "400", "--reach-edges", "440"])
+            .args(["--reach-sources", "3", "--cspa-modules", "3", "--out"])
             .arg(&dir)
             .stderr(Stdio::null())
             .status()
@@ -44,7 +49,7 @@ fn the_big_workloads_derive_the_same_facts_on_both_engines() {
         );
         let expected = dump(&program, &model);
         assert!(
-            expected.lines().count() > 1000,
+            expected.lines().count() > 300,
             "{workload}: a workload too small to test anything"
         );
         assert!(
@@ -76,7 +81,7 @@ link(a, c) @confidence(0.3).
 link(c, d).
 link(e, f) @confidence(0.6).
 doubt(c) @confidence(0.4).
-doubt(e) @confidence(0.9).
+doubt(f) @confidence(0.9).
 weight(a, 3). weight(b, 5). weight(c, 5) @confidence(0.5). weight(d, 1).
 
 @strength(0.95)
@@ -103,10 +108,12 @@ fn confidences_exceptions_and_aggregates_match_the_semi_naive_engine() {
     let (program, _) = load(&[rules]);
     let model = evaluate(&program, &EvalOptions::default());
     let expected = dump(&program, &model);
-    // The cases the program is for: an improved confidence around the cycle, an
-    // exception that weakens (0.4) and one that defeats (0.9), an empty count.
+    // The cases the program is for: a path better than the direct link (0.6156 over
+    // 0.285), an exception that weakens (0.4) and one that defeats (0.9 of 0.57), an
+    // empty count, a crisp negation with a wildcard, a sum as certain as its least
+    // certain term.
     for line in [
-        "reach(a, c) 0.6839999999999999",
+        "reach(a, c) 0.6156",
         "trusted(a, c) ",
         "fan(d, 0) 1.0",
         "lonely(d) 1.0",
@@ -127,7 +134,7 @@ fn the_command_prints_the_same_bytes_on_both_engines_and_any_number_of_workers()
         "run", workload, "--facts", data, "--format", "tsv", "--quiet",
     ]);
     assert!(expected.status.success());
-    assert!(expected.stdout.len() > 10_000);
+    assert!(expected.stdout.len() > 3_000);
     for workers in ["1", "2"] {
         let output = ascribe(&[
             "run",
@@ -292,9 +299,13 @@ fn hosts_file(name: &str, n: usize) -> PathBuf {
     path
 }
 
-/// `ascribe run` as process `process` of the cluster in `hosts`, started now.
-fn start_process(args: &[&str], hosts: &Path, process: usize) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_ascribe"))
+/// `ascribe run` as process `process` of the cluster in `hosts`, started now, its
+/// standard output and error going to files beside `hosts` (a pipe nobody reads while
+/// waiting would fill and stop it).
+fn start_process(args: &[&str], hosts: &Path, process: usize) -> Started {
+    let out = hosts.with_extension(format!("{process}.out"));
+    let err = hosts.with_extension(format!("{process}.err"));
+    let child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
         .args(args)
         .args([
             "--engine",
@@ -308,23 +319,43 @@ fn start_process(args: &[&str], hosts: &Path, process: usize) -> std::process::C
         .args(["--process", &process.to_string()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
         .spawn()
-        .expect("the binary starts")
+        .expect("the binary starts");
+    Started { child, out, err }
 }
 
-/// Waits for `child` at most `limit`, then kills it; its output, or `None` if it hung.
-fn wait_at_most(mut child: std::process::Child, limit: Duration) -> Option<std::process::Output> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if child.try_wait().expect("waitable").is_some() {
-            return Some(child.wait_with_output().expect("output"));
+/// A process of a cluster and where its output goes.
+struct Started {
+    child: std::process::Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+/// What a process printed and how it ended.
+struct Ended {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+/// Waits for `started` at most `limit`, then kills it; how it ended, or `None` if it
+/// hung.
+fn wait_at_most(mut started: Started, limit: Duration) -> Option<Ended> {
+    let begun = Instant::now();
+    while begun.elapsed() < limit {
+        if let Some(status) = started.child.try_wait().expect("waitable") {
+            return Some(Ended {
+                status,
+                stdout: std::fs::read(&started.out).expect("stdout file"),
+                stderr: std::fs::read_to_string(&started.err).expect("stderr file"),
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = started.child.kill();
+    let _ = started.child.wait();
     None
 }
 
@@ -349,16 +380,12 @@ fn two_processes_on_localhost_print_what_one_prints() {
         let second = start_process(&args, &hosts, 1);
         let first = wait_at_most(first, Duration::from_secs(120)).expect("process 0 finishes");
         let second = wait_at_most(second, Duration::from_secs(120)).expect("process 1 finishes");
-        let stderr = String::from_utf8_lossy(&first.stderr);
+        let stderr = &first.stderr;
         if stderr.contains("Address already in use") || stderr.contains("E0373") {
             continue;
         }
         assert!(first.status.success(), "{stderr}");
-        assert!(
-            second.status.success(),
-            "{}",
-            String::from_utf8_lossy(&second.stderr)
-        );
+        assert!(second.status.success(), "{}", second.stderr);
         assert!(
             first.stdout == single.stdout,
             "two processes differ from one"
@@ -392,12 +419,12 @@ fn a_process_that_dies_is_an_error_not_a_hang() {
     let first = start_process(&args, &hosts, 0);
     let mut second = start_process(&args, &hosts, 1);
     std::thread::sleep(Duration::from_secs(2));
-    second.kill().expect("process 1 killed");
-    let _ = second.wait();
+    second.child.kill().expect("process 1 killed");
+    let _ = second.child.wait();
     let first =
         wait_at_most(first, Duration::from_secs(60)).expect("process 0 stops within a minute");
-    assert_eq!(first.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{}", first.stderr);
+    let stderr = &first.stderr;
     assert!(stderr.contains("error[E0373]"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(first.stdout.is_empty(), "no partial result");
