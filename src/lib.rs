@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+#[cfg(feature = "dataflow")]
 pub mod dataflow;
 pub mod diagnostic;
 pub mod eval;

@@ -2,6 +2,7 @@
 //! diagnostics, and chooses the exit code. The only module that prints.
 
 pub mod args;
+#[cfg(feature = "dataflow")]
 mod dataflow;
 pub mod fmt;
 pub mod output;
@@ -288,6 +289,28 @@ impl Session {
         Ok(model)
     }
 
+    /// `--engine dataflow`, when this binary was built with the `dataflow` feature.
+    fn evaluate_dataflow_if_built(
+        &self,
+        program: &Program,
+        args: &args::RunArgs,
+    ) -> Result<Option<Model>, i32> {
+        #[cfg(feature = "dataflow")]
+        {
+            self.evaluate_dataflow(program, &args.eval, &args.engine)
+        }
+        #[cfg(not(feature = "dataflow"))]
+        {
+            let _ = (program, args);
+            self.report(&[Diagnostic::error_unplaced(
+                "E0375",
+                "this ascribe was built without the dataflow engine",
+            )
+            .with_help("build it with the default features (`cargo build --release`), or leave out `--engine dataflow`")]);
+            Err(EXIT_USAGE)
+        }
+    }
+
     fn run(&mut self, args: &args::RunArgs, out: &mut Out) -> io::Result<i32> {
         let start = Instant::now();
         if args.format == args::FactFormat::Stix && (!args.relations.is_empty() || args.all) {
@@ -330,7 +353,7 @@ impl Session {
             return Ok(EXIT_USAGE);
         }
         let evaluated = if dataflow {
-            self.evaluate_dataflow(&program, &args.eval, &args.engine)
+            self.evaluate_dataflow_if_built(&program, args)
         } else {
             self.evaluate(
                 &program,

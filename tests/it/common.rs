@@ -111,6 +111,7 @@ pub fn evaluate_checked(program: &Program) -> Model {
         expected,
         "recording derivations changed the result"
     );
+    #[cfg(feature = "dataflow")]
     check_dataflow(program, &expected);
     let layout = rows(program, &model);
     for threads in [1, 2, 4] {
@@ -130,6 +131,7 @@ pub fn evaluate_checked(program: &Program) -> Model {
     model
 }
 
+#[cfg(feature = "dataflow")]
 /// Checks that the dataflow engine, on one worker and on two, derives exactly the facts
 /// and confidences of `expected` (a [`dump`]), unless it refuses the program; returns
 /// whether it ran.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+#[cfg(feature = "dataflow")]
 mod dataflow;
 mod diagnostics;
 mod differential;
