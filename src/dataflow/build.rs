@@ -84,22 +84,20 @@ impl Mode {
     }
 }
 
-/// Builds the dataflow on `worker`, feeds it this worker's share of the input facts and
-/// steps it until it is done, a limit is reached or another worker stops.
-pub(super) fn run_worker(
-    worker: &mut timely::worker::Worker,
-    shared: &Arc<Shared>,
-    started: Instant,
-) {
-    let index = worker.index();
-    let peers = worker.peers();
-    let mut with_facts: Vec<PredId> = shared.facts.iter().map(|f| f.0).collect();
-    with_facts.sort_unstable();
-    with_facts.dedup();
-    let (mut inputs, mut unit, probe) = worker.dataflow::<u64, _, _>(|scope| {
+/// Input handles of a built dataflow: one per relation that takes facts, and the unit.
+struct Built {
+    inputs: FxHashMap<PredId, differential_dataflow::input::InputSession<u64, Fact, isize>>,
+    unit: differential_dataflow::input::InputSession<u64, (), isize>,
+    probe: timely::dataflow::ProbeHandle<u64>,
+}
+
+/// Builds the dataflow on `worker`: an input for each relation in `takes`, a scope per
+/// stratum, and every relation's changes counted and gathered on worker 0.
+fn build(worker: &mut timely::worker::Worker, shared: &Arc<Shared>, takes: &[PredId]) -> Built {
+    worker.dataflow::<u64, _, _>(|scope| {
         let mut handles = FxHashMap::default();
         let mut collections = FxHashMap::default();
-        for &p in &with_facts {
+        for &p in takes {
             let (handle, collection) = scope.new_collection::<Fact, isize>();
             handles.insert(p, handle);
             collections.insert(p, collection);
@@ -130,8 +128,51 @@ pub(super) fn run_worker(
                 })
                 .probe_with(&probe);
         }
-        (handles, unit_handle, probe)
-    });
+        Built {
+            inputs: handles,
+            unit: unit_handle,
+            probe,
+        }
+    })
+}
+
+/// The limit reached, if one was: recorded, and every worker told to stop.
+fn check_limits(shared: &Shared, started: Instant) -> bool {
+    if shared.stop.load(Ordering::Relaxed) {
+        return true;
+    }
+    let reached = match (shared.timeout, shared.max_facts) {
+        (Some(t), _) if started.elapsed() > t => Some(Limit::Time(t)),
+        (_, Some(m)) if shared.facts_now.load(Ordering::Relaxed) > m as isize => {
+            Some(Limit::Facts(m))
+        }
+        _ => None,
+    };
+    if let Some(limit) = reached {
+        lock(&shared.stopped).get_or_insert(limit);
+        shared.stop.store(true, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+/// Builds the dataflow on `worker`, feeds it this worker's share of the input facts and
+/// steps it until it is done, a limit is reached or another worker stops.
+pub(super) fn run_worker(
+    worker: &mut timely::worker::Worker,
+    shared: &Arc<Shared>,
+    started: Instant,
+) {
+    let index = worker.index();
+    let peers = worker.peers();
+    let mut with_facts: Vec<PredId> = shared.facts.iter().map(|f| f.0).collect();
+    with_facts.sort_unstable();
+    with_facts.dedup();
+    let Built {
+        mut inputs,
+        mut unit,
+        probe,
+    } = build(worker, shared, &with_facts);
     for (i, (p, row, confidence)) in shared.facts.iter().enumerate() {
         if i % peers == index {
             if let Some(handle) = inputs.get_mut(p) {
@@ -145,28 +186,97 @@ pub(super) fn run_worker(
     drop(inputs);
     drop(unit);
     while !probe.done() {
-        if shared.stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let reached = match (shared.timeout, shared.max_facts) {
-            (Some(t), _) if started.elapsed() > t => Some(Limit::Time(t)),
-            (_, Some(m)) if shared.facts_now.load(Ordering::Relaxed) > m as isize => {
-                Some(Limit::Facts(m))
-            }
-            _ => None,
-        };
-        if let Some(limit) = reached {
-            lock(&shared.stopped).get_or_insert(limit);
-            shared.stop.store(true, Ordering::Relaxed);
+        if check_limits(shared, started) {
             break;
         }
         worker.step_or_park(Some(Duration::from_millis(10)));
     }
+    stop_if_told(worker, shared);
+}
+
+/// Drops this worker's dataflows once some worker stopped, so that it ends at once.
+fn stop_if_told(worker: &mut timely::worker::Worker, shared: &Shared) {
     if shared.stop.load(Ordering::Relaxed) {
         for dataflow in worker.installed_dataflows() {
             worker.drop_dataflow(dataflow);
         }
     }
+}
+
+/// A worker of a long-running dataflow: the input facts at time 0, then each batch of
+/// changes at the next time, once the previous time is complete everywhere. Worker 0
+/// tells the watcher as each time completes; all end when the watcher closes.
+pub(super) fn run_watch_worker(
+    worker: &mut timely::worker::Worker,
+    shared: &Arc<Shared>,
+    watch: &super::watch::Channel,
+) {
+    let index = worker.index();
+    let peers = worker.peers();
+    let every: Vec<PredId> = (0..shared.arity.len() as u32).map(PredId).collect();
+    let Built {
+        mut inputs,
+        mut unit,
+        probe,
+    } = build(worker, shared, &every);
+    for (i, (p, row, confidence)) in shared.facts.iter().enumerate() {
+        if i % peers == index {
+            inputs
+                .get_mut(p)
+                .expect("every relation takes facts")
+                .insert((row.clone(), *confidence));
+        }
+    }
+    if index == 0 {
+        unit.insert(());
+    }
+    let started = Instant::now();
+    let mut time: u64 = 0;
+    'times: loop {
+        time += 1;
+        for handle in inputs.values_mut() {
+            handle.advance_to(time);
+            handle.flush();
+        }
+        unit.advance_to(time);
+        unit.flush();
+        while probe.less_than(&time) {
+            if check_limits(shared, started) {
+                break 'times;
+            }
+            worker.step_or_park(Some(Duration::from_millis(1)));
+        }
+        if index == 0 {
+            watch.completed(time);
+        }
+        // The next batch, or the end.
+        let batch = loop {
+            if shared.stop.load(Ordering::Relaxed) {
+                break 'times;
+            }
+            if let Some(batch) = watch.batch(time as usize - 1) {
+                break batch;
+            }
+            if watch.is_closed() {
+                break 'times;
+            }
+            worker.step_or_park(Some(Duration::from_millis(50)));
+        };
+        for (i, (p, row, confidence, diff)) in batch.iter().enumerate() {
+            if i % peers == index {
+                inputs
+                    .get_mut(p)
+                    .expect("every relation takes facts")
+                    .update((row.clone(), *confidence), *diff);
+            }
+        }
+    }
+    drop(inputs);
+    drop(unit);
+    while !probe.done() && !shared.stop.load(Ordering::Relaxed) {
+        worker.step_or_park(Some(Duration::from_millis(1)));
+    }
+    stop_if_told(worker, shared);
 }
 
 /// Every relation's final collection, stratum by stratum in `scope`.

@@ -11,6 +11,7 @@
 
 mod build;
 mod net;
+pub mod watch;
 
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -116,6 +116,8 @@ pub struct Model {
     layouts: Vec<Layout>,
     /// Rank of each value in output order, and the values by rank.
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
+    /// For a model that recorded no derivations: those found again afterwards.
+    found: rustc_hash::FxHashMap<FactId, Derivation>,
 }
 
 /// Bounds on one evaluation, for programs that do not terminate on their own (arithmetic
@@ -214,6 +216,7 @@ pub fn evaluate_observed<'p>(
         iterations: state.iterations,
         layouts: state.layouts,
         ranks: std::sync::OnceLock::new(),
+        found: rustc_hash::FxHashMap::default(),
     })
 }
 
@@ -247,7 +250,16 @@ impl Model {
             source_names: Vec::new(),
             layouts: vec![Layout::default(); program.rules().len()],
             ranks: std::sync::OnceLock::new(),
+            found: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// This model with derivations found after evaluation (see
+    /// [`crate::explain::reconstruct`]) for facts that recorded none: explanations of
+    /// those facts then show them.
+    pub fn with_derivations(mut self, found: rustc_hash::FxHashMap<FactId, Derivation>) -> Model {
+        self.found.extend(found);
+        self
     }
 }
 
@@ -343,7 +355,14 @@ impl Model {
 
     /// How a fact was obtained.
     pub fn derivation(&self, program: &Program, fact: FactId) -> Derivation {
-        derivation_in(&self.relations, &self.layouts, program, fact)
+        match derivation_in(&self.relations, &self.layouts, program, fact) {
+            Derivation::Unrecorded => self
+                .found
+                .get(&fact)
+                .cloned()
+                .unwrap_or(Derivation::Unrecorded),
+            recorded => recorded,
+        }
     }
 
     /// The rank of every value in [`Value::sort_cmp`](crate::value::Value::sort_cmp)

@@ -10,6 +10,7 @@ pub mod defeat;
 pub mod estimative;
 pub mod flagged;
 mod matcher;
+pub mod reconstruct;
 pub mod render;
 pub mod sentence;
 pub mod sources;

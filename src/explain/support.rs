@@ -169,6 +169,12 @@ impl<'a> Support<'a> {
         }
     }
 
+    /// The input facts (indexes into [`Program::facts`]) with the values of `fact`.
+    pub fn input_indexes(&self, fact: FactId) -> &[usize] {
+        let key = (fact.predicate.0, self.matcher.model.tuple(fact).to_vec());
+        self.inputs.get(&key).map_or(&[], Vec::as_slice)
+    }
+
     /// Every rule instance that derives `fact` in the model, in rule order.
     pub fn instances(&mut self, fact: FactId) -> Vec<Instance> {
         let program = self.matcher.program;
