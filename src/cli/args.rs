@@ -52,6 +52,37 @@ pub enum Command {
     Diff(super::test::DiffArgs),
     /// Rewrite rule and fact files in canonical layout (`--check`: show a diff instead).
     Fmt(super::fmt::FmtArgs),
+    /// Keep the conclusions up to date as facts are added and retracted on standard
+    /// input (`+ fact.`, `- fact.`, a blank line after each batch), printing what
+    /// changed; on differential dataflow.
+    #[cfg(feature = "dataflow")]
+    Watch(WatchArgs),
+}
+
+/// `ascribe watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    /// Inputs.
+    pub input: InputArgs,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "W", value_parser = parse_workers)]
+    pub workers: Option<usize>,
+    /// Stop, with an error, when the relations hold more than this many facts.
+    #[arg(long, value_name = "N")]
+    pub max_facts: Option<usize>,
+    /// Print changes to only these relations (repeatable; default: the derived ones).
+    #[arg(long = "relation", short = 'r', value_name = "NAME")]
+    pub relations: Vec<String>,
+    /// Print changes to input relations too.
+    #[arg(long)]
+    pub all: bool,
+    /// Print the conclusions of the input as loaded first, as batch 0.
+    #[arg(long)]
+    pub initial: bool,
+    /// Under each conclusion that appeared or changed, its explanation tree.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Rule files and fact files.

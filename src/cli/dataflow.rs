@@ -77,7 +77,7 @@ impl Session {
 
 /// Timely's threads report a lost peer by panicking; the evaluation reports it as an
 /// error of its own, so their panic messages are not printed.
-fn quiet_worker_panics() {
+pub(super) fn quiet_worker_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();

@@ -11,6 +11,8 @@ mod progress;
 pub mod render;
 mod stix;
 mod test;
+#[cfg(feature = "dataflow")]
+mod watch;
 
 pub use crate::load::{load_inputs, Inputs};
 
@@ -90,6 +92,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Test(args) => session.test(&args, &mut out),
         Command::Diff(args) => session.diff(&args, &mut out),
         Command::Fmt(args) => session.fmt(&args, &mut out),
+        #[cfg(feature = "dataflow")]
+        Command::Watch(args) => session.watch(&args, &mut out),
     };
     match result {
         Ok(code) => {

@@ -592,6 +592,17 @@ impl Program {
         (reduced, set_aside)
     }
 
+    /// Adds input facts read from texts that `sources` holds (the program's own texts
+    /// and more), for a watcher keeping its program in step with its input.
+    pub(crate) fn add_facts(
+        &mut self,
+        facts: impl IntoIterator<Item = Fact>,
+        sources: crate::diagnostic::Sources,
+    ) {
+        self.facts.extend(facts);
+        self.sources = sources;
+    }
+
     /// Mutable access to the constants, for interning query constants.
     pub fn interner_mut(&mut self) -> &mut Interner {
         &mut self.interner

@@ -14,7 +14,7 @@ use crate::common::{ascribe, check_dataflow, dump, load};
 
 /// The four workloads of `benches/big/`, smaller than the generator's `--small` sizes:
 /// the tests run unoptimised, where dataflow operators are slow.
-fn big_small_data() -> PathBuf {
+pub(crate) fn big_small_data() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("big-tiny");
     if !dir.join("cspa").join("assign.tsv").exists() {
         let status = Command::new("python3")
@@ -62,7 +62,7 @@ fn the_big_workloads_derive_the_same_facts_on_both_engines() {
 /// Strengths, uncertain inputs, recursion that improves confidences around a cycle,
 /// exceptions that weaken or defeat, crisp negation with a wildcard, and every aggregate
 /// with and without solutions.
-const CONFIDENCES: &str = r#"
+pub(crate) const CONFIDENCES: &str = r#"
 rel link(a: sym, b: sym).
 rel doubt(a: sym).
 rel weight(a: sym, w: int).

@@ -24,4 +24,6 @@ mod taxii;
 mod testing;
 mod threads;
 mod tidy;
+#[cfg(feature = "dataflow")]
+mod watch;
 mod workloads;
