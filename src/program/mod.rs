@@ -594,6 +594,7 @@ impl Program {
 
     /// Adds input facts read from texts that `sources` holds (the program's own texts
     /// and more), for a watcher keeping its program in step with its input.
+    #[cfg(feature = "dataflow")]
     pub(crate) fn add_facts(
         &mut self,
         facts: impl IntoIterator<Item = Fact>,
