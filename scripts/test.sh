@@ -46,7 +46,7 @@ if [[ "${1:-}" == "--long" ]]; then
         cargo test --release --quiet --test it differential::random_programs_agree_with_themselves
     ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT="$count" ASCRIBE_DIFF_SEED="$seed" \
         cargo test --release --quiet --test it differential::random_programs_export
-    exec python3 tests/differential/compare_clingo.py --ascribe target/release/ascribe "$dir"
+    exec python3 tests/differential/compare_clingo.py --dataflow --ascribe target/release/ascribe "$dir"
 fi
 
 # A real TAXII 2.1 server (medallion) on a free local port, holding the APT40 slice as
@@ -107,6 +107,6 @@ dir=target/differential/ci
 rm -rf "$dir"
 ASCRIBE_DIFF_DIR="$PWD/$dir" ASCRIBE_DIFF_COUNT=300 \
     cargo test --quiet --test it differential::random_programs_export
-python3 tests/differential/compare_clingo.py --ascribe target/debug/ascribe \
+python3 tests/differential/compare_clingo.py --dataflow --ascribe target/debug/ascribe \
     "$dir" tests/fixtures/eval tests/fixtures/explain tests/fixtures/differential
 

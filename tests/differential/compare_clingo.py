@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Compares ascribe's model of each program with clingo's stable model.
 
-    compare_clingo.py [--ascribe BIN] [--jobs N] PATH...
+    compare_clingo.py [--ascribe BIN] [--jobs N] [--dataflow] PATH...
 
 Each PATH is a `.rules` file or a directory of them (not recursive). For each program,
 `ascribe run PROGRAM --all --format tsv` gives every fact ascribe holds (on 1, 2 and 4
-threads, which must agree byte for byte); the program,
+threads, which must agree byte for byte, and with `--dataflow` on the dataflow engine
+too, confidences included, unless it refuses the program); the program,
 translated to ASP, is solved by clingo; the two sets of atoms must be equal, relation by
 relation. Confidences are ignored: clingo has none. Exits 0 when every program agrees,
 1 when some program differs or fails, 2 on usage errors.
@@ -301,8 +302,11 @@ def clingo_model(asp, relations):
     return facts
 
 
-def ascribe_model(binary, path):
-    """ascribe's facts, evaluated on 1, 2 and 4 threads, which must print the same bytes."""
+def ascribe_model(binary, path, dataflow):
+    """ascribe's facts, evaluated on 1, 2 and 4 threads, which must print the same bytes;
+    with `dataflow`, also on the dataflow engine with 2 workers, which must print them too
+    (confidences included) unless it refuses the program. (facts, whether the dataflow
+    engine ran)."""
     outputs = []
     for threads in ("1", "2", "4"):
         run = subprocess.run(
@@ -317,15 +321,31 @@ def ascribe_model(binary, path):
         outputs.append(run.stdout)
     if any(output != outputs[0] for output in outputs):
         raise RuntimeError("ascribe's output depends on the number of threads")
+    ran = False
+    if dataflow:
+        run = subprocess.run(
+            [binary, "run", path, "--all", "--format", "tsv", "--color", "never",
+             "--engine", "dataflow", "--workers", "2", "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        refused = run.returncode == 1 and "error[E0370]" in run.stderr
+        if not refused:
+            if run.returncode != 0:
+                raise RuntimeError(f"ascribe --engine dataflow exited {run.returncode}:\n{run.stderr}")
+            if run.stdout != outputs[0]:
+                raise RuntimeError("the dataflow engine's output differs from the default engine's")
+            ran = True
     facts = collections.defaultdict(set)
     for line in outputs[0].splitlines():
         fields = line.split("\t")
         # relation, values..., confidence
         facts[fields[0]].add(tuple(fields[1:-1]))
-    return facts
+    return facts, ran
 
 
-def compare(binary, path):
+def compare(binary, path, dataflow=False):
     """(status, message) for one program: status is ok, skipped, mismatch or error."""
     try:
         text = open(path, encoding="utf-8").read()
@@ -333,7 +353,7 @@ def compare(binary, path):
     except Unsupported as error:
         return "skipped", f"{path}: skipped ({error})"
     try:
-        ours = ascribe_model(binary, path)
+        ours, ran = ascribe_model(binary, path, dataflow)
         theirs = clingo_model(asp, relations)
     except Exception as error:  # noqa: BLE001 - reported with the program
         return "error", f"{path}: {error}"
@@ -348,7 +368,7 @@ def compare(binary, path):
     atoms = sum(len(v) for v in ours.values())
     if lines:
         return "mismatch", f"{path}: models differ\n" + "\n".join(lines) + f"\n--- ASP:\n{asp}"
-    return "ok", atoms
+    return "ok", (atoms, ran)
 
 
 def programs(paths):
@@ -367,6 +387,8 @@ def main():
     parser.add_argument("--ascribe", default="target/debug/ascribe", help="the ascribe binary")
     parser.add_argument("--verbose", action="store_true", help="say why programs are skipped")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--dataflow", action="store_true",
+                        help="also run each program on the dataflow engine (2 workers)")
     args = parser.parse_args()
     if not os.access(args.ascribe, os.X_OK):
         print(f"error: {args.ascribe} is not an executable (build it first)", file=sys.stderr)
@@ -374,16 +396,20 @@ def main():
     files = list(programs(args.paths))
     counts = collections.Counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for status, message in pool.map(lambda p: compare(args.ascribe, p), files):
+        for status, message in pool.map(lambda p: compare(args.ascribe, p, args.dataflow), files):
             counts[status] += 1
             if status == "ok":
-                counts["atoms"] += message
+                counts["atoms"] += message[0]
+                counts["dataflow"] += message[1]
             elif status != "skipped" or args.verbose:
                 print(message, file=sys.stderr)
     print(
         f"{counts['atoms']} atoms agree; {counts['mismatch']} models differ,"
         f" {counts['error']} errors"
     )
+    if args.dataflow:
+        print(f"dataflow engine: the same output on {counts['dataflow']} of {counts['ok']} programs"
+              " that agree (the others combine evidence, which it refuses)")
     # The closing line in the plain form CI reads: 'N passed, N failed, N skipped'.
     failed = counts["mismatch"] + counts["error"]
     print(f"clingo: {counts['ok']} passed, {failed} failed, {counts['skipped']} skipped")
