@@ -79,23 +79,30 @@ impl Search<'_> {
         if !self.path.insert(fact) {
             return false;
         }
-        let mut proved = false;
+        // Instances that give the fact's confidence, multiplied in the order evaluation
+        // multiplies (strength, premises, factors): those giving it bit for bit first,
+        // then those equal up to rounding.
+        let mut exact = Vec::new();
+        let mut close = Vec::new();
         for instance in self.support.instances(fact) {
             if instance.premises.iter().any(|p| self.path.contains(p)) {
                 continue;
             }
             let rule = program.rule(instance.rule);
             let bindings = self.builder.bindings(rule, fact, &instance.premises);
-            let gives = rule.strength
-                * instance
-                    .premises
-                    .iter()
-                    .map(|p| model.confidence(*p))
-                    .product::<f64>()
-                * self.builder.matcher.body_factors(rule, &bindings);
-            if !same(gives, confidence) {
-                continue;
+            let mut gives = rule.strength;
+            for premise in &instance.premises {
+                gives *= model.confidence(*premise);
             }
+            gives *= self.builder.matcher.body_factors(rule, &bindings);
+            if gives == confidence {
+                exact.push(instance);
+            } else if same(gives, confidence) {
+                close.push(instance);
+            }
+        }
+        let mut proved = false;
+        for instance in exact.into_iter().chain(close) {
             if instance.premises.iter().all(|&p| self.prove(p)) {
                 let premises = instance.premises.iter().map(|p| p.row).collect();
                 self.found.insert(
