@@ -384,27 +384,45 @@ impl Session {
                 return Ok(EXIT_USAGE);
             }
         }
+        let selected = output::select(&program, &args.relations, args.all);
+        let writes_sources = staging.is_some() || args.format == args::FactFormat::Json;
+        let with_sources = writes_sources || args.format == args::FactFormat::Stix;
+        // The dataflow records no derivations: the best ones are found again for what
+        // is written with its sources.
+        let found_again = dataflow && with_sources && !args.eval.no_explain;
+        let model = if found_again {
+            let derived: Vec<crate::program::PredId> = (0..program.predicates().len() as u32)
+                .map(crate::program::PredId)
+                .filter(|&p| program.predicate(p).derived)
+                .collect();
+            let roots: Vec<crate::eval::FactId> = derived
+                .iter()
+                .flat_map(|&p| model.sorted_facts(p))
+                .collect();
+            let found = match self.explaining(&args.eval.limits, start, &model, || {
+                crate::explain::reconstruct::best_derivations(&program, &model, &roots)
+            }) {
+                Ok(found) => found,
+                Err(code) => return Ok(code),
+            };
+            model.with_derivations(found)
+        } else {
+            model
+        };
         if args.format == args::FactFormat::Stix {
             return self.run_stix(args, &program, &model, staging, out);
         }
-        let selected = output::select(&program, &args.relations, args.all);
-        if !model.recorded() && (staging.is_some() || args.format == args::FactFormat::Json) {
+        if !model.recorded() && !found_again && writes_sources {
             let mut warning = Diagnostic::error_unplaced(
                 "W0361",
-                if dataflow {
-                    "derived facts are written without their sources: `--engine dataflow` records no derivations"
-                } else {
-                    "derived facts are written without their sources: `--no-explain` records no derivations"
-                },
+                "derived facts are written without their sources: `--no-explain` records no derivations",
             );
             warning.severity = crate::diagnostic::Severity::Warning;
             self.report(&[warning
                 .with_note("loaded back, a derived fact keeps its confidence but names no source")
-                .with_help(if dataflow {
-                    "leave out `--engine dataflow` to keep the sources of each fact's best derivation"
-                } else {
-                    "leave out `--no-explain` to keep the sources of each fact's best derivation"
-                })]);
+                .with_help(
+                    "leave out `--no-explain` to keep the sources of each fact's best derivation",
+                )]);
         }
 
         if let Some(staging) = staging {

@@ -74,8 +74,8 @@ rel heaviest(a: sym, w: int).
 rel total(n: int).
 rel lonely(a: sym).
 
-link(a, b) @confidence(0.9).
-link(b, c) @confidence(0.8).
+link(a, b) @confidence(0.9) @source("report one").
+link(b, c) @confidence(0.8) @source("report two").
 link(c, a) @confidence(0.7).
 link(a, c) @confidence(0.3).
 link(c, d).
@@ -157,6 +157,84 @@ fn the_command_prints_the_same_bytes_on_both_engines_and_any_number_of_workers()
         assert!(
             output.stdout == expected.stdout,
             "--workers {workers}: output differs from the semi-naive engine's"
+        );
+    }
+}
+
+/// The files of an output directory, by name.
+fn read_dir_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("output directory")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read_to_string(&path).expect("UTF-8 output"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn output_with_sources_and_json_are_the_same_bytes_on_both_engines() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dataflow-output");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let rules = dir.join("confidences.rules");
+    std::fs::write(&rules, CONFIDENCES).expect("rules written");
+    let rules = rules.to_str().expect("utf-8 path").to_string();
+    let cspa = big_small_data().join("cspa");
+    let cspa = cspa.to_str().expect("utf-8 path").to_string();
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("confidences", vec![rules.as_str()]),
+        (
+            "cspa",
+            vec!["benches/big/programs/cspa.rules", "--facts", cspa.as_str()],
+        ),
+    ];
+    for (name, inputs) in &cases {
+        let mut outputs = Vec::new();
+        for engine in ["seminaive", "dataflow"] {
+            let out = dir.join(format!("{name}-{engine}"));
+            let out = out.to_str().expect("utf-8 path");
+            let mut args = vec!["run"];
+            args.extend(inputs.iter().copied());
+            args.extend(["--quiet", "--engine", engine, "--output", out]);
+            let written = ascribe(&args);
+            let stderr = String::from_utf8_lossy(&written.stderr).into_owned();
+            assert!(written.status.success(), "{stderr}");
+            assert!(!stderr.contains("W0361"), "{stderr}");
+            let mut args = vec!["run"];
+            args.extend(inputs.iter().copied());
+            args.extend(["--quiet", "--engine", engine, "--format", "json"]);
+            let json = ascribe(&args);
+            assert!(json.status.success());
+            outputs.push((read_dir_files(Path::new(out)), json.stdout));
+        }
+        assert!(outputs[0].0.len() > 2, "{name}: too few relations written");
+        if *name == "confidences" {
+            let reach = &outputs[0]
+                .0
+                .iter()
+                .find(|f| f.0 == "reach.facts")
+                .expect("reach")
+                .1;
+            assert!(
+                reach.contains("@source(\"report one; report two\")"),
+                "{reach}"
+            );
+        }
+        assert!(
+            outputs[0].0 == outputs[1].0,
+            "{name}: --output differs between the engines"
+        );
+        assert!(
+            outputs[0].1 == outputs[1].1,
+            "{name}: --format json differs between the engines"
         );
     }
 }
