@@ -893,15 +893,11 @@ fn random_programs_agree_with_themselves() {
     let first = env_number("ASCRIBE_DIFF_SEED", 1);
     let count = env_number("ASCRIBE_DIFF_COUNT", 300);
     let dir = temp_dir("differential");
-    let mut facts = 0;
-    let mut empty = 0;
-    for seed in first..first + count {
+    let derived = crate::common::on_every_core(count as usize, |i| {
+        let seed = first + i as u64;
         let result = std::panic::catch_unwind(|| check_program(seed, &dir));
         match result {
-            Ok(n) => {
-                facts += n;
-                empty += usize::from(n == 0);
-            }
+            Ok(n) => n,
             Err(panic) => {
                 let path = dir.join(format!("p{seed}.rules"));
                 eprintln!(
@@ -912,7 +908,9 @@ fn random_programs_agree_with_themselves() {
                 std::panic::resume_unwind(panic);
             }
         }
-    }
+    });
+    let facts: usize = derived.iter().sum();
+    let empty = derived.iter().filter(|&&n| n == 0).count();
     // The programs must not be degenerate: most derive something.
     assert!(
         facts > count as usize * 3,
