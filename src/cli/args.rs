@@ -83,6 +83,21 @@ pub struct WatchArgs {
     /// Under each conclusion that appeared or changed, its explanation tree.
     #[arg(long)]
     pub explain: bool,
+    /// Which engine keeps the conclusions up to date.
+    #[arg(long, value_enum, default_value_t = WatchEngine::Auto)]
+    pub engine: WatchEngine,
+}
+
+/// The engine of `ascribe watch`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum WatchEngine {
+    /// The dataflow engine, unless it refuses the rules (then the default engine).
+    #[default]
+    Auto,
+    /// Differential dataflow, updated from each batch alone.
+    Dataflow,
+    /// The default engine, evaluating the whole input again after each batch.
+    Seminaive,
 }
 
 /// Rule files and fact files.

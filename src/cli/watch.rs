@@ -12,7 +12,7 @@ use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use super::args::WatchArgs;
+use super::args::{WatchArgs, WatchEngine};
 use super::{Out, Session, EXIT_INPUT, EXIT_OK};
 use crate::dataflow::watch::{Applied, Update, Watcher};
 use crate::dataflow::{self, Options};
@@ -41,6 +41,33 @@ struct Batch {
     first_line: usize,
 }
 
+/// The evaluation a watch keeps up to date.
+enum Live {
+    /// Differential dataflow, updated from each batch alone.
+    Dataflow(Watcher),
+    /// The default engine, evaluating the whole input again after each batch.
+    Again(Model),
+}
+
+/// A fact of a batch, read and checked: where it was written, its sign, its relation
+/// and values, and the fact as lowered (annotations and span).
+struct Read {
+    span: crate::diagnostic::Span,
+    sign: Sign,
+    predicate: PredId,
+    values: Vec<crate::value::Value>,
+    fact: crate::program::Fact,
+}
+
+/// One change as printed: the fact, its confidence before and after, its tree.
+struct Shown {
+    relation: String,
+    text: String,
+    before: Option<f64>,
+    after: Option<f64>,
+    fact: Option<FactId>,
+}
+
 impl Session {
     /// `ascribe watch`.
     pub(super) fn watch(&mut self, args: &WatchArgs, out: &mut Out) -> io::Result<i32> {
@@ -58,8 +85,9 @@ impl Session {
                 return Ok(super::EXIT_USAGE);
             }
         }
+        let workers = args.workers.unwrap_or_else(crate::eval::available_threads);
         let options = Options {
-            workers: args.workers.unwrap_or_else(crate::eval::available_threads),
+            workers,
             cluster: None,
         };
         let limits = Limits {
@@ -67,48 +95,81 @@ impl Session {
             ..Limits::default()
         };
         let refused = dataflow::unsupported(&program, &limits, &options);
-        if !refused.is_empty() {
-            self.report(&refused);
-            return Ok(EXIT_INPUT);
-        }
+        let on_dataflow = match args.engine {
+            WatchEngine::Dataflow if !refused.is_empty() => {
+                self.report(&refused);
+                return Ok(EXIT_INPUT);
+            }
+            WatchEngine::Dataflow => true,
+            WatchEngine::Seminaive => false,
+            WatchEngine::Auto => {
+                if let Some(first) = refused.first() {
+                    if !self.quiet {
+                        eprintln!(
+                            "note: {}; watching on the default engine, which evaluates the whole input again after each batch",
+                            first.message
+                        );
+                    }
+                }
+                refused.is_empty()
+            }
+        };
         let base = rule_modules(&self.sources);
         let shown: Vec<PredId> = super::output::select(&program, &args.relations, args.all);
-        super::dataflow::quiet_worker_panics();
         let started = Instant::now();
-        let mut watcher = match Watcher::start(&program, &options, &limits) {
-            Ok(watcher) => watcher,
-            Err(error) => return Ok(self.watch_failed(&program, error)),
+        let again_limits = super::args::LimitArgs {
+            max_facts: args.max_facts,
+            ..super::args::LimitArgs::default()
+        };
+        let mut live = if on_dataflow {
+            super::dataflow::quiet_worker_panics();
+            match Watcher::start(&program, &options, &limits) {
+                Ok(watcher) => Live::Dataflow(watcher),
+                Err(error) => return Ok(self.watch_failed(&program, error)),
+            }
+        } else {
+            match self.evaluate(&program, false, &again_limits, Some(workers)) {
+                Ok(model) => Live::Again(model),
+                Err(code) => return Ok(code),
+            }
         };
         if !self.quiet {
+            let (facts, engine) = match &live {
+                Live::Dataflow(watcher) => (watcher.len(), "dataflow workers"),
+                Live::Again(model) => (model.total_facts(), "threads, again after each batch"),
+            };
             eprintln!(
-                "watching: {} input facts, {} facts in all, evaluated in {:.2} s on {} worker{}; give changes on standard input (`+ fact.` adds, `- fact.` retracts, a blank line applies them)",
+                "watching: {} input facts, {} facts in all, evaluated in {:.2} s on {workers} {engine}; give changes on standard input (`+ fact.` adds, `- fact.` retracts, a blank line applies them)",
                 super::progress::grouped(program.facts().len()),
-                super::progress::grouped(watcher.len()),
+                super::progress::grouped(facts),
                 started.elapsed().as_secs_f64(),
-                options.workers,
-                if options.workers == 1 { "" } else { "s" }
             );
         }
         if args.initial {
-            let mut text = String::from("batch 0: the input as loaded\n");
-            let model = self.watch_model(&mut program, &watcher, args.explain);
-            let mut facts: Vec<(String, FactId)> = Vec::new();
+            let model = match &live {
+                Live::Dataflow(watcher) => self.watch_model(&mut program, watcher),
+                Live::Again(model) => model.clone(),
+            };
+            let mut listed = Vec::new();
             for &p in &shown {
                 for fact in model.sorted_facts(p) {
-                    let line = format!(
-                        "{}  [{}]",
-                        explain::fact_text(&program, model.interner(), p, model.tuple(fact)),
-                        render::confidence(model.confidence(fact))
-                    );
-                    facts.push((line, fact));
+                    listed.push(Shown {
+                        relation: String::new(),
+                        text: explain::fact_text(&program, model.interner(), p, model.tuple(fact)),
+                        before: None,
+                        after: Some(model.confidence(fact)),
+                        fact: Some(fact),
+                    });
                 }
             }
-            let explained = self.explained(&program, model, &facts, args.explain);
-            for ((line, _), tree) in facts.iter().zip(explained) {
-                text.push_str(&format!("+ {line}\n"));
-                text.push_str(&tree);
-            }
-            text.push('\n');
+            let text = self.listing(
+                &program,
+                model,
+                !on_dataflow,
+                listed,
+                "batch 0: the input as loaded\n".to_string(),
+                args.explain,
+            );
             out.write(&text)?;
             out.stdout.flush()?;
         }
@@ -134,50 +195,120 @@ impl Session {
             };
             batches += 1;
             let began = Instant::now();
-            let updates = match self.read_updates(&mut program, &watcher, &base, &batch, batches) {
-                Some(updates) => updates,
-                None => {
-                    out.write(&format!(
-                        "batch {batches}: not applied, nothing changed\n\n"
-                    ))?;
-                    out.stdout.flush()?;
-                    continue;
+            let Some(read) = self.read_updates(&program, &base, &batch, batches) else {
+                out.write(&format!(
+                    "batch {batches}: not applied, nothing changed\n\n"
+                ))?;
+                out.stdout.flush()?;
+                continue;
+            };
+            let reading = began.elapsed();
+            let (header, listed, model) = match &mut live {
+                Live::Dataflow(watcher) => {
+                    let updates: Vec<Update> = read
+                        .iter()
+                        .map(|r| {
+                            let tuple: Vec<_> =
+                                r.values.iter().map(|v| watcher.intern(v.clone())).collect();
+                            match r.sign {
+                                Sign::Add => Update::Add(
+                                    r.predicate,
+                                    tuple,
+                                    program.fact_confidence(&r.fact),
+                                ),
+                                Sign::Retract => Update::Retract(r.predicate, tuple),
+                            }
+                        })
+                        .collect();
+                    let applied = match watcher.apply(&updates) {
+                        Ok(applied) => applied,
+                        Err(error) => return Ok(self.watch_failed(&program, error)),
+                    };
+                    self.warn_absent(&program, &read, &applied.absent);
+                    if args.explain {
+                        keep_in_step(&mut program, &read, &updates, &applied, &self.sources);
+                    }
+                    let interner = watcher.interner();
+                    let listed: Vec<Shown> = applied
+                        .changes
+                        .iter()
+                        .filter(|c| shown.contains(&c.predicate))
+                        .map(|c| Shown {
+                            relation: program.predicate(c.predicate).name.clone(),
+                            text: explain::fact_text(&program, &interner, c.predicate, &c.tuple),
+                            before: c.before,
+                            after: c.after,
+                            fact: None,
+                        })
+                        .collect();
+                    let model = (args.explain && listed.iter().any(|l| l.after.is_some()))
+                        .then(|| self.watch_model(&mut program, watcher));
+                    let listed = match &model {
+                        Some(model) => listed
+                            .into_iter()
+                            .zip(
+                                applied
+                                    .changes
+                                    .iter()
+                                    .filter(|c| shown.contains(&c.predicate)),
+                            )
+                            .map(|(mut l, c)| {
+                                l.fact = model.find(c.predicate, &c.tuple);
+                                l
+                            })
+                            .collect(),
+                        None => listed,
+                    };
+                    ((applied.added, applied.retracted), listed, model)
+                }
+                Live::Again(model) => {
+                    let (added, retracted, absent) = apply_to(&mut program, &read, &self.sources);
+                    self.warn_absent(&program, &read, &absent);
+                    let next = match self.evaluate(&program, false, &again_limits, Some(workers)) {
+                        Ok(next) => next,
+                        Err(code) => return Ok(code),
+                    };
+                    let listed = difference(&program, model, &next, &shown);
+                    *model = next.clone();
+                    ((added, retracted), listed, Some(next))
                 }
             };
-            let read = began.elapsed();
-            let applied =
-                match watcher.apply(&updates.iter().map(|u| u.1.clone()).collect::<Vec<_>>()) {
-                    Ok(applied) => applied,
-                    Err(error) => return Ok(self.watch_failed(&program, error)),
-                };
             let took = began.elapsed();
-            self.warn_absent(&program, &updates, &applied);
-            if args.explain {
-                self.keep_in_step(&mut program, &updates, &applied);
-            }
-            let text = self.changes(
-                &mut program,
-                &watcher,
-                &shown,
-                &applied,
-                batches,
-                args.explain,
+            let mut listed = listed;
+            listed.sort_by(|a, b| (&a.relation, &a.text).cmp(&(&b.relation, &b.text)));
+            let count = |f: fn(&Shown) -> bool| listed.iter().filter(|l| f(l)).count();
+            let title = format!(
+                "batch {batches}: {} added, {} retracted; {} appeared, {} disappeared, {} changed\n",
+                header.0,
+                header.1,
+                count(|c| c.before.is_none()),
+                count(|c| c.after.is_none()),
+                count(|c| c.before.is_some() && c.after.is_some()),
             );
+            let text = match model {
+                Some(model) => {
+                    self.listing(&program, model, !on_dataflow, listed, title, args.explain)
+                }
+                None => listing_text(listed, Vec::new(), title),
+            };
             out.write(&text)?;
             out.stdout.flush()?;
             if !self.quiet {
                 eprintln!(
-                    "batch {batches}: {} change{} applied in {:.1} ms ({:.1} ms reading them, {:.1} ms in the dataflow)",
-                    updates.len(),
-                    if updates.len() == 1 { "" } else { "s" },
+                    "batch {batches}: {} change{} applied in {:.1} ms ({:.1} ms reading them, {:.1} ms {})",
+                    read.len(),
+                    if read.len() == 1 { "" } else { "s" },
                     took.as_secs_f64() * 1000.0,
-                    read.as_secs_f64() * 1000.0,
-                    (took - read).as_secs_f64() * 1000.0
+                    reading.as_secs_f64() * 1000.0,
+                    (took - reading).as_secs_f64() * 1000.0,
+                    if on_dataflow { "in the dataflow" } else { "evaluating again" }
                 );
             }
         }
-        if let Err(error) = watcher.close() {
-            return Ok(self.watch_failed(&program, error));
+        if let Live::Dataflow(watcher) = live {
+            if let Err(error) = watcher.close() {
+                return Ok(self.watch_failed(&program, error));
+            }
         }
         Ok(EXIT_OK)
     }
@@ -204,12 +335,11 @@ impl Session {
     /// the batch is refused.
     fn read_updates(
         &mut self,
-        program: &mut Program,
-        watcher: &Watcher,
+        program: &Program,
         base: &[ast::Module],
         batch: &Batch,
         number: usize,
-    ) -> Option<Vec<(crate::diagnostic::Span, Update, crate::program::Fact)>> {
+    ) -> Option<Vec<Read>> {
         let name = format!("<stdin batch {number}, from line {}>", batch.first_line);
         let source: SourceId = self.sources.add(name, batch.text.clone());
         let (module, mut diagnostics) = crate::syntax::parse(source, &batch.text);
@@ -272,7 +402,7 @@ impl Session {
             self.report(&errors);
             return None;
         };
-        let mut updates = Vec::new();
+        let mut read = Vec::new();
         let mut unknown = Vec::new();
         for fact in lowered.facts() {
             let name = &lowered.predicate(fact.predicate).name;
@@ -288,183 +418,242 @@ impl Session {
                 );
                 continue;
             };
-            let tuple: Vec<crate::value::ValueId> = fact
-                .tuple
-                .iter()
-                .map(|v| watcher.intern(lowered.interner().value(*v).clone()))
-                .collect();
-            let sign = sign_at(&batch.signs, fact.span.start as usize).unwrap_or(Sign::Add);
-            let update = match sign {
-                Sign::Add => Update::Add(p, tuple.clone(), lowered.fact_confidence(fact)),
-                Sign::Retract => Update::Retract(p, tuple.clone()),
-            };
             let mut kept = fact.clone();
             kept.predicate = p;
-            kept.tuple = tuple.as_slice().into();
-            updates.push((fact.span, update, kept));
+            read.push(Read {
+                span: fact.span,
+                sign: sign_at(&batch.signs, fact.span.start as usize).unwrap_or(Sign::Add),
+                predicate: p,
+                values: fact
+                    .tuple
+                    .iter()
+                    .map(|v| lowered.interner().value(*v).clone())
+                    .collect(),
+                fact: kept,
+            });
         }
         if !unknown.is_empty() {
             self.report(&unknown);
             return None;
         }
-        let _ = program;
-        Some(updates)
+        Some(read)
     }
 
-    /// W0378 for each retraction of a tuple that was not an input fact.
-    fn warn_absent(
-        &mut self,
-        program: &Program,
-        updates: &[(crate::diagnostic::Span, Update, crate::program::Fact)],
-        applied: &Applied,
-    ) {
-        let mut warnings = Vec::new();
-        for &position in &applied.absent {
-            let (span, _, fact) = &updates[position];
-            let name = &program.predicate(fact.predicate).name;
-            warnings.push(
-                Diagnostic::warning("W0378", format!("nothing to retract: this `{name}` fact is not an input fact"), *span)
+    /// W0378 for each retraction (by position in `read`) of a tuple that was not an
+    /// input fact.
+    fn warn_absent(&mut self, program: &Program, read: &[Read], absent: &[usize]) {
+        let warnings: Vec<Diagnostic> = absent
+            .iter()
+            .map(|&position| {
+                let r = &read[position];
+                let name = &program.predicate(r.predicate).name;
+                Diagnostic::warning("W0378", format!("nothing to retract: this `{name}` fact is not an input fact"), r.span)
                     .with_label("not in the input")
-                    .with_help("retract facts as they were given (same values); derived facts go when what they rest on does"),
-            );
-        }
+                    .with_help("retract facts as they were given (same values); derived facts go when what they rest on does")
+            })
+            .collect();
         self.warnings += warnings.len();
         self.report(&warnings);
     }
 
-    /// Applies the batch to the program too, so that explanations name the input facts
-    /// as they are now.
-    fn keep_in_step(
-        &self,
-        program: &mut Program,
-        updates: &[(crate::diagnostic::Span, Update, crate::program::Fact)],
-        applied: &Applied,
-    ) {
-        let retracted: rustc_hash::FxHashSet<(PredId, Vec<crate::value::ValueId>)> = updates
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !applied.absent.contains(i))
-            .filter_map(|(_, (_, update, _))| match update {
-                Update::Retract(p, tuple) => Some((*p, tuple.clone())),
-                Update::Add(..) => None,
-            })
-            .collect();
-        if !retracted.is_empty() {
-            program.retain_facts(|f| !retracted.contains(&(f.predicate, f.tuple.to_vec())));
-        }
-        let added = updates.iter().filter_map(|(_, update, fact)| match update {
-            Update::Add(..) => Some(fact.clone()),
-            Update::Retract(..) => None,
-        });
-        program.add_facts(added, self.sources.clone());
-    }
-
     /// The facts now as a model of `program`, whose values are brought up to date.
-    fn watch_model(&self, program: &mut Program, watcher: &Watcher, _explain: bool) -> Model {
+    fn watch_model(&self, program: &mut Program, watcher: &Watcher) -> Model {
         *program.interner_mut() = watcher.interner();
         watcher.model(program)
     }
 
-    /// The explanation tree of each fact, as indented text, or empty strings.
-    fn explained(
+    /// The text of a batch: `title`, then a line per change, each with its tree when
+    /// `explain`; the trees read `model`, whose derivations are found again unless it
+    /// `recorded` them.
+    fn listing(
         &self,
         program: &Program,
         model: Model,
-        facts: &[(String, FactId)],
-        explain: bool,
-    ) -> Vec<String> {
-        if !explain {
-            return vec![String::new(); facts.len()];
-        }
-        let roots: Vec<FactId> = facts.iter().map(|(_, f)| *f).collect();
-        let found = explain::reconstruct::best_derivations(program, &model, &roots);
-        let model = model.with_derivations(found);
-        roots
-            .iter()
-            .map(|&fact| {
-                let tree = render::text(&explain::explain(program, &model, fact));
-                tree.lines().map(|l| format!("    {l}\n")).collect()
-            })
-            .collect()
-    }
-
-    /// The text of one applied batch: a header line, a line per change, a blank line.
-    fn changes(
-        &self,
-        program: &mut Program,
-        watcher: &Watcher,
-        shown: &[PredId],
-        applied: &Applied,
-        number: usize,
+        recorded: bool,
+        listed: Vec<Shown>,
+        title: String,
         explain: bool,
     ) -> String {
-        let interner = watcher.interner();
-        let mut lines: Vec<(String, String, &crate::dataflow::watch::Changed)> = applied
-            .changes
+        if !explain {
+            return listing_text(listed, Vec::new(), title);
+        }
+        let roots: Vec<FactId> = listed.iter().filter_map(|l| l.after.and(l.fact)).collect();
+        let model = if recorded {
+            model
+        } else {
+            let found = explain::reconstruct::best_derivations(program, &model, &roots);
+            model.with_derivations(found)
+        };
+        let trees = listed
             .iter()
-            .filter(|c| shown.contains(&c.predicate))
-            .map(|c| {
-                (
-                    program.predicate(c.predicate).name.clone(),
-                    explain::fact_text(program, &interner, c.predicate, &c.tuple),
-                    c,
-                )
+            .map(|l| match l.after.and(l.fact) {
+                Some(fact) => {
+                    let tree = render::text(&explain::explain(program, &model, fact));
+                    tree.lines().map(|line| format!("    {line}\n")).collect()
+                }
+                None => String::new(),
             })
             .collect();
-        lines.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        let count = |f: fn(&crate::dataflow::watch::Changed) -> bool| {
-            lines.iter().filter(|l| f(l.2)).count()
+        listing_text(listed, trees, title)
+    }
+}
+
+/// `title`, a line per change (with its tree from `trees`, if any), a blank line.
+fn listing_text(listed: Vec<Shown>, trees: Vec<String>, title: String) -> String {
+    let mut text = title;
+    let mut trees = trees.into_iter();
+    for change in &listed {
+        let line = match (change.before, change.after) {
+            (None, Some(now)) => format!("+ {}  [{}]\n", change.text, render::confidence(now)),
+            (Some(was), None) => format!("- {}  [was {}]\n", change.text, render::confidence(was)),
+            (Some(was), Some(now)) => format!(
+                "~ {}  [{} -> {}]\n",
+                change.text,
+                render::confidence(was),
+                render::confidence(now)
+            ),
+            (None, None) => String::new(),
         };
-        let mut text = format!(
-            "batch {number}: {} added, {} retracted; {} appeared, {} disappeared, {} changed\n",
-            applied.added,
-            applied.retracted,
-            count(|c| c.before.is_none()),
-            count(|c| c.after.is_none()),
-            count(|c| c.before.is_some() && c.after.is_some()),
-        );
-        let explained: Vec<String> = if explain && lines.iter().any(|l| l.2.after.is_some()) {
-            let model = self.watch_model(program, watcher, explain);
-            let wanted: Vec<(String, FactId)> = lines
-                .iter()
-                .filter(|l| l.2.after.is_some())
-                .filter_map(|l| {
-                    model
-                        .find(l.2.predicate, &l.2.tuple)
-                        .map(|f| (l.1.clone(), f))
-                })
-                .collect();
-            self.explained(program, model, &wanted, true)
-        } else {
-            Vec::new()
-        };
-        let mut trees = explained.into_iter();
-        for (_, fact, change) in &lines {
-            match (change.before, change.after) {
-                (None, Some(now)) => {
-                    text.push_str(&format!("+ {fact}  [{}]\n", render::confidence(now)));
+        text.push_str(&line);
+        if let Some(tree) = trees.next() {
+            text.push_str(&tree);
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// Applies a batch to the program's input facts: retractions remove every input fact
+/// with the values, additions add a fact unless the same one (values and confidence) is
+/// there. (added, retracted, positions of retractions of absent tuples).
+fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, usize, Vec<usize>) {
+    let mut absent = Vec::new();
+    let mut gone: rustc_hash::FxHashSet<(PredId, Vec<crate::value::ValueId>)> =
+        rustc_hash::FxHashSet::default();
+    let mut retracted = 0;
+    let mut added = Vec::new();
+    let mut held: rustc_hash::FxHashMap<(PredId, Vec<crate::value::ValueId>), Vec<u64>> =
+        rustc_hash::FxHashMap::default();
+    for fact in program.facts() {
+        held.entry((fact.predicate, fact.tuple.to_vec()))
+            .or_default()
+            .push(program.fact_confidence(fact).to_bits());
+    }
+    for (position, r) in read.iter().enumerate() {
+        let tuple: Vec<_> = r
+            .values
+            .iter()
+            .map(|v| program.interner_mut().intern(v.clone()))
+            .collect();
+        let key = (r.predicate, tuple.clone());
+        match r.sign {
+            Sign::Retract => match held.remove(&key) {
+                Some(records) => {
+                    retracted += records.len();
+                    added.retain(|f: &crate::program::Fact| (f.predicate, f.tuple.to_vec()) != key);
+                    gone.insert(key);
                 }
-                (Some(was), None) => {
-                    text.push_str(&format!("- {fact}  [was {}]\n", render::confidence(was)));
-                }
-                (Some(was), Some(now)) => {
-                    text.push_str(&format!(
-                        "~ {fact}  [{} -> {}]\n",
-                        render::confidence(was),
-                        render::confidence(now)
-                    ));
-                }
-                (None, None) => continue,
-            }
-            if change.after.is_some() {
-                if let Some(tree) = trees.next() {
-                    text.push_str(&tree);
+                None => absent.push(position),
+            },
+            Sign::Add => {
+                let mut fact = r.fact.clone();
+                fact.tuple = tuple.as_slice().into();
+                let bits = program.fact_confidence(&fact).to_bits();
+                let records = held.entry(key).or_default();
+                if !records.contains(&bits) {
+                    records.push(bits);
+                    added.push(fact);
                 }
             }
         }
-        text.push('\n');
-        text
     }
+    if !gone.is_empty() {
+        program.retain_facts(|f| !gone.contains(&(f.predicate, f.tuple.to_vec())));
+    }
+    let count = added.len();
+    program.add_facts(added, sources.clone());
+    (count, retracted, absent)
+}
+
+/// What changed between two models of `program`, in the relations `shown`, facts
+/// matched by their values as written.
+fn difference(program: &Program, before: &Model, after: &Model, shown: &[PredId]) -> Vec<Shown> {
+    let mut out = Vec::new();
+    for &p in shown {
+        let relation = &program.predicate(p).name;
+        let texts = |model: &Model| -> rustc_hash::FxHashMap<String, (f64, FactId)> {
+            model
+                .sorted_facts(p)
+                .into_iter()
+                .map(|f| {
+                    (
+                        explain::fact_text(program, model.interner(), p, model.tuple(f)),
+                        (model.confidence(f), f),
+                    )
+                })
+                .collect()
+        };
+        let (was, now) = (texts(before), texts(after));
+        for (text, (confidence, _)) in &was {
+            if !now.contains_key(text) {
+                out.push(Shown {
+                    relation: relation.clone(),
+                    text: text.clone(),
+                    before: Some(*confidence),
+                    after: None,
+                    fact: None,
+                });
+            }
+        }
+        for (text, (confidence, fact)) in now {
+            let before = was.get(&text).map(|w| w.0);
+            if before != Some(confidence) {
+                out.push(Shown {
+                    relation: relation.clone(),
+                    text,
+                    before,
+                    after: Some(confidence),
+                    fact: Some(fact),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Applies the batch to the program too, so that explanations over the dataflow's
+/// facts name the input facts as they are now.
+fn keep_in_step(
+    program: &mut Program,
+    read: &[Read],
+    updates: &[Update],
+    applied: &Applied,
+    sources: &Sources,
+) {
+    let retracted: rustc_hash::FxHashSet<(PredId, Vec<crate::value::ValueId>)> = updates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !applied.absent.contains(i))
+        .filter_map(|(_, update)| match update {
+            Update::Retract(p, tuple) => Some((*p, tuple.clone())),
+            Update::Add(..) => None,
+        })
+        .collect();
+    if !retracted.is_empty() {
+        program.retain_facts(|f| !retracted.contains(&(f.predicate, f.tuple.to_vec())));
+    }
+    let added = read
+        .iter()
+        .zip(updates)
+        .filter_map(|(r, update)| match update {
+            Update::Add(_, tuple, _) => {
+                let mut fact = r.fact.clone();
+                fact.tuple = tuple.as_slice().into();
+                Some(fact)
+            }
+            Update::Retract(..) => None,
+        });
+    program.add_facts(added, sources.clone());
 }
 
 /// The sign of the change that the byte at `at` belongs to: the last signed line that

@@ -162,7 +162,11 @@ const FACTS: &str = "edge(a, b).\nedge(b, c) @confidence(0.5) @source(\"a note\"
 
 /// Runs `ascribe watch ARGS` on the two-rule program, with `input` on standard input.
 fn watch(args: &[&str], input: &str) -> (String, String, i32) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-cli");
+    // A directory of its own: the tests run at once, and rewriting a file another is
+    // reading would hand it a truncated one.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("watch-cli-{call}"));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     std::fs::write(dir.join("reach.rules"), RULES).expect("rules written");
     std::fs::write(dir.join("edges.facts"), FACTS).expect("facts written");
@@ -301,15 +305,9 @@ batch 6: 1 added, 0 retracted; 3 appeared, 0 disappeared, 0 changed
     }
 }
 
-#[test]
-fn programs_the_dataflow_engine_refuses_are_refused_before_watching() {
-    let (stdout, stderr, code) = watch(&["--quiet", "--relation", "reech"], "");
-    assert_eq!((stdout.as_str(), code), ("", 2), "{stderr}");
-    assert!(
-        stderr.contains("--relation reech: no such relation (did you mean `reach`?)"),
-        "{stderr}"
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_ascribe"))
+/// `ascribe watch ARGS` on the New Zealand case, `input` on standard input.
+fn watch_nz(args: &[&str], input: &str) -> (String, String, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
         .args([
             "watch",
             "rules/",
@@ -317,19 +315,136 @@ fn programs_the_dataflow_engine_refuses_are_refused_before_watching() {
             "facts/nz-2021",
             "--facts",
             "facts/attack",
-            "--color",
-            "never",
         ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ascribe runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .args(["--color", "never"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ascribe starts");
+    child
+        .stdin
+        .take()
+        .expect("a pipe")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    let out = child.wait_with_output().expect("ascribe ends");
+    (
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn the_founding_case_is_watched_on_the_default_engine() {
+    // Both statements that named APT40 for the PCO intrusion withdrawn, then the
+    // minister's restored at a lower confidence.
+    let input = "- claims(gcsb_ncsc_2024_03_26, conducted_by, nz_pco_2021, \"APT40\").
+- claims(nz_minister_collins_2024_03_26, conducted_by, nz_pco_2021, \"APT40\").
+
++ claims(nz_minister_collins_2024_03_26, conducted_by, nz_pco_2021, \"APT40\")
+    @source(\"a later statement\") @confidence(0.6).
+
+";
+    let (stdout, stderr, code) = watch_nz(&["--explain"], input);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("is declared `@combine(noisy_or)`; watching on the default engine, which evaluates the whole input again after each batch"),
+        "{stderr}"
+    );
+    let (first, second) = stdout.split_once("\nbatch 2").expect("two batches");
+    assert!(
+        first.starts_with("batch 1: 0 added, 2 retracted; 0 appeared, 17 disappeared, 0 changed\n"),
+        "{first}"
+    );
+    for line in [
+        "- conducted_by(nz_pco_2021, apt40)  [was 0.902]\n",
+        "- state_sponsored(nz_pco_2021, prc)  [was 0.815]\n",
+    ] {
+        assert!(first.contains(line), "{line} not in:\n{first}");
+    }
+    // The other incident keeps its attribution.
+    assert!(!first.contains("nz_parliamentary_service_2021"), "{first}");
+    assert!(
+        second.starts_with(": 1 added, 0 retracted; 17 appeared, 0 disappeared, 0 changed\n"),
+        "{second}"
+    );
+    let conducted = second
+        .split("\n+ ")
+        .find(|block| block.starts_with("conducted_by(nz_pco_2021, apt40)"))
+        .expect("the attribution is back");
+    assert!(
+        conducted.contains("source: a later statement\n"),
+        "{conducted}"
+    );
+    assert!(
+        conducted.contains("at <stdin batch 2, from line 4>:1:3\n"),
+        "{conducted}"
+    );
+    // Asked for, the dataflow engine refuses the rules by name.
+    let (stdout, stderr, code) = watch_nz(&["--engine", "dataflow"], "");
+    assert_eq!((stdout.as_str(), code), ("", 1), "{stderr}");
     assert!(
         stderr.contains("error[E0370]: `--engine dataflow` does not combine lines of evidence"),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn both_engines_print_the_same_changes() {
+    let input = "+ edge(c, d).\n\n- edge(a, b).\n+ edge(a, x)\n    @confidence(0.9).\n\n+ edge(a, b) @confidence(0.3).\n+ edge(x, b).\n\n- edge(b, c).\n+ edge(b, c) @confidence(0.25).\n\n";
+    for flags in [&["--quiet"][..], &["--quiet", "--initial", "--explain"][..]] {
+        let dataflow = watch(&[flags, &["--engine", "dataflow"]].concat(), input);
+        let seminaive = watch(&[flags, &["--engine", "seminaive"]].concat(), input);
+        assert_eq!(dataflow.2, 0, "{}", dataflow.1);
+        assert_eq!(dataflow.0, seminaive.0, "{flags:?}");
+    }
+    let (stdout, _, code) = watch(&["--quiet", "--relation", "reech"], "");
+    assert_eq!((stdout.as_str(), code), ("", 2));
+    // A large workload: every 5th input fact retracted, then restored.
+    let data = big_small_data().join("cspa");
+    let rules = "benches/big/programs/cspa.rules";
+    let batches = Command::new("python3")
+        .args(["benches/big/updates.py", rules])
+        .arg(&data)
+        .arg("5")
+        .stderr(Stdio::null())
+        .output()
+        .expect("python3 runs benches/big/updates.py");
+    assert!(batches.status.success());
+    let batches = String::from_utf8(batches.stdout).expect("UTF-8");
+    assert!(batches.lines().count() > 20, "{batches}");
+    let outputs: Vec<String> = ["dataflow", "seminaive"]
+        .iter()
+        .map(|engine| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
+                .args(["watch", rules, "--facts"])
+                .arg(&data)
+                .args(["--quiet", "--engine", engine])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("ascribe starts");
+            child
+                .stdin
+                .take()
+                .expect("a pipe")
+                .write_all(batches.as_bytes())
+                .expect("input written");
+            let out = child.wait_with_output().expect("ascribe ends");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).expect("UTF-8")
+        })
+        .collect();
+    assert!(outputs[0].lines().count() > 20, "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1]);
 }
 
 #[test]
