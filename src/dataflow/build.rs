@@ -44,12 +44,27 @@ const UNBOUND: u32 = u32::MAX;
 pub(super) trait Time: Timestamp + Lattice + Ord {}
 impl<T: Timestamp + Lattice + Ord> Time for T {}
 
+/// A relation's facts arranged by the values of some columns, for joins.
+type ByKey<'s, T> = differential_dataflow::operators::arrange::Arranged<
+    's,
+    differential_dataflow::operators::arrange::TraceAgent<
+        differential_dataflow::trace::implementations::ValSpine<Row, Fact, T, isize>,
+    >,
+>;
+
+/// Which arrangement a positive atom joins with: its relation, the columns the binding
+/// gives, the constants and repeated columns its facts must have.
+type Arrangement = (PredId, Vec<usize>, Vec<(usize, u32)>, Vec<(usize, usize)>);
+
 /// The collections a rule body reads in one scope.
 struct Rels<'s, T: Time> {
     /// Every relation's facts, each tuple once with its best confidence.
     facts: FxHashMap<PredId, Coll<'s, T, Fact>>,
     /// One record, as the start of a body that begins with no atom.
     unit: Coll<'s, T, ()>,
+    /// The arrangements built so far in this scope, shared by every join that reads a
+    /// relation the same way.
+    arranged: std::cell::RefCell<FxHashMap<Arrangement, ByKey<'s, T>>>,
 }
 
 /// How a literal's confidence enters a binding.
@@ -305,6 +320,7 @@ fn strata<'s>(
             let rels = Rels {
                 facts: done.clone(),
                 unit: unit.clone(),
+                arranged: Default::default(),
             };
             for &p in &stratum.predicates {
                 let mut parts: Vec<_> = inputs.get(&p).cloned().into_iter().collect();
@@ -335,6 +351,7 @@ fn strata<'s>(
             let rels = Rels {
                 facts,
                 unit: unit.clone().enter(inner),
+                arranged: Default::default(),
             };
             let mut out = Vec::new();
             for (p, variable) in variables {
@@ -717,26 +734,39 @@ fn positive<'s, T: Time>(
             })
         }
         Some(bindings) => {
-            let keyed_facts = {
-                let columns = Arc::clone(&columns);
-                facts.flat_map(move |(row, confidence)| {
-                    columns
-                        .matches(&row)
-                        .then(|| (columns.row_key(&row), (row, confidence)))
+            let which: Arrangement = (
+                atom.predicate,
+                columns.key.iter().map(|&(c, _)| c).collect(),
+                columns.constant.clone(),
+                columns.repeat.clone(),
+            );
+            let arranged = rels
+                .arranged
+                .borrow_mut()
+                .entry(which)
+                .or_insert_with(|| {
+                    let columns = Arc::clone(&columns);
+                    facts
+                        .flat_map(move |(row, confidence)| {
+                            columns
+                                .matches(&row)
+                                .then(|| (columns.row_key(&row), (row, confidence)))
+                        })
+                        .arrange_by_key()
                 })
-            };
+                .clone();
             let keyed = {
                 let columns = Arc::clone(&columns);
                 bindings.map(move |binding| (columns.binding_key(&binding.0), binding))
             };
-            keyed.join_map(
-                keyed_facts,
-                move |_, (registers, slots), (row, confidence)| {
+            keyed.arrange_by_key().join_core(
+                arranged,
+                move |_, (registers, slots): &Binding, (row, confidence): &Fact| {
                     let mut registers = registers.clone();
                     columns.bind(&mut registers, row);
                     let mut slots = slots.clone();
                     mode.premise(&mut slots, *confidence);
-                    (registers, slots)
+                    Some((registers, slots))
                 },
             )
         }
