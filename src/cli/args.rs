@@ -84,20 +84,19 @@ pub struct WatchArgs {
     #[arg(long)]
     pub explain: bool,
     /// Which engine keeps the conclusions up to date.
-    #[arg(long, value_enum, default_value_t = WatchEngine::Auto)]
+    #[arg(long, value_enum, default_value_t = WatchEngine::Seminaive)]
     pub engine: WatchEngine,
 }
 
 /// The engine of `ascribe watch`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum WatchEngine {
-    /// The dataflow engine, unless it refuses the rules (then the default engine).
+    /// The default engine, evaluating the whole input again after each batch (faster
+    /// than updating the dataflow on every workload measured so far).
     #[default]
-    Auto,
+    Seminaive,
     /// Differential dataflow, updated from each batch alone.
     Dataflow,
-    /// The default engine, evaluating the whole input again after each batch.
-    Seminaive,
 }
 
 /// Rule files and fact files.

@@ -45,8 +45,9 @@ struct Batch {
 enum Live {
     /// Differential dataflow, updated from each batch alone.
     Dataflow(Watcher),
-    /// The default engine, evaluating the whole input again after each batch.
-    Again(Model),
+    /// The default engine, evaluating the whole input again after each batch: the last
+    /// model, and how many values the program held when it was evaluated.
+    Again(Model, usize),
 }
 
 /// A fact of a batch, read and checked: where it was written, its sign, its relation
@@ -94,26 +95,14 @@ impl Session {
             max_facts: args.max_facts,
             ..Limits::default()
         };
-        let refused = dataflow::unsupported(&program, &limits, &options);
-        let on_dataflow = match args.engine {
-            WatchEngine::Dataflow if !refused.is_empty() => {
+        let on_dataflow = args.engine == WatchEngine::Dataflow;
+        if on_dataflow {
+            let refused = dataflow::unsupported(&program, &limits, &options);
+            if !refused.is_empty() {
                 self.report(&refused);
                 return Ok(EXIT_INPUT);
             }
-            WatchEngine::Dataflow => true,
-            WatchEngine::Seminaive => false,
-            WatchEngine::Auto => {
-                if let Some(first) = refused.first() {
-                    if !self.quiet {
-                        eprintln!(
-                            "note: {}; watching on the default engine, which evaluates the whole input again after each batch",
-                            first.message
-                        );
-                    }
-                }
-                refused.is_empty()
-            }
-        };
+        }
         let base = rule_modules(&self.sources);
         let shown: Vec<PredId> = super::output::select(&program, &args.relations, args.all);
         let started = Instant::now();
@@ -129,14 +118,14 @@ impl Session {
             }
         } else {
             match self.evaluate(&program, false, &again_limits, Some(workers)) {
-                Ok(model) => Live::Again(model),
+                Ok(model) => Live::Again(model, program.interner().len()),
                 Err(code) => return Ok(code),
             }
         };
         if !self.quiet {
             let (facts, engine) = match &live {
                 Live::Dataflow(watcher) => (watcher.len(), "dataflow workers"),
-                Live::Again(model) => (model.total_facts(), "threads, again after each batch"),
+                Live::Again(model, _) => (model.total_facts(), "threads, again after each batch"),
             };
             eprintln!(
                 "watching: {} input facts, {} facts in all, evaluated in {:.2} s on {workers} {engine}; give changes on standard input (`+ fact.` adds, `- fact.` retracts, a blank line applies them)",
@@ -148,7 +137,7 @@ impl Session {
         if args.initial {
             let model = match &live {
                 Live::Dataflow(watcher) => self.watch_model(&mut program, watcher),
-                Live::Again(model) => model.clone(),
+                Live::Again(model, _) => model.clone(),
             };
             let mut listed = Vec::new();
             for &p in &shown {
@@ -261,15 +250,16 @@ impl Session {
                     };
                     ((applied.added, applied.retracted), listed, model)
                 }
-                Live::Again(model) => {
+                Live::Again(model, values) => {
                     let (added, retracted, absent) = apply_to(&mut program, &read, &self.sources);
                     self.warn_absent(&program, &read, &absent);
                     let next = match self.evaluate(&program, false, &again_limits, Some(workers)) {
                         Ok(next) => next,
                         Err(code) => return Ok(code),
                     };
-                    let listed = difference(&program, model, &next, &shown);
+                    let listed = difference(&program, *values, model, &next, &shown);
                     *model = next.clone();
+                    *values = program.interner().len();
                     ((added, retracted), listed, Some(next))
                 }
             };
@@ -575,45 +565,69 @@ fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, 
     (count, retracted, absent)
 }
 
-/// What changed between two models of `program`, in the relations `shown`, facts
-/// matched by their values as written.
-fn difference(program: &Program, before: &Model, after: &Model, shown: &[PredId]) -> Vec<Shown> {
+/// What changed between two models of `program`, in the relations `shown`. Facts are
+/// matched by their values: the first `values` value ids (those the program held when
+/// `before` was evaluated) are the same in both models; the others (values computed
+/// during evaluation, which each numbers in its own order, and values added since) are
+/// matched by their text. Only the facts that changed are written out.
+fn difference(
+    program: &Program,
+    values: usize,
+    before: &Model,
+    after: &Model,
+    shown: &[PredId],
+) -> Vec<Shown> {
+    let base = values as u64;
+    let mut computed: rustc_hash::FxHashMap<String, u64> = rustc_hash::FxHashMap::default();
+    let mut key = |model: &Model, tuple: &[crate::value::ValueId]| -> Vec<u64> {
+        tuple
+            .iter()
+            .map(|v| {
+                if u64::from(v.0) < base {
+                    u64::from(v.0)
+                } else {
+                    let text = model.interner().value(*v).to_string();
+                    let next = base + computed.len() as u64;
+                    *computed.entry(text).or_insert(next)
+                }
+            })
+            .collect()
+    };
     let mut out = Vec::new();
     for &p in shown {
         let relation = &program.predicate(p).name;
-        let texts = |model: &Model| -> rustc_hash::FxHashMap<String, (f64, FactId)> {
-            model
-                .sorted_facts(p)
-                .into_iter()
-                .map(|f| {
-                    (
-                        explain::fact_text(program, model.interner(), p, model.tuple(f)),
-                        (model.confidence(f), f),
-                    )
-                })
-                .collect()
-        };
-        let (was, now) = (texts(before), texts(after));
-        for (text, (confidence, _)) in &was {
-            if !now.contains_key(text) {
+        let rows =
+            |model: &Model| (0..model.len(p) as u32).map(move |row| FactId { predicate: p, row });
+        let was: rustc_hash::FxHashMap<Vec<u64>, f64> = rows(before)
+            .map(|f| (key(before, before.tuple(f)), before.confidence(f)))
+            .collect();
+        let mut still = rustc_hash::FxHashSet::default();
+        for fact in rows(after) {
+            let k = key(after, after.tuple(fact));
+            let confidence = after.confidence(fact);
+            let earlier = was.get(&k).copied();
+            if earlier.is_some() {
+                still.insert(k);
+            }
+            if earlier != Some(confidence) {
                 out.push(Shown {
                     relation: relation.clone(),
-                    text: text.clone(),
-                    before: Some(*confidence),
-                    after: None,
-                    fact: None,
+                    text: explain::fact_text(program, after.interner(), p, after.tuple(fact)),
+                    before: earlier,
+                    after: Some(confidence),
+                    fact: Some(fact),
                 });
             }
         }
-        for (text, (confidence, fact)) in now {
-            let before = was.get(&text).map(|w| w.0);
-            if before != Some(confidence) {
+        for fact in rows(before) {
+            let k = key(before, before.tuple(fact));
+            if !still.contains(&k) {
                 out.push(Shown {
                     relation: relation.clone(),
-                    text,
-                    before,
-                    after: Some(confidence),
-                    fact: Some(fact),
+                    text: explain::fact_text(program, before.interner(), p, before.tuple(fact)),
+                    before: Some(before.confidence(fact)),
+                    after: None,
+                    fact: None,
                 });
             }
         }
