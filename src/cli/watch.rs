@@ -47,7 +47,7 @@ enum Live {
     Dataflow(Watcher),
     /// The default engine, evaluating the whole input again after each batch: the last
     /// model, and how many values the program held when it was evaluated.
-    Again(Model, usize),
+    Again(Box<Model>, usize),
 }
 
 /// A fact of a batch, read and checked: where it was written, its sign, its relation
@@ -118,7 +118,7 @@ impl Session {
             }
         } else {
             match self.evaluate(&program, false, &again_limits, Some(workers)) {
-                Ok(model) => Live::Again(model, program.interner().len()),
+                Ok(model) => Live::Again(Box::new(model), program.interner().len()),
                 Err(code) => return Ok(code),
             }
         };
@@ -137,7 +137,7 @@ impl Session {
         if args.initial {
             let model = match &live {
                 Live::Dataflow(watcher) => self.watch_model(&mut program, watcher),
-                Live::Again(model, _) => model.clone(),
+                Live::Again(model, _) => (**model).clone(),
             };
             let mut listed = Vec::new();
             for &p in &shown {
@@ -258,7 +258,7 @@ impl Session {
                         Err(code) => return Ok(code),
                     };
                     let listed = difference(&program, *values, model, &next, &shown);
-                    *model = next.clone();
+                    **model = next.clone();
                     *values = program.interner().len();
                     ((added, retracted), listed, Some(next))
                 }
