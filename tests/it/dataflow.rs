@@ -613,3 +613,39 @@ fn explanations_found_again_over_the_dataflow_model_are_the_recorded_ones() {
     // One tie in max_product.rules: link(a, d) by a-c-d or by a-b-d, both 0.164025.
     assert_eq!(ties, 1, "ties");
 }
+
+#[test]
+fn as_of_sets_aside_the_same_facts_on_both_engines() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dataflow-as-of");
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let rules = dir.join("asof.rules");
+    std::fs::write(
+        &rules,
+        "rel edge(a: sym, b: sym).\nrel reach(a: sym, b: sym).\nreach(X, Y) :- edge(X, Y).\nreach(X, Z) :- reach(X, Y), edge(Y, Z).\nedge(a, b) @since(2020-01-01).\nedge(b, c) @until(2019-01-01).\nedge(c, d).\n",
+    )
+    .expect("rules written");
+    let rules = rules.to_str().expect("utf-8 path");
+    for (day, expected) in [
+        (
+            "2018-06-01",
+            "reach\tb\tc\t1.000\nreach\tb\td\t1.000\nreach\tc\td\t1.000\n",
+        ),
+        ("2021-01-01", "reach\ta\tb\t1.000\nreach\tc\td\t1.000\n"),
+    ] {
+        for engine in ["seminaive", "dataflow"] {
+            let out = ascribe(&[
+                "run", rules, "--as-of", day, "--engine", engine, "--format", "tsv", "--quiet",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                expected,
+                "{engine} as of {day}"
+            );
+        }
+    }
+}
