@@ -11,9 +11,9 @@
 //! explanation trees exactly as recorded derivations are. Every fact whose instances
 //! are looked at is looked at once: the search is linear in the instances it finds.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use super::support::{Instance, Support};
+use super::support::Support;
 use super::tree::Builder;
 use crate::eval::{Derivation, FactId, Model};
 use crate::program::Program;
@@ -34,15 +34,29 @@ pub fn best_derivations(
     let mut support = Support::new(program, model);
     let mut builder = Builder::new(program, model);
     let mut found: FxHashMap<FactId, Derivation> = FxHashMap::default();
-    // The instances that give each fact its confidence, best first, for every fact the
-    // roots' trees may reach.
-    let mut candidates: FxHashMap<FactId, Vec<Instance>> = FxHashMap::default();
-    let mut seen: FxHashSet<FactId> = FxHashSet::default();
-    let mut stack: Vec<FactId> = roots.to_vec();
-    while let Some(fact) = stack.pop() {
-        if !seen.insert(fact) {
-            continue;
-        }
+    // Every fact the roots' trees may reach, numbered; the instances that give each its
+    // confidence, best first, flat: instance `k` derives `owner[k]` by `rule[k]` from
+    // the facts `premises[start[k]..start[k + 1]]` (numbers).
+    let mut number: FxHashMap<FactId, u32> = FxHashMap::default();
+    let mut facts: Vec<FactId> = Vec::new();
+    let mut owner: Vec<u32> = Vec::new();
+    let mut rule_of: Vec<crate::program::RuleId> = Vec::new();
+    let mut start: Vec<u32> = vec![0];
+    let mut premises: Vec<u32> = Vec::new();
+    let mut numbered = |fact: FactId, facts: &mut Vec<FactId>| -> u32 {
+        *number.entry(fact).or_insert_with(|| {
+            facts.push(fact);
+            facts.len() as u32 - 1
+        })
+    };
+    for &root in roots {
+        numbered(root, &mut facts);
+    }
+    let mut next = 0;
+    while next < facts.len() {
+        let fact = facts[next];
+        let index = next as u32;
+        next += 1;
         if super::budget::tick() {
             return found;
         }
@@ -52,8 +66,8 @@ pub fn best_derivations(
             .iter()
             .copied()
             .find(|&i| same(program.fact_confidence(&program.facts()[i]), confidence));
-        if let Some(index) = input {
-            found.insert(fact, Derivation::Input(index));
+        if let Some(input) = input {
+            found.insert(fact, Derivation::Input(input));
             continue;
         }
         let mut exact = Vec::new();
@@ -73,62 +87,85 @@ pub fn best_derivations(
                 close.push(instance);
             }
         }
-        exact.extend(close);
-        for instance in &exact {
-            stack.extend(instance.premises.iter().copied());
+        for instance in exact.into_iter().chain(close) {
+            owner.push(index);
+            rule_of.push(instance.rule);
+            for premise in instance.premises {
+                let n = numbered(premise, &mut facts);
+                premises.push(n);
+            }
+            start.push(premises.len() as u32);
         }
-        candidates.insert(fact, exact);
     }
-    // Per candidate instance, its premises not yet settled; per fact, the instances
-    // that have it as a premise.
-    let mut missing: FxHashMap<(FactId, usize), usize> = FxHashMap::default();
-    let mut users: FxHashMap<FactId, Vec<(FactId, usize)>> = FxHashMap::default();
-    let mut ready: Vec<(FactId, usize)> = Vec::new();
-    for (&fact, instances) in &candidates {
-        for (i, instance) in instances.iter().enumerate() {
-            let open = instance
-                .premises
-                .iter()
-                .filter(|p| !found.contains_key(p))
-                .count();
-            if open == 0 {
-                ready.push((fact, i));
-            } else {
-                missing.insert((fact, i), open);
-                for premise in instance.premises.iter().filter(|p| !found.contains_key(p)) {
-                    users.entry(*premise).or_default().push((fact, i));
-                }
+    // Per instance, its premises not yet settled; per fact, the instances that have it
+    // as a premise (once per occurrence).
+    let settled_at_start: Vec<bool> = facts.iter().map(|f| found.contains_key(f)).collect();
+    let mut missing: Vec<u32> = Vec::with_capacity(owner.len());
+    let mut uses: Vec<u32> = vec![0; facts.len() + 1];
+    for k in 0..owner.len() {
+        let range = start[k] as usize..start[k + 1] as usize;
+        let open = premises[range.clone()]
+            .iter()
+            .filter(|&&p| !settled_at_start[p as usize])
+            .count();
+        missing.push(open as u32);
+        for &p in &premises[range] {
+            if !settled_at_start[p as usize] {
+                uses[p as usize + 1] += 1;
             }
         }
     }
+    for i in 1..uses.len() {
+        uses[i] += uses[i - 1];
+    }
+    let mut users: Vec<u32> = vec![0; uses[facts.len()] as usize];
+    let mut filled = uses.clone();
+    for k in 0..owner.len() {
+        for &p in &premises[start[k] as usize..start[k + 1] as usize] {
+            if !settled_at_start[p as usize] {
+                users[filled[p as usize] as usize] = k as u32;
+                filled[p as usize] += 1;
+            }
+        }
+    }
+    drop(filled);
+    let mut settled = settled_at_start;
+    let mut ready: Vec<u32> = (0..owner.len() as u32)
+        .filter(|&k| missing[k as usize] == 0)
+        .collect();
     while !ready.is_empty() {
         if super::budget::tick() {
             return found;
         }
-        // This wave: each fact not yet settled takes its first ready instance.
-        ready.sort_unstable_by_key(|&(fact, i)| (fact, i));
-        let mut settled = Vec::new();
-        for &(fact, i) in &ready {
-            if found.contains_key(&fact) {
+        // This wave: each fact not yet settled takes its first ready instance (instances
+        // are numbered fact by fact, best first).
+        ready.sort_unstable_by_key(|&k| (facts[owner[k as usize] as usize], k));
+        let mut wave = Vec::new();
+        for &k in &ready {
+            let fact = owner[k as usize] as usize;
+            if settled[fact] {
                 continue;
             }
-            let instance = &candidates[&fact][i];
+            settled[fact] = true;
+            let range = start[k as usize] as usize..start[k as usize + 1] as usize;
             found.insert(
-                fact,
+                facts[fact],
                 Derivation::Rule {
-                    rule: instance.rule,
-                    premises: instance.premises.iter().map(|p| p.row).collect(),
+                    rule: rule_of[k as usize],
+                    premises: premises[range]
+                        .iter()
+                        .map(|&p| facts[p as usize].row)
+                        .collect(),
                 },
             );
-            settled.push(fact);
+            wave.push(fact);
         }
         ready.clear();
-        for fact in settled {
-            for user in users.remove(&fact).unwrap_or_default() {
-                let open = missing.get_mut(&user).expect("a waiting instance");
-                *open -= 1;
-                if *open == 0 && !found.contains_key(&user.0) {
-                    ready.push(user);
+        for fact in wave {
+            for &k in &users[uses[fact] as usize..uses[fact + 1] as usize] {
+                missing[k as usize] -= 1;
+                if missing[k as usize] == 0 && !settled[owner[k as usize] as usize] {
+                    ready.push(k);
                 }
             }
         }
