@@ -374,15 +374,8 @@ impl Session {
             Err(code) => return Ok(code),
         };
         let evaluated = start.elapsed();
-        for name in &args.relations {
-            if program.predicate_id(name).is_none() {
-                let names = program.predicates().iter().map(|p| p.name.as_str());
-                let hint = crate::diagnostic::suggest(name, names)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                eprintln!("error: --relation {name}: no such relation{hint}");
-                return Ok(EXIT_USAGE);
-            }
+        if !known_relations(&program, &args.relations) {
+            return Ok(EXIT_USAGE);
         }
         let selected = output::select(&program, &args.relations, args.all);
         let writes_sources = staging.is_some() || args.format == args::FactFormat::Json;
@@ -845,6 +838,22 @@ impl Session {
 }
 
 /// The diagnostic for an evaluation stopped by a limit, pointing at the growing rule.
+/// Whether every `--relation` name is a relation of `program`; says which is not,
+/// with a did-you-mean, if one is not.
+fn known_relations(program: &Program, names: &[String]) -> bool {
+    for name in names {
+        if program.predicate_id(name).is_none() {
+            let all = program.predicates().iter().map(|p| p.name.as_str());
+            let hint = crate::diagnostic::suggest(name, all)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            eprintln!("error: --relation {name}: no such relation{hint}");
+            return false;
+        }
+    }
+    true
+}
+
 fn limit_diagnostic(program: &Program, stopped: &LimitExceeded) -> Diagnostic {
     let what = match stopped.limit {
         Limit::Facts(n) => format!("more than {n} facts (--max-facts)"),

@@ -76,15 +76,8 @@ impl Session {
             Ok(program) => program,
             Err(code) => return Ok(code),
         };
-        for name in &args.relations {
-            if program.predicate_id(name).is_none() {
-                let names = program.predicates().iter().map(|p| p.name.as_str());
-                let hint = crate::diagnostic::suggest(name, names)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                eprintln!("error: --relation {name}: no such relation{hint}");
-                return Ok(super::EXIT_USAGE);
-            }
+        if !super::known_relations(&program, &args.relations) {
+            return Ok(super::EXIT_USAGE);
         }
         let workers = args.workers.unwrap_or_else(crate::eval::available_threads);
         let options = Options {

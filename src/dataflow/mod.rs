@@ -143,6 +143,31 @@ struct Shared {
     timeout: Option<Duration>,
 }
 
+impl Shared {
+    /// The state of an evaluation of `program`'s rules over `facts`, nothing derived yet.
+    fn new(
+        program: &Program,
+        facts: Vec<(PredId, Vec<u32>, u64)>,
+        max_facts: Option<usize>,
+        timeout: Option<Duration>,
+    ) -> Shared {
+        Shared {
+            rules: program.rules().to_vec(),
+            strata: program.strata().to_vec(),
+            arity: program.predicates().iter().map(|p| p.arity).collect(),
+            exception: program.predicates().iter().map(|p| p.exception).collect(),
+            facts,
+            interner: Mutex::new(program.interner().clone()),
+            facts_now: AtomicIsize::new(0),
+            stop: AtomicBool::new(false),
+            stopped: Mutex::new(None),
+            results: Mutex::new(Vec::new()),
+            max_facts,
+            timeout,
+        }
+    }
+}
+
 /// Evaluates `program` on differential dataflow. `Ok(None)` on a process other than the
 /// first of a cluster: the model is gathered on the first.
 ///
@@ -164,20 +189,12 @@ pub fn evaluate(
             )
         })
         .collect();
-    let shared = Arc::new(Shared {
-        rules: program.rules().to_vec(),
-        strata: program.strata().to_vec(),
-        arity: program.predicates().iter().map(|p| p.arity).collect(),
-        exception: program.predicates().iter().map(|p| p.exception).collect(),
+    let shared = Arc::new(Shared::new(
+        program,
         facts,
-        interner: Mutex::new(program.interner().clone()),
-        facts_now: AtomicIsize::new(0),
-        stop: AtomicBool::new(false),
-        stopped: Mutex::new(None),
-        results: Mutex::new(Vec::new()),
-        max_facts: limits.max_facts,
-        timeout: limits.timeout,
-    });
+        limits.max_facts,
+        limits.timeout,
+    ));
     let workers = options.workers.max(1);
     let first = options.cluster.as_ref().is_none_or(|c| c.process == 0);
     let worker_shared = Arc::clone(&shared);

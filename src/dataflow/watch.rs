@@ -7,7 +7,7 @@
 //! process tells the watcher then. The changes gathered up to that point are exactly
 //! those of the batch, since the next batch is not handed out before they are read.
 
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -122,20 +122,7 @@ impl Watcher {
                 (fact.predicate, row, bits)
             })
             .collect();
-        let shared = Arc::new(Shared {
-            rules: program.rules().to_vec(),
-            strata: program.strata().to_vec(),
-            arity: program.predicates().iter().map(|p| p.arity).collect(),
-            exception: program.predicates().iter().map(|p| p.exception).collect(),
-            facts,
-            interner: Mutex::new(program.interner().clone()),
-            facts_now: AtomicIsize::new(0),
-            stop: AtomicBool::new(false),
-            stopped: Mutex::new(None),
-            results: Mutex::new(Vec::new()),
-            max_facts: limits.max_facts,
-            timeout: None,
-        });
+        let shared = Arc::new(Shared::new(program, facts, limits.max_facts, None));
         let channel = Arc::new(Channel {
             batches: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),

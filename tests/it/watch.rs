@@ -170,7 +170,8 @@ fn watch(args: &[&str], input: &str) -> (String, String, i32) {
     std::fs::create_dir_all(&dir).expect("temporary directory");
     std::fs::write(dir.join("reach.rules"), RULES).expect("rules written");
     std::fs::write(dir.join("edges.facts"), FACTS).expect("facts written");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ascribe"));
+    command
         .current_dir(&dir)
         .args([
             "watch",
@@ -180,7 +181,14 @@ fn watch(args: &[&str], input: &str) -> (String, String, i32) {
             "--color",
             "never",
         ])
-        .args(args)
+        .args(args);
+    feed(command, input)
+}
+
+/// Runs `command` with `input` on its standard input: standard output, standard error
+/// and the exit code.
+fn feed(mut command: Command, input: &str) -> (String, String, i32) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -317,7 +325,8 @@ batch 6: 1 added, 0 retracted; 3 appeared, 0 disappeared, 0 changed
 
 /// `ascribe watch ARGS` on the New Zealand case, `input` on standard input.
 fn watch_nz(args: &[&str], input: &str) -> (String, String, i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ascribe"));
+    command
         .args([
             "watch",
             "rules/",
@@ -327,24 +336,8 @@ fn watch_nz(args: &[&str], input: &str) -> (String, String, i32) {
             "facts/attack",
         ])
         .args(["--color", "never"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ascribe starts");
-    child
-        .stdin
-        .take()
-        .expect("a pipe")
-        .write_all(input.as_bytes())
-        .expect("input written");
-    let out = child.wait_with_output().expect("ascribe ends");
-    (
-        String::from_utf8(out.stdout).expect("UTF-8"),
-        String::from_utf8(out.stderr).expect("UTF-8"),
-        out.status.code().unwrap_or(-1),
-    )
+        .args(args);
+    feed(command, input)
 }
 
 #[test]
@@ -425,28 +418,14 @@ fn both_engines_print_the_same_changes() {
     let outputs: Vec<String> = ["dataflow", "seminaive"]
         .iter()
         .map(|engine| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_ascribe"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_ascribe"));
+            command
                 .args(["watch", rules, "--facts"])
                 .arg(&data)
-                .args(["--quiet", "--engine", engine])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("ascribe starts");
-            child
-                .stdin
-                .take()
-                .expect("a pipe")
-                .write_all(batches.as_bytes())
-                .expect("input written");
-            let out = child.wait_with_output().expect("ascribe ends");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).expect("UTF-8")
+                .args(["--quiet", "--engine", engine]);
+            let (stdout, stderr, code) = feed(command, &batches);
+            assert_eq!(code, 0, "{stderr}");
+            stdout
         })
         .collect();
     assert!(outputs[0].lines().count() > 20, "{}", outputs[0]);
