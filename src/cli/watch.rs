@@ -514,6 +514,9 @@ fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, 
     let mut gone: rustc_hash::FxHashSet<(PredId, Vec<crate::value::ValueId>)> =
         rustc_hash::FxHashSet::default();
     let mut retracted = 0;
+    // Counted as the dataflow's watcher counts them: an addition retracted later in
+    // the same batch is one added and one retracted.
+    let mut adds = 0;
     let mut added = Vec::new();
     let mut held: rustc_hash::FxHashMap<(PredId, Vec<crate::value::ValueId>), Vec<u64>> =
         rustc_hash::FxHashMap::default();
@@ -546,6 +549,7 @@ fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, 
                 if !records.contains(&bits) {
                     records.push(bits);
                     added.push(fact);
+                    adds += 1;
                 }
             }
         }
@@ -553,9 +557,8 @@ fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, 
     if !gone.is_empty() {
         program.retain_facts(|f| !gone.contains(&(f.predicate, f.tuple.to_vec())));
     }
-    let count = added.len();
     program.add_facts(added, sources.clone());
-    (count, retracted, absent)
+    (adds, retracted, absent)
 }
 
 /// What changed between two models of `program`, in the relations `shown`. Facts are

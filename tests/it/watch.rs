@@ -393,7 +393,8 @@ fn the_founding_case_is_watched_on_the_default_engine() {
 
 #[test]
 fn both_engines_print_the_same_changes() {
-    let input = "+ edge(c, d).\n\n- edge(a, b).\n+ edge(a, x)\n    @confidence(0.9).\n\n+ edge(a, b) @confidence(0.3).\n+ edge(x, b).\n\n- edge(b, c).\n+ edge(b, c) @confidence(0.25).\n\n";
+    // The last batch adds a fact and retracts it again.
+    let input = "+ edge(c, d).\n\n- edge(a, b).\n+ edge(a, x)\n    @confidence(0.9).\n\n+ edge(a, b) @confidence(0.3).\n+ edge(x, b).\n\n- edge(b, c).\n+ edge(b, c) @confidence(0.25).\n\n+ edge(q, r).\n- edge(q, r).\n+ edge(d, e).\n\n";
     for flags in [&["--quiet"][..], &["--quiet", "--initial", "--explain"][..]] {
         let dataflow = watch(&[flags, &["--engine", "dataflow"]].concat(), input);
         let seminaive = watch(&[flags, &["--engine", "seminaive"]].concat(), input);
