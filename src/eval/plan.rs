@@ -43,6 +43,26 @@ pub(crate) struct Scan {
     /// Which premise of the rule this atom is (its position among positive atoms), or
     /// `None` inside an aggregate.
     pub slot: Option<usize>,
+    /// Rows whose value in a column cannot match a later atom, left out of the index
+    /// this scan reads (see [`Semijoin`]).
+    pub semijoin: Option<Semijoin>,
+}
+
+/// A semijoin with a complete relation, applied when an index is built: a recursive
+/// scan binds a variable that a positive atom of an earlier stratum's relation
+/// `of` must match later, so only rows whose `column` holds a value in column
+/// `of_column` of `of` can take part in a solution. The filtered index holds just those
+/// rows; the solutions are the same, found without visiting the rest. In Andersen's
+/// points-to `pointsTo(P, O) :- load(P, Q), pointsTo(Q, R), pointsTo(R, O)`, the scan
+/// of `pointsTo(Q, R)` by `R` skips every `Q` that is loaded from nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Semijoin {
+    /// The scanned atom's column.
+    pub column: usize,
+    /// The complete relation.
+    pub of: PredId,
+    /// The column of `of` whose values pass.
+    pub of_column: usize,
 }
 
 /// A scan that binds one variable fused with the scans right after it that only check
@@ -121,6 +141,17 @@ pub(crate) enum Step {
     },
 }
 
+/// Which kind of index a step reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IndexKind {
+    /// Rows grouped by key, every row.
+    Hash,
+    /// Rows grouped by key, only those passing a semijoin.
+    Filtered(Semijoin),
+    /// Rows grouped by key, each group sorted by the value of this column.
+    SortedBy(usize),
+}
+
 /// A rule's literals in evaluation order.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
@@ -129,23 +160,24 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Calls `f` on every step that reads an index, to fill in its slot; the index is on
-    /// the given columns, sorted by the value of a column if one is given.
-    pub fn for_each_indexed(
-        &mut self,
-        f: &mut impl FnMut(PredId, &[usize], Option<usize>) -> usize,
-    ) {
-        fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize], Option<usize>) -> usize) {
+    /// the given columns, sorted by the value of a column if one is given, and holds
+    /// only the rows passing the semijoin if one is given.
+    pub fn for_each_indexed(&mut self, f: &mut impl FnMut(PredId, &[usize], IndexKind) -> usize) {
+        fn walk(steps: &mut [Step], f: &mut impl FnMut(PredId, &[usize], IndexKind) -> usize) {
             for step in steps {
                 match step {
                     Step::Intersect(fused) => {
                         let lead = &fused.lead;
-                        fused.index =
-                            Some(f(lead.predicate, &lead.key_columns, Some(fused.column)));
+                        fused.index = Some(f(
+                            lead.predicate,
+                            &lead.key_columns,
+                            IndexKind::SortedBy(fused.column),
+                        ));
                         for check in &mut fused.checks {
                             check.index = Some(f(
                                 check.scan.predicate,
                                 &check.key_columns,
-                                Some(check.column),
+                                IndexKind::SortedBy(check.column),
                             ));
                         }
                     }
@@ -155,7 +187,11 @@ impl Plan {
                             && scan.key_columns.len() < scan.arity
                             && scan.version != Version::Delta =>
                     {
-                        scan.index = Some(f(scan.predicate, &scan.key_columns, None));
+                        let kind = match scan.semijoin {
+                            Some(semijoin) => IndexKind::Filtered(semijoin),
+                            None => IndexKind::Hash,
+                        };
+                        scan.index = Some(f(scan.predicate, &scan.key_columns, kind));
                     }
                     // A fully bound negation probes the deduplicating table instead.
                     Step::Neg {
@@ -165,7 +201,7 @@ impl Plan {
                         arity,
                         ..
                     } if key_columns.len() < *arity => {
-                        *index = Some(f(*predicate, key_columns, None));
+                        *index = Some(f(*predicate, key_columns, IndexKind::Hash));
                     }
                     Step::Agg { steps, .. } => walk(steps, f),
                     _ => {}
@@ -395,6 +431,7 @@ fn plan_literals(
             binds: Vec::new(),
             equal: Vec::new(),
             slot: slots.then_some(next),
+            semijoin: None,
         };
         let mut first_column: Vec<(VarId, usize)> = Vec::new();
         for (column, term) in atom.args.iter().enumerate() {
@@ -485,8 +522,40 @@ pub(crate) fn plan_rule(
     let mut bound = FxHashSet::default();
     let context = Context { rule, size_of };
     let steps = plan_literals(&context, &rule.body, &mut bound, &version_of, delta, true);
-    Plan {
-        steps: fuse_intersections(steps, recursive),
+    let mut steps = fuse_intersections(steps, recursive);
+    add_semijoins(rule, &mut steps, recursive);
+    Plan { steps }
+}
+
+/// Gives each indexed scan of a relation in the stratum being evaluated the semijoin
+/// (see [`Semijoin`]) with the first positive atom, in written order, of a relation
+/// outside it that mentions a variable the scan binds. A scan by delta reads no index,
+/// and one with no key no index either.
+fn add_semijoins(rule: &Rule, steps: &mut [Step], recursive: &dyn Fn(PredId) -> bool) {
+    for step in steps {
+        let Step::Scan(scan) = step else {
+            continue;
+        };
+        if scan.key_columns.is_empty()
+            || scan.key_columns.len() >= scan.arity
+            || scan.version == Version::Delta
+            || !recursive(scan.predicate)
+        {
+            continue;
+        }
+        scan.semijoin = rule
+            .positive_atoms()
+            .filter(|atom| !recursive(atom.predicate))
+            .find_map(|atom| {
+                scan.binds.iter().find_map(|&(column, var)| {
+                    let of_column = atom.args.iter().position(|t| *t == Term::Var(var))?;
+                    Some(Semijoin {
+                        column,
+                        of: atom.predicate,
+                        of_column,
+                    })
+                })
+            });
     }
 }
 
@@ -587,11 +656,17 @@ mod tests {
             .iter()
             .map(|step| match step {
                 Step::Scan(scan) => format!(
-                    "scan {} {:?} key {:?} binds {:?}",
+                    "scan {} {:?} key {:?} binds {:?}{}",
                     program.predicate(scan.predicate).name,
                     scan.version,
                     scan.key_columns,
-                    scan.binds.iter().map(|(_, v)| var(v)).collect::<Vec<_>>()
+                    scan.binds.iter().map(|(_, v)| var(v)).collect::<Vec<_>>(),
+                    scan.semijoin.map_or(String::new(), |s| format!(
+                        " where column {} in {}.{}",
+                        s.column,
+                        program.predicate(s.of).name,
+                        s.of_column
+                    ))
                 ),
                 Step::Neg {
                     predicate,
@@ -722,6 +797,68 @@ mod tests {
             None,
             &[],
             &["scan claims All key [1, 2] binds [\"S\"]"],
+        );
+    }
+
+    const ANDERSEN: &str = "addressOf(1, 2). assign(1, 2). load(1, 2). store(1, 2).
+pointsTo(P, O) :- addressOf(P, O).
+pointsTo(P, O) :- assign(P, Q), pointsTo(Q, O).
+pointsTo(R, O) :- store(P, Q), pointsTo(P, R), pointsTo(Q, O).
+pointsTo(P, O) :- load(P, Q), pointsTo(Q, R), pointsTo(R, O).";
+
+    #[test]
+    fn a_recursive_index_keeps_only_rows_a_later_complete_atom_can_match() {
+        // By the delta of pointsTo(R, O): pointsTo(Q, R) is read by R and binds Q, which
+        // load(P, Q) must match.
+        check(
+            ANDERSEN,
+            Some(2),
+            &["pointsTo"],
+            &[
+                "scan pointsTo Delta key [] binds [\"R\", \"O\"]",
+                "scan pointsTo Old key [1] binds [\"Q\"] where column 0 in load.1",
+                "scan load All key [1] binds [\"P\"]",
+            ],
+        );
+        // By the delta of pointsTo(Q, R): the scan of pointsTo(R, O) binds O, which no
+        // atom of an earlier stratum mentions; load's own scan needs no filter.
+        check(
+            ANDERSEN,
+            Some(1),
+            &["pointsTo"],
+            &[
+                "scan pointsTo Delta key [] binds [\"Q\", \"R\"]",
+                "scan load All key [1] binds [\"P\"]",
+                "scan pointsTo All key [0] binds [\"O\"]",
+            ],
+        );
+        // Outside the stratum nothing grows, and a relation of an earlier stratum is
+        // never filtered: there every relation reads All without a semijoin.
+        check(
+            ANDERSEN,
+            None,
+            &[],
+            &[
+                "scan load All key [] binds [\"P\", \"Q\"]",
+                "scan pointsTo All key [0] binds [\"R\"]",
+                "scan pointsTo All key [0] binds [\"O\"]",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_semijoin_takes_the_first_complete_atom_that_mentions_a_bound_variable() {
+        check(
+            "a(1). b(1, 2). c(2).\nr(X, Y) :- b(X, Y).\n\
+             r(X, Z) :- r(X, Y), r(Z, Y), c(Z), b(Z, X).",
+            Some(0),
+            &["r"],
+            &[
+                "scan r Delta key [] binds [\"X\", \"Y\"]",
+                "scan r All key [1] binds [\"Z\"] where column 0 in c.0",
+                "scan b All key [0, 1] binds []",
+                "scan c All key [0] binds []",
+            ],
         );
     }
 }

@@ -11,6 +11,7 @@ use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use std::sync::OnceLock;
 
+use crate::eval::plan::Semijoin;
 use crate::value::ValueId;
 
 /// Marks an input fact in a derivation given to [`Relation::insert`]; the low bits are
@@ -890,6 +891,28 @@ pub(crate) struct Index {
     groups: Vec<Vec<u32>>,
     /// Rows `0..covered` are indexed.
     covered: usize,
+    /// When set, only rows passing this semijoin are indexed.
+    filter: Option<IndexFilter>,
+}
+
+/// The rows a filtered [`Index`] holds: those whose value in a column is in a set.
+#[derive(Clone, Debug)]
+struct IndexFilter {
+    /// The semijoin the set was made for; two filtered indexes on the same columns are
+    /// the same only with the same semijoin.
+    semijoin: Semijoin,
+    /// The values that pass, one bit per value id.
+    bits: Vec<u64>,
+}
+
+impl IndexFilter {
+    #[inline]
+    fn passes(&self, value: ValueId) -> bool {
+        let v = value.0 as usize;
+        self.bits
+            .get(v / 64)
+            .is_some_and(|word| word >> (v % 64) & 1 == 1)
+    }
 }
 
 impl Index {
@@ -943,6 +966,11 @@ impl Index {
     /// Indexes rows `covered..len`.
     fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
         for row in self.covered..len {
+            if let Some(filter) = &self.filter {
+                if !filter.passes(data[row * arity + filter.semijoin.column]) {
+                    continue;
+                }
+            }
             if let Some(direct) = &mut self.direct {
                 let at = data[row * arity + self.columns[0]].0 as usize;
                 if at >= direct.len() {
@@ -1567,7 +1595,11 @@ impl Relation {
 
     /// The slot of the index on `columns`, creating it if needed, brought up to date.
     pub fn ensure_index(&mut self, columns: &[usize]) -> usize {
-        let slot = match self.indexes.iter().position(|i| i.columns == columns) {
+        let slot = match self
+            .indexes
+            .iter()
+            .position(|i| i.columns == columns && i.filter.is_none())
+        {
             Some(slot) => slot,
             None => {
                 self.indexes.push(Index::new(columns));
@@ -1605,6 +1637,45 @@ impl Relation {
         slot
     }
 
+    /// The slot of the index on `columns` holding only the rows passing `semijoin`, if
+    /// it exists, brought up to date.
+    pub fn filtered_index(&mut self, columns: &[usize], semijoin: Semijoin) -> Option<usize> {
+        let slot = self.indexes.iter().position(|i| {
+            i.columns == columns && i.filter.as_ref().is_some_and(|f| f.semijoin == semijoin)
+        })?;
+        let len = self.len;
+        self.indexes[slot].extend(&self.data, self.arity, len);
+        Some(slot)
+    }
+
+    /// Creates the index on `columns` holding only the rows passing `semijoin`, whose
+    /// passing values are `bits` (see [`Relation::column_bits`]), and returns its slot.
+    pub fn add_filtered_index(
+        &mut self,
+        columns: &[usize],
+        semijoin: Semijoin,
+        bits: Vec<u64>,
+    ) -> usize {
+        let mut index = Index::new(columns);
+        index.filter = Some(IndexFilter { semijoin, bits });
+        index.extend(&self.data, self.arity, self.len);
+        self.indexes.push(index);
+        self.indexes.len() - 1
+    }
+
+    /// The values in `column`, one bit per value id.
+    pub fn column_bits(&self, column: usize) -> Vec<u64> {
+        let mut bits: Vec<u64> = Vec::new();
+        for r in 0..self.len {
+            let v = self.data[r * self.arity + column].0 as usize;
+            if v / 64 >= bits.len() {
+                bits.resize(v / 64 + 1, 0);
+            }
+            bits[v / 64] |= 1 << (v % 64);
+        }
+        bits
+    }
+
     /// Lets every index go: they serve joins, and a finished model finds facts by value.
     pub fn drop_indexes(&mut self) {
         self.indexes = Vec::new();
@@ -1632,6 +1703,7 @@ impl Relation {
                     + i.direct.as_ref().map_or(0, |d| d.capacity() * 4)
                     + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
                     + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
+                    + i.filter.as_ref().map_or(0, |f| f.bits.capacity() * 8)
             })
             .sum::<usize>()
             + self

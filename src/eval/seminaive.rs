@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
 use super::intersect::intersect;
-use super::plan::{plan_rule, Intersect, Plan, Step, Version, MAX_CHECKS};
+use super::plan::{plan_rule, IndexKind, Intersect, Plan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
 use super::relation::{hash_row, push_values, GroupBits, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
@@ -1145,8 +1145,8 @@ impl<'p> State<'p> {
             let sizes = |q: PredId| self.relations[q.0 as usize].len();
             let mut plan = plan_rule(rule, None, &|_| false, &sizes);
             let relations = &mut self.relations;
-            plan.for_each_indexed(&mut |q, columns, by| {
-                relations[q.0 as usize].ensure_any_index(columns, by)
+            plan.for_each_indexed(&mut |q, columns, kind| {
+                ensure_index(relations, q, columns, kind)
             });
             let mut buffer = ToAdd::default();
             // Every premise of each line, not only those a derivation stores.
@@ -1408,8 +1408,8 @@ impl<'p> State<'p> {
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
-                plan.for_each_indexed(&mut |p, columns, by| {
-                    relations[p.0 as usize].ensure_any_index(columns, by)
+                plan.for_each_indexed(&mut |p, columns, kind| {
+                    ensure_index(relations, p, columns, kind)
                 });
             }
             let Some(mut to_add) = self.derive(&plans, &recent, &old_end, &all_end) else {
@@ -1673,5 +1673,29 @@ impl<'p> State<'p> {
         improved.dedup();
         improved.extend(first_new..relation.len() as u32);
         improved
+    }
+}
+
+/// The slot of the index of `p`'s relation on `columns` of the given kind, created if
+/// needed and brought up to date. A filtered index reads the values its semijoin lets
+/// pass from the other relation once, when it is created: that relation belongs to an
+/// earlier stratum and no longer changes.
+fn ensure_index(
+    relations: &mut [Relation],
+    p: PredId,
+    columns: &[usize],
+    kind: IndexKind,
+) -> usize {
+    let relation = p.0 as usize;
+    match kind {
+        IndexKind::Hash => relations[relation].ensure_index(columns),
+        IndexKind::SortedBy(by) => relations[relation].ensure_any_index(columns, Some(by)),
+        IndexKind::Filtered(semijoin) => {
+            if let Some(slot) = relations[relation].filtered_index(columns, semijoin) {
+                return slot;
+            }
+            let bits = relations[semijoin.of.0 as usize].column_bits(semijoin.of_column);
+            relations[relation].add_filtered_index(columns, semijoin, bits)
+        }
     }
 }
