@@ -747,6 +747,12 @@ impl<E: PairEntry> Pairs<E> {
         let Some(group) = self.group_number(first) else {
             return false;
         };
+        self.group_contains(data, group, second)
+    }
+
+    /// Whether the group of some first value holds `second`.
+    #[inline]
+    fn group_contains(&self, data: &[ValueId], group: u32, second: u32) -> bool {
         match self.bits.test(group, second) {
             Some(known) => known,
             None => self.tables(data)[group as usize]
@@ -1170,6 +1176,48 @@ impl SortedIndex {
     }
 }
 
+/// The pairs of a two-column relation whose rows are all certain, asked by first value
+/// and then second: a scan whose rows each give one candidate with the same first
+/// value finds that value's group once.
+#[derive(Clone, Copy)]
+pub(crate) struct HeldPairs<'r> {
+    pairs: PairsRef<'r>,
+    data: &'r [ValueId],
+}
+
+#[derive(Clone, Copy)]
+enum PairsRef<'r> {
+    Narrow(&'r Pairs<u32>),
+    Wide(&'r Pairs<(u32, u32)>),
+}
+
+impl HeldPairs<'_> {
+    /// The group of pairs whose first value is `first`, or `None` when there are none.
+    #[inline]
+    pub fn group(&self, first: ValueId) -> Option<u32> {
+        match self.pairs {
+            PairsRef::Narrow(pairs) => pairs.group_number(first.0),
+            PairsRef::Wide(pairs) => pairs.group_number(first.0),
+        }
+    }
+
+    /// Whether `group` (from [`HeldPairs::group`]) holds `second`.
+    #[inline]
+    pub fn group_holds(&self, group: u32, second: ValueId) -> bool {
+        match self.pairs {
+            PairsRef::Narrow(pairs) => pairs.group_contains(self.data, group, second.0),
+            PairsRef::Wide(pairs) => pairs.group_contains(self.data, group, second.0),
+        }
+    }
+
+    /// Whether `(first, second)` is held.
+    #[inline]
+    pub fn holds(&self, first: ValueId, second: ValueId) -> bool {
+        self.group(first)
+            .is_some_and(|group| self.group_holds(group, second))
+    }
+}
+
 /// All tuples of one relation with their confidence and best derivation.
 #[derive(Clone, Debug)]
 pub(crate) struct Relation {
@@ -1325,6 +1373,24 @@ impl Relation {
             Dedup::WidePairs(pairs) => pairs.contains(&self.data, tuple[0].0, tuple[1].0),
             Dedup::Singles(_) | Dedup::Rows(_) => self.find(tuple, hash).is_some(),
         }
+    }
+
+    /// For a two-column relation whose rows are all certain, a way to ask whether it
+    /// holds a pair, or `None`. Certain rows hold every candidate of theirs at any
+    /// confidence, so [`HeldPairs::holds`] is then [`Relation::holds_at_least`].
+    pub fn held_pairs(&self) -> Option<HeldPairs<'_>> {
+        if !self.confidence.is_empty() {
+            return None;
+        }
+        let pairs = match &self.dedup {
+            Dedup::Pairs(pairs) => PairsRef::Narrow(pairs),
+            Dedup::WidePairs(pairs) => PairsRef::Wide(pairs),
+            Dedup::Singles(_) | Dedup::Rows(_) => return None,
+        };
+        Some(HeldPairs {
+            pairs,
+            data: &self.data,
+        })
     }
 
     /// Whether some row holds exactly `tuple` with a confidence of at least

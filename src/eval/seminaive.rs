@@ -19,9 +19,11 @@ use rustc_hash::FxHashMap;
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::expr::{aggregate, compare, eval_expr};
 use super::intersect::intersect;
-use super::plan::{plan_rule, IndexKind, Intersect, Plan, Step, Version, MAX_CHECKS};
+use super::plan::{plan_rule, IndexKind, Intersect, Plan, Scan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
-use super::relation::{hash_row, push_values, GroupBits, Index, Merged, Relation, INPUT_BIT};
+use super::relation::{
+    hash_row, push_values, GroupBits, HeldPairs, Index, Merged, Relation, INPUT_BIT,
+};
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{Literal, PredId, Program, Rule, RuleId, Stratum, Term, VarId};
@@ -313,7 +315,72 @@ pub(crate) fn negation_factor(mut confidences: Vec<f64>) -> f64 {
 /// negates; below it, it weakens by its confidence.
 pub(crate) const DEFEAT_THRESHOLD: f64 = 0.5;
 
-impl Exec<'_, '_> {
+/// Where a value of the head comes from in a plan's last scan.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Known before the scan.
+    Fixed(ValueId),
+    /// This column of the scanned row.
+    Column(usize),
+}
+
+/// For a plan's last scan deriving a pair of a relation whose rows are all certain:
+/// whether the pair a row gives is held already, which makes the row's candidate one
+/// the merge would keep out (see [`Relation::holds_at_least`]). Asked before anything
+/// else is done for the row; the pair's group is found once when the first value is
+/// known before the scan.
+struct TailProbe<'r> {
+    held: HeldPairs<'r>,
+    first: Source,
+    second: Source,
+    /// With a fixed first value: its group, if it has one.
+    group: Option<Option<u32>>,
+}
+
+impl TailProbe<'_> {
+    #[inline]
+    fn holds(&self, values: &[ValueId]) -> bool {
+        let value = |source: Source| match source {
+            Source::Fixed(v) => v,
+            Source::Column(c) => values[c],
+        };
+        let second = value(self.second);
+        match self.group {
+            Some(Some(group)) => self.held.group_holds(group, second),
+            Some(None) => false,
+            None => self.held.holds(value(self.first), second),
+        }
+    }
+}
+
+impl<'a> Exec<'a, '_> {
+    /// The probe for `scan` as the last step of the plan, if the head is a pair of a
+    /// relation whose rows are all certain.
+    fn tail_probe(&self, scan: &Scan) -> Option<TailProbe<'a>> {
+        if self.head.len() != 2 {
+            return None;
+        }
+        let held = self.relations[self.head_predicate.0 as usize].held_pairs()?;
+        let source = |term: &Term| match term {
+            Term::Const(v) => Source::Fixed(*v),
+            Term::Var(v) => match scan.binds.iter().find(|(_, w)| w == v) {
+                Some(&(column, _)) => Source::Column(column),
+                None => Source::Fixed(self.regs[v.0 as usize]),
+            },
+        };
+        let first = source(&self.head[0]);
+        let group = match first {
+            Source::Fixed(v) => Some(held.group(v)),
+            Source::Column(_) => None,
+        };
+        Some(TailProbe {
+            held,
+            first,
+            second: source(&self.head[1]),
+            group,
+        })
+    }
+
     #[inline]
     fn term(&self, term: &Term) -> ValueId {
         match term {
@@ -348,12 +415,24 @@ impl Exec<'_, '_> {
                     &key_vec
                 };
                 let p = scan.predicate.0 as usize;
+                let held = if rest.is_empty()
+                    && matches!(sink, Sink::Head)
+                    && !self.keep_all
+                    && self.depth == 0
+                {
+                    self.tail_probe(scan)
+                } else {
+                    None
+                };
                 let mut visit = |this: &mut Self, row: u32| {
                     if this.watch.tick(&*this.interner) {
                         return;
                     }
                     let values = relation.row(row as usize);
                     if scan.equal.iter().any(|&(a, b)| values[a] != values[b]) {
+                        return;
+                    }
+                    if held.as_ref().is_some_and(|held| held.holds(values)) {
                         return;
                     }
                     for &(column, var) in &scan.binds {
