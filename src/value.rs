@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 /// A constant.
@@ -227,55 +228,77 @@ pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ValueId(pub u32);
 
-/// A hashable image of a value: floats by their bits, with `-0.0` folded into `0.0`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Text(Box<str>),
+/// A value's image for hashing and comparing in the [`Interner`]: floats by their bits,
+/// with `-0.0` folded into `0.0`; text by reference, so a lookup copies nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Text(&'a str),
     Int(i64),
     Float(u64),
     Date(i32),
 }
 
-fn key(value: &Value) -> Key {
+fn key(value: &Value) -> Key<'_> {
     match value {
-        Value::Text(s) => Key::Text(s.clone()),
+        Value::Text(s) => Key::Text(s),
         Value::Int(i) => Key::Int(*i),
         Value::Float(x) => Key::Float(if *x == 0.0 { 0 } else { x.to_bits() }),
         Value::Date(d) => Key::Date(*d),
     }
 }
 
+fn hash_key(k: Key<'_>) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(k)
+}
+
 /// Interns values: each distinct value gets one [`ValueId`], in order of first appearance.
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
     values: Vec<Value>,
-    ids: FxHashMap<KeyWrap, ValueId>,
+    /// The ids of the values that are not integers, found by the hash of their [`Key`]
+    /// and compared with the value itself, so each text is held once.
+    ids: HashTable<ValueId>,
     /// Integers are by far the most common bulk values (TSV workloads); this fast path
-    /// avoids building a `Key` per lookup.
+    /// skips hashing a `Key` per lookup.
     ints: FxHashMap<i64, ValueId>,
-    /// Bytes of text interned (each text is held twice: as a value and as a key).
+    /// Bytes of text interned.
     text_bytes: usize,
-}
-
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct KeyWrap(Key);
-
-impl fmt::Debug for KeyWrap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Key")
-    }
 }
 
 impl Interner {
     /// The id of `value`, interning it if new.
     pub fn intern(&mut self, value: Value) -> ValueId {
+        match self.find_or_slot(&value) {
+            Ok(id) => id,
+            Err(hash) => self.push(value, hash),
+        }
+    }
+
+    /// The id of `value`, interning a copy of it if new: nothing is copied when it is
+    /// already interned.
+    pub fn intern_ref(&mut self, value: &Value) -> ValueId {
+        match self.find_or_slot(value) {
+            Ok(id) => id,
+            Err(hash) => self.push(value.clone(), hash),
+        }
+    }
+
+    /// Finds the id of a value that is not an integer, or the hash it is to be kept under.
+    fn find_or_slot(&mut self, value: &Value) -> Result<ValueId, u64> {
         if let Value::Int(i) = value {
-            return self.intern_int(i);
+            return Ok(self.intern_int(*i));
         }
-        let k = KeyWrap(key(&value));
-        if let Some(&id) = self.ids.get(&k) {
-            return id;
+        let k = key(value);
+        let hash = hash_key(k);
+        let values = &self.values;
+        match self.ids.find(hash, |id| key(&values[id.0 as usize]) == k) {
+            Some(&id) => Ok(id),
+            None => Err(hash),
         }
+    }
+
+    fn push(&mut self, value: Value, hash: u64) -> ValueId {
         // `-0.0` and `0.0` are one value (they compare equal); it is stored as `0.0`
         // whichever came first, so output never depends on fact order.
         let value = match value {
@@ -287,16 +310,18 @@ impl Interner {
         }
         let id = ValueId(self.values.len() as u32);
         self.values.push(value);
-        self.ids.insert(k, id);
+        let values = &self.values;
+        self.ids
+            .insert_unique(hash, id, |id| hash_key(key(&values[id.0 as usize])));
         id
     }
 
-    /// Approximate bytes held: the values, their text (twice) and the lookup tables.
-    /// Limits on memory count it, since arithmetic can build long text.
+    /// Approximate bytes held: the values, their text and the lookup tables. Limits on
+    /// memory count it, since arithmetic can build long text.
     pub fn heap_bytes(&self) -> usize {
-        2 * self.text_bytes
+        self.text_bytes
             + self.values.capacity() * std::mem::size_of::<Value>()
-            + self.ids.capacity() * (std::mem::size_of::<(KeyWrap, ValueId)>() + 1)
+            + self.ids.capacity() * (std::mem::size_of::<ValueId>() + 1)
             + self.ints.capacity() * (std::mem::size_of::<(i64, ValueId)>() + 1)
     }
 
@@ -313,14 +338,26 @@ impl Interner {
 
     /// The id of a text value, interning it if new.
     pub fn intern_text(&mut self, s: &str) -> ValueId {
-        self.intern(Value::text(s))
+        let k = Key::Text(s);
+        let hash = hash_key(k);
+        let values = &self.values;
+        match self.ids.find(hash, |id| key(&values[id.0 as usize]) == k) {
+            Some(&id) => id,
+            None => self.push(Value::text(s), hash),
+        }
     }
 
     /// The id of `value` if it was interned.
     pub fn get(&self, value: &Value) -> Option<ValueId> {
         match value {
             Value::Int(i) => self.ints.get(i).copied(),
-            v => self.ids.get(&KeyWrap(key(v))).copied(),
+            v => {
+                let k = key(v);
+                let values = &self.values;
+                self.ids
+                    .find(hash_key(k), |id| key(&values[id.0 as usize]) == k)
+                    .copied()
+            }
         }
     }
 
@@ -438,6 +475,37 @@ mod tests {
             Value::parse_date(text).map(|d| d.to_string()).as_deref(),
             Some(expected)
         );
+    }
+
+    #[test]
+    fn each_value_is_interned_once_in_order_of_first_appearance() {
+        let mut interner = Interner::default();
+        let a = interner.intern(Value::text("apt40"));
+        let one = interner.intern(Value::Int(1));
+        let text_one = interner.intern_text("1");
+        let zero = interner.intern(Value::Float(-0.0));
+        let day = interner.intern(Value::Date(3));
+        assert_eq!(
+            [a, one, text_one, zero, day].map(|id| id.0),
+            [0, 1, 2, 3, 4],
+            "text, integer, the text of that integer, a float and a date are five values"
+        );
+        assert_eq!(interner.intern_ref(&Value::text("apt40")), a);
+        assert_eq!(interner.intern_text("apt40"), a);
+        assert_eq!(interner.intern(Value::Int(1)), one);
+        assert_eq!(interner.intern(Value::Float(0.0)), zero);
+        assert!(matches!(interner.value(zero), Value::Float(x) if x.is_sign_positive()));
+        assert_eq!(interner.get(&Value::Date(3)), Some(day));
+        assert_eq!(interner.get(&Value::text("apt41")), None);
+        assert_eq!(interner.len(), 5);
+        // Enough values to grow the table several times: every id still found.
+        let ids: Vec<_> = (0..5000)
+            .map(|i| interner.intern_text(&format!("v{i}")))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(interner.get(&Value::text(&format!("v{i}"))), Some(*id));
+        }
+        assert_eq!(interner.len(), 5005);
     }
 
     #[test]

@@ -529,7 +529,7 @@ fn apply_to(program: &mut Program, read: &[Read], sources: &Sources) -> (usize, 
         let tuple: Vec<_> = r
             .values
             .iter()
-            .map(|v| program.interner_mut().intern(v.clone()))
+            .map(|v| program.interner_mut().intern_ref(v))
             .collect();
         let key = (r.predicate, tuple.clone());
         match r.sign {

@@ -40,7 +40,7 @@ pub fn why_not(program: &Program, model: &Model, predicate: PredId, values: &[Va
     let mut matcher = Matcher::new(program, model);
     let tuple: Vec<ValueId> = values
         .iter()
-        .map(|v| matcher.interner.intern(v.clone()))
+        .map(|v| matcher.interner.intern_ref(v))
         .collect();
     let tuple = tuple.as_slice();
     let mut rules = Vec::new();

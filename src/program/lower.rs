@@ -833,8 +833,10 @@ impl Lowerer<'_> {
         relation: &str,
         column: usize,
     ) -> Option<ValueId> {
-        let value = match (kind, value) {
-            (Some(Kind::Float), Value::Int(i)) => Value::Float(*i as f64),
+        match (kind, value) {
+            (Some(Kind::Float), Value::Int(i)) => {
+                Some(self.interner.intern(Value::Float(*i as f64)))
+            }
             (Some(k), v) if v.kind() != k => {
                 self.error(
                     Diagnostic::error(
@@ -850,11 +852,10 @@ impl Lowerer<'_> {
                     .with_label(format!("expected {}", k.name()))
                     .with_help(kind_help(k)),
                 );
-                return None;
+                None
             }
-            (_, v) => v.clone(),
-        };
-        Some(self.interner.intern(value))
+            (_, v) => Some(self.interner.intern_ref(v)),
+        }
     }
 
     fn lower_fact(&mut self, clause: &ast::Clause) -> Option<Fact> {
@@ -1390,7 +1391,7 @@ impl Lowerer<'_> {
         match expr {
             ast::Expr::Term(ast::Term::Var(name)) => Expr::Term(Term::Var(scope.var(name))),
             ast::Expr::Term(ast::Term::Const(value, _)) => {
-                Expr::Term(Term::Const(self.interner.intern(value.clone())))
+                Expr::Term(Term::Const(self.interner.intern_ref(value)))
             }
             ast::Expr::Bin(left, op, right, _) => Expr::Bin(
                 Box::new(self.lower_expr(left, scope)),
