@@ -899,6 +899,34 @@ pub(crate) struct Index {
     covered: usize,
     /// When set, only rows passing this semijoin are indexed.
     filter: Option<IndexFilter>,
+    /// The groups laid out flat, once the relation will not grow: `groups` and
+    /// `direct` are then empty. See [`Index::freeze`].
+    frozen: Option<Frozen>,
+}
+
+/// An [`Index`]'s groups in one array, for a relation that is finished: a lookup reads
+/// where its group starts and ends, then the rows, where open groups cost a read of the
+/// group's own vector more and an allocation each.
+#[derive(Clone, Debug)]
+struct Frozen {
+    /// Where each group's rows start in `rows`, and one entry more for the end: per
+    /// value id when `by_value` (the index was `direct`), else per group number of
+    /// `table`.
+    starts: Vec<u32>,
+    /// The rows of every group, group after group, ascending within a group.
+    rows: Vec<u32>,
+    /// Whether `starts` is indexed by the key's value id.
+    by_value: bool,
+}
+
+impl Frozen {
+    #[inline]
+    fn group(&self, at: usize) -> &[u32] {
+        match (self.starts.get(at), self.starts.get(at + 1)) {
+            (Some(&start), Some(&end)) => &self.rows[start as usize..end as usize],
+            _ => &[],
+        }
+    }
 }
 
 /// The rows a filtered [`Index`] holds: those whose value in a column is in a set.
@@ -969,8 +997,69 @@ impl Index {
         h
     }
 
+    /// Lays the groups out flat ([`Frozen`]) for lookups in a relation that will not
+    /// grow; rows added later still work, by undoing this first.
+    fn freeze(&mut self) {
+        if self.frozen.is_some() {
+            return;
+        }
+        let mut groups = std::mem::take(&mut self.groups);
+        let mut rows = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+        let mut starts;
+        let by_value = match self.direct.take() {
+            Some(direct) => {
+                starts = Vec::with_capacity(direct.len() + 1);
+                for g in direct {
+                    starts.push(rows.len() as u32);
+                    if g > 0 {
+                        rows.extend_from_slice(&std::mem::take(&mut groups[g as usize - 1]));
+                    }
+                }
+                true
+            }
+            None => {
+                starts = Vec::with_capacity(groups.len() + 1);
+                for group in &mut groups {
+                    starts.push(rows.len() as u32);
+                    rows.extend_from_slice(&std::mem::take(group));
+                }
+                false
+            }
+        };
+        starts.push(rows.len() as u32);
+        self.frozen = Some(Frozen {
+            starts,
+            rows,
+            by_value,
+        });
+    }
+
+    /// Undoes [`Index::freeze`], so that rows can be added.
+    fn thaw(&mut self) {
+        let Some(frozen) = self.frozen.take() else {
+            return;
+        };
+        let count = frozen.starts.len().saturating_sub(1);
+        if frozen.by_value {
+            let mut direct = vec![0; count];
+            for (v, at) in direct.iter_mut().enumerate() {
+                let group = frozen.group(v);
+                if !group.is_empty() {
+                    self.groups.push(group.to_vec());
+                    *at = self.groups.len() as u32;
+                }
+            }
+            self.direct = Some(direct);
+        } else {
+            self.groups = (0..count).map(|g| frozen.group(g).to_vec()).collect();
+        }
+    }
+
     /// Indexes rows `covered..len`.
     fn extend(&mut self, data: &[ValueId], arity: usize, len: usize) {
+        if len > self.covered {
+            self.thaw();
+        }
         for row in self.covered..len {
             if let Some(filter) = &self.filter {
                 if !filter.passes(data[row * arity + filter.semijoin.column]) {
@@ -1032,6 +1121,22 @@ impl Index {
     /// Rows whose key columns equal `key`, ascending.
     #[inline]
     pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> &[u32] {
+        if let Some(frozen) = &self.frozen {
+            if frozen.by_value {
+                return frozen.group(key[0].0 as usize);
+            }
+            let columns = &self.columns;
+            return match self.table.find(hash, |&g| {
+                let first = frozen.rows[frozen.starts[g as usize] as usize] as usize;
+                columns
+                    .iter()
+                    .zip(key)
+                    .all(|(&c, k)| data[first * arity + c] == *k)
+            }) {
+                Some(&g) => frozen.group(g as usize),
+                None => &[],
+            };
+        }
         if let Some(direct) = &self.direct {
             return match direct.get(key[0].0 as usize) {
                 Some(&g) if g > 0 => &self.groups[g as usize - 1],
@@ -1748,6 +1853,22 @@ impl Relation {
         self.sorted = Vec::new();
     }
 
+    /// Lays out the hash index in `slot` for a relation that is finished (see
+    /// [`Index::freeze`]); it must be up to date.
+    pub fn freeze_index(&mut self, slot: usize) {
+        debug_assert_eq!(self.indexes[slot].covered, self.len);
+        self.indexes[slot].freeze();
+    }
+
+    /// Brings every index up to date with the rows and lays out the hash indexes for a
+    /// relation that is finished.
+    pub fn freeze_indexes(&mut self) {
+        self.refresh_indexes();
+        for index in &mut self.indexes {
+            index.freeze();
+        }
+    }
+
     /// Brings every index up to date with the rows.
     pub fn refresh_indexes(&mut self) {
         let len = self.len;
@@ -1770,6 +1891,9 @@ impl Relation {
                     + i.groups.capacity() * std::mem::size_of::<Vec<u32>>()
                     + i.groups.iter().map(|g| g.capacity() * 4).sum::<usize>()
                     + i.filter.as_ref().map_or(0, |f| f.bits.capacity() * 8)
+                    + i.frozen
+                        .as_ref()
+                        .map_or(0, |f| (f.starts.capacity() + f.rows.capacity()) * 4)
             })
             .sum::<usize>()
             + self
@@ -1826,6 +1950,66 @@ mod tests {
         assert!(index
             .lookup(&relation.data, 2, &other, Index::hash_key(&other))
             .is_empty());
+    }
+
+    #[test]
+    fn frozen_indexes_find_the_same_rows_and_thaw_when_rows_are_added() {
+        // Dense first values (direct) and sparse ones (hashed); a two-column key too.
+        for spread in [1u32, 1_000_003] {
+            let mut relation = Relation::new(2, vec![0], 0, false, false);
+            let rows: Vec<(u32, u32)> = (0..500u32).map(|i| ((i % 37) * spread, i)).collect();
+            for &(a, b) in &rows {
+                let t = ids(&[a, b]);
+                relation.insert(&t, hash_row(&t), 1.0, 0, &[]);
+            }
+            let one = relation.ensure_index(&[0]);
+            let two = relation.ensure_index(&[0, 1]);
+            let lookups = |relation: &Relation| -> Vec<Vec<u32>> {
+                let mut found = Vec::new();
+                for a in 0..40u32 {
+                    let key = ids(&[a * spread]);
+                    let index = &relation.indexes[one];
+                    found.push(
+                        index
+                            .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+                            .to_vec(),
+                    );
+                    let key = ids(&[a * spread, a + 37]);
+                    let index = &relation.indexes[two];
+                    found.push(
+                        index
+                            .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+                            .to_vec(),
+                    );
+                }
+                found
+            };
+            let open = lookups(&relation);
+            assert_eq!(open[0], (0..500).step_by(37).collect::<Vec<u32>>());
+            assert_eq!(open[2 * 39], Vec::<u32>::new(), "no first value 39");
+            relation.freeze_indexes();
+            assert!(relation.indexes.iter().all(|i| i.frozen.is_some()));
+            assert!(relation.indexes.iter().all(|i| i.groups.is_empty()));
+            let by_value = relation.indexes[one].frozen.as_ref().map(|f| f.by_value);
+            assert_eq!(by_value, Some(spread == 1), "dense keys index by value");
+            assert_eq!(lookups(&relation), open);
+            // A row added after freezing: the index thaws and finds it.
+            let t = ids(&[3 * spread, 1000]);
+            relation.insert(&t, hash_row(&t), 1.0, 0, &[]);
+            relation.refresh_indexes();
+            assert!(relation.indexes.iter().all(|i| i.frozen.is_none()));
+            let key = ids(&[3 * spread]);
+            let index = &relation.indexes[one];
+            let mut expected: Vec<u32> = (3..500).step_by(37).collect();
+            expected.push(500);
+            assert_eq!(
+                index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
+                expected.as_slice()
+            );
+            let mut again = open.clone();
+            again[6].push(500);
+            assert_eq!(lookups(&relation), again);
+        }
     }
 
     #[test]

@@ -1225,7 +1225,7 @@ impl<'p> State<'p> {
             let mut plan = plan_rule(rule, None, &|_| false, &sizes);
             let relations = &mut self.relations;
             plan.for_each_indexed(&mut |q, columns, kind| {
-                ensure_index(relations, q, columns, kind)
+                ensure_index(relations, q, columns, kind, true)
             });
             let mut buffer = ToAdd::default();
             // Every premise of each line, not only those a derivation stores.
@@ -1488,7 +1488,7 @@ impl<'p> State<'p> {
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
                 plan.for_each_indexed(&mut |p, columns, kind| {
-                    ensure_index(relations, p, columns, kind)
+                    ensure_index(relations, p, columns, kind, !in_stratum[p.0 as usize])
                 });
             }
             let Some(mut to_add) = self.derive(&plans, &recent, &old_end, &all_end) else {
@@ -1537,7 +1537,7 @@ impl<'p> State<'p> {
             }
         }
         for p in &stratum.predicates {
-            self.relations[p.0 as usize].refresh_indexes();
+            self.relations[p.0 as usize].freeze_indexes();
         }
     }
 
@@ -1764,17 +1764,24 @@ fn ensure_index(
     p: PredId,
     columns: &[usize],
     kind: IndexKind,
+    finished: bool,
 ) -> usize {
     let relation = p.0 as usize;
-    match kind {
+    let slot = match kind {
         IndexKind::Hash => relations[relation].ensure_index(columns),
-        IndexKind::SortedBy(by) => relations[relation].ensure_any_index(columns, Some(by)),
+        IndexKind::SortedBy(by) => return relations[relation].ensure_any_index(columns, Some(by)),
         IndexKind::Filtered(semijoin) => {
-            if let Some(slot) = relations[relation].filtered_index(columns, semijoin) {
-                return slot;
+            match relations[relation].filtered_index(columns, semijoin) {
+                Some(slot) => slot,
+                None => {
+                    let bits = relations[semijoin.of.0 as usize].column_bits(semijoin.of_column);
+                    relations[relation].add_filtered_index(columns, semijoin, bits)
+                }
             }
-            let bits = relations[semijoin.of.0 as usize].column_bits(semijoin.of_column);
-            relations[relation].add_filtered_index(columns, semijoin, bits)
         }
+    };
+    if finished {
+        relations[relation].freeze_index(slot);
     }
+    slot
 }
