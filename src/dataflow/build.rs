@@ -920,7 +920,13 @@ fn aggregate_step<'s, T: Time>(
                 }
             }
             let mut interner = lock(&shared.interner);
-            if let Some(Ok(value)) = aggregate_of(function, &targets, &locals, &found, &*interner) {
+            if let Some(Ok(value)) = aggregate_of(
+                function,
+                &targets,
+                &locals,
+                found.iter().map(Vec::as_slice),
+                &*interner,
+            ) {
                 let id = interner.intern(value);
                 out.push(((id.0, least.to_bits()), 1));
             }

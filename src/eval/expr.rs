@@ -6,8 +6,9 @@
 
 use std::cmp::Ordering;
 
-use rustc_hash::FxHashSet;
+use hashbrown::HashTable;
 
+use crate::eval::relation::Index;
 use crate::program::{Expr, Term, VarId};
 use crate::syntax::ast::{AggFn, BinOp, CmpOp};
 use crate::value::{Value, ValueId, Values};
@@ -99,10 +100,10 @@ pub(crate) fn aggregate<'s>(
     function: AggFn,
     targets: &[VarId],
     locals: &[VarId],
-    solutions: impl IntoIterator<Item = &'s Vec<ValueId>>,
+    solutions: impl IntoIterator<Item = &'s [ValueId]>,
     interner: &(impl Values + ?Sized),
 ) -> Option<Result<Value, ()>> {
-    let solutions: Vec<&Vec<ValueId>> = solutions.into_iter().collect();
+    let solutions: Vec<&[ValueId]> = solutions.into_iter().collect();
     let positions: Vec<usize> = targets
         .iter()
         .map(|t| {
@@ -114,13 +115,22 @@ pub(crate) fn aggregate<'s>(
         .collect();
     match function {
         AggFn::Count => {
-            let count = if positions.is_empty() {
+            let mut counted = vec![false; locals.len()];
+            for &p in &positions {
+                counted[p] = true;
+            }
+            // Solutions are distinct tuples of the locals: when the targets are all of
+            // them, so are their projections.
+            let count = if positions.is_empty() || counted.iter().all(|&c| c) {
                 solutions.len()
             } else {
-                let projected: FxHashSet<Vec<ValueId>> = solutions
-                    .iter()
-                    .map(|s| positions.iter().map(|&p| s[p]).collect())
-                    .collect();
+                let mut projected = Solutions::new(positions.len());
+                let mut tuple = Vec::with_capacity(positions.len());
+                for s in &solutions {
+                    tuple.clear();
+                    tuple.extend(positions.iter().map(|&p| s[p]));
+                    projected.add(&tuple, 1.0);
+                }
                 projected.len()
             };
             Some(Ok(Value::Int(count as i64)))
@@ -175,6 +185,70 @@ pub(crate) fn aggregate<'s>(
     }
 }
 
+/// The distinct solutions of an aggregate's body: tuples of its local variables, each
+/// with the confidence of its best match, kept flat (no allocation per solution).
+#[derive(Debug, Default)]
+pub(crate) struct Solutions {
+    /// Values per solution.
+    width: usize,
+    /// The solutions' values, one after another.
+    values: Vec<ValueId>,
+    /// Per solution, the confidence of its best match.
+    best: Vec<f64>,
+    /// Solution numbers, hashed by their values.
+    table: HashTable<u32>,
+}
+
+impl Solutions {
+    /// No solutions yet, of `width` values each.
+    pub fn new(width: usize) -> Solutions {
+        Solutions {
+            width,
+            ..Solutions::default()
+        }
+    }
+
+    fn tuple(&self, i: usize) -> &[ValueId] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Adds a solution found with confidence `confidence`, or raises the one it equals
+    /// to that confidence if higher.
+    pub fn add(&mut self, tuple: &[ValueId], confidence: f64) {
+        debug_assert_eq!(tuple.len(), self.width);
+        let hash = Index::hash_key(tuple);
+        let (values, width) = (&self.values, self.width);
+        let same = |&i: &u32| &values[i as usize * width..(i as usize + 1) * width] == tuple;
+        if let Some(&i) = self.table.find(hash, same) {
+            let best = &mut self.best[i as usize];
+            *best = best.max(confidence);
+            return;
+        }
+        let i = self.best.len() as u32;
+        self.values.extend_from_slice(tuple);
+        self.best.push(confidence);
+        let (values, width) = (&self.values, self.width);
+        self.table.insert_unique(hash, i, |&i| {
+            Index::hash_key(&values[i as usize * width..(i as usize + 1) * width])
+        });
+    }
+
+    /// Number of distinct solutions.
+    pub fn len(&self) -> usize {
+        self.best.len()
+    }
+
+    /// The solutions, in the order first found.
+    pub fn iter(&self) -> impl Iterator<Item = &[ValueId]> + '_ {
+        (0..self.best.len()).map(|i| self.tuple(i))
+    }
+
+    /// The confidence of the least confident solution, 1 when there is none.
+    pub fn weakest(&self) -> f64 {
+        self.best.iter().copied().fold(1.0, f64::min)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +258,31 @@ mod tests {
             apply(op, &a, &b).map(|v| v.to_string()).as_deref(),
             expected
         );
+    }
+
+    #[test]
+    fn solutions_are_distinct_and_counted_by_their_targets() {
+        let ids = |v: &[u32]| v.iter().map(|&v| ValueId(v)).collect::<Vec<_>>();
+        let mut solutions = Solutions::new(2);
+        for (tuple, confidence) in [([1, 7], 0.5), ([2, 7], 0.9), ([1, 7], 0.8), ([1, 8], 1.0)] {
+            solutions.add(&ids(&tuple), confidence);
+        }
+        assert_eq!(solutions.len(), 3, "(1, 7) found twice is one solution");
+        let found: Vec<Vec<ValueId>> = solutions.iter().map(<[ValueId]>::to_vec).collect();
+        assert_eq!(found, [ids(&[1, 7]), ids(&[2, 7]), ids(&[1, 8])]);
+        assert_eq!(solutions.weakest(), 0.8, "the best match of (1, 7) counts");
+        assert_eq!(Solutions::new(1).weakest(), 1.0);
+        let interner = crate::value::Interner::default();
+        let (x, y) = (VarId(0), VarId(1));
+        let count = |targets: &[VarId]| {
+            aggregate(AggFn::Count, targets, &[x, y], solutions.iter(), &interner)
+                .map(|v| v.map(|v| v.to_string()))
+        };
+        assert_eq!(count(&[x, y]), Some(Ok("3".into())));
+        assert_eq!(count(&[y, x]), Some(Ok("3".into())));
+        assert_eq!(count(&[x]), Some(Ok("2".into())), "distinct first values");
+        assert_eq!(count(&[y]), Some(Ok("2".into())), "distinct second values");
+        assert_eq!(count(&[]), Some(Ok("3".into())));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
-use super::expr::{aggregate, compare, eval_expr};
+use super::expr::{aggregate, compare, eval_expr, Solutions};
 use super::intersect::intersect;
 use super::plan::{plan_rule, IndexKind, Intersect, Plan, Scan, Step, Version, MAX_CHECKS};
 use super::provenance::Layout;
@@ -105,7 +105,7 @@ enum Sink<'s> {
     Head,
     /// Collect distinct values of these variables (an aggregate's body), each with the
     /// confidence of its best match: the least confident fact of that match.
-    Collect(&'s [VarId], &'s mut FxHashMap<Vec<ValueId>, f64>),
+    Collect(&'s [VarId], &'s mut Solutions),
 }
 
 /// How many steps of a plan run between two looks at the limits.
@@ -609,7 +609,7 @@ impl<'a> Exec<'a, '_> {
                 steps,
                 factor,
             } => {
-                let mut solutions = FxHashMap::default();
+                let mut solutions = Solutions::new(locals.len());
                 let (depth, weakest) = (self.depth, self.weakest);
                 self.depth += 1;
                 self.weakest = 1.0;
@@ -619,14 +619,14 @@ impl<'a> Exec<'a, '_> {
                     *function,
                     targets,
                     locals,
-                    solutions.keys(),
+                    solutions.iter(),
                     &*self.interner,
                 );
                 match value {
                     Some(Ok(value)) => {
                         // As certain as the least certain solution it counts (1 when it
                         // counts none): min and max do not depend on the order found.
-                        self.factors[*factor] = solutions.values().copied().fold(1.0, f64::min);
+                        self.factors[*factor] = solutions.weakest();
                         self.regs[result.0 as usize] = self.interner.intern(value);
                         self.run(rest, sink);
                     }
@@ -731,9 +731,10 @@ impl<'a> Exec<'a, '_> {
     fn finish(&mut self, sink: &mut Sink<'_>) {
         match sink {
             Sink::Collect(vars, out) => {
-                let values: Vec<ValueId> = vars.iter().map(|v| self.regs[v.0 as usize]).collect();
-                let best = out.entry(values).or_insert(0.0);
-                *best = best.max(self.weakest);
+                self.tuple.clear();
+                self.tuple
+                    .extend(vars.iter().map(|v| self.regs[v.0 as usize]));
+                out.add(&self.tuple, self.weakest);
             }
             Sink::Head => {
                 self.tuple.clear();

@@ -299,7 +299,7 @@ impl<'a> Matcher<'a> {
                     agg.function,
                     &agg.targets,
                     &agg.locals,
-                    &set,
+                    set.iter().map(Vec::as_slice),
                     &self.interner,
                 ) {
                     Some(Ok(value)) => {
