@@ -1404,6 +1404,11 @@ impl Relation {
         self.len
     }
 
+    /// Whether every row is certain (no confidence is kept per row).
+    pub fn all_certain(&self) -> bool {
+        self.confidence.is_empty()
+    }
+
     /// The confidence of row `r`.
     #[inline]
     pub fn confidence(&self, r: usize) -> f64 {

@@ -27,7 +27,8 @@ use super::relation::{
 use super::{derivation_in, Derivation, FactId};
 use super::{EvalOptions, Limit, LimitExceeded, Limits, Strategy};
 use crate::program::{Literal, PredId, Program, Rule, RuleId, Stratum, Term, VarId};
-use crate::value::{Interner, Overlay, ValueId, Values, OVERLAY_BASE};
+use crate::syntax::ast::AggFn;
+use crate::value::{Interner, Overlay, Value, ValueId, Values, OVERLAY_BASE};
 
 /// Candidate facts for one relation, waiting to be merged.
 #[derive(Default)]
@@ -609,6 +610,12 @@ impl<'a> Exec<'a, '_> {
                 steps,
                 factor,
             } => {
+                if let Some((count, weakest)) = self.count_rows(*function, targets, locals, steps) {
+                    self.factors[*factor] = weakest;
+                    self.regs[result.0 as usize] = self.interner.intern(Value::Int(count as i64));
+                    self.run(rest, sink);
+                    return;
+                }
                 let mut solutions = Solutions::new(locals.len());
                 let (depth, weakest) = (self.depth, self.weakest);
                 self.depth += 1;
@@ -635,6 +642,59 @@ impl<'a> Exec<'a, '_> {
                 }
             }
         }
+    }
+
+    /// A count whose body is one indexed scan binding exactly the aggregate's locals,
+    /// each once, in every column the key leaves: its solutions are then the rows of
+    /// the index group (rows are distinct), so the count is their number and its
+    /// confidence that of the least confident row. `None` when the body is anything else.
+    fn count_rows(
+        &self,
+        function: AggFn,
+        targets: &[VarId],
+        locals: &[VarId],
+        steps: &[Step],
+    ) -> Option<(usize, f64)> {
+        let [Step::Scan(scan)] = steps else {
+            return None;
+        };
+        let slot = scan.index?;
+        let whole = function == AggFn::Count
+            && self.outer.is_none()
+            && scan.version != Version::Delta
+            && scan.equal.is_empty()
+            && scan.key_columns.len() + scan.binds.len() == scan.arity
+            && scan.binds.len() == locals.len()
+            && locals
+                .iter()
+                .all(|l| scan.binds.iter().any(|(_, v)| v == l))
+            && (targets.is_empty() || locals.iter().all(|l| targets.contains(l)));
+        if !whole || scan.key.len() > 16 {
+            return None;
+        }
+        let p = scan.predicate.0 as usize;
+        let relation = &self.relations[p];
+        let mut buffer = [ValueId(0); 16];
+        for (value, term) in buffer.iter_mut().zip(&scan.key) {
+            *value = self.term(term);
+        }
+        let key = &buffer[..scan.key.len()];
+        let end = if scan.version == Version::Old {
+            self.old_end[p]
+        } else {
+            self.all_end[p]
+        } as u32;
+        let rows =
+            relation.indexes[slot].lookup(&relation.data, scan.arity, key, Index::hash_key(key));
+        let rows = &rows[..rows.partition_point(|&r| r < end)];
+        let weakest = if relation.all_certain() {
+            1.0
+        } else {
+            rows.iter()
+                .map(|&r| relation.confidence(r as usize))
+                .fold(1.0, f64::min)
+        };
+        Some((rows.len(), weakest))
     }
 
     /// Runs `rest` for each row of the fused scans, in the order the unfused scans would
