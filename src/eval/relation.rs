@@ -295,6 +295,11 @@ const SINGLES_SLACK: usize = 1 << 16;
 /// bytes per row, about what a hash table of rows and digests takes.
 const SINGLES_PER_ROW: usize = 4;
 
+/// A frozen one-column [`Index`] is laid out by value when the largest key value is
+/// below this many entries per group (plus [`SINGLES_SLACK`]): 32 bytes a group at most,
+/// against about 13 for its hash table and group starts.
+const FROZEN_BY_VALUE_PER_GROUP: usize = 8;
+
 /// The deduplicating table of a relation.
 #[derive(Clone, Debug)]
 enum Dedup {
@@ -999,9 +1004,24 @@ impl Index {
 
     /// Lays the groups out flat ([`Frozen`]) for lookups in a relation that will not
     /// grow; rows added later still work, by undoing this first.
-    fn freeze(&mut self) {
+    fn freeze(&mut self, data: &[ValueId], arity: usize) {
         if self.frozen.is_some() {
             return;
+        }
+        if self.direct.is_none() && self.columns.len() == 1 && !self.groups.is_empty() {
+            // A one-column key whose values grew past what `direct` allowed while rows
+            // came in may still be dense enough overall to index by value: a lookup
+            // then reads no hash table, and a missing key costs one read.
+            let key = |rows: &Vec<u32>| data[rows[0] as usize * arity + self.columns[0]].0;
+            let max = self.groups.iter().map(key).max().unwrap_or(0) as usize;
+            if max < FROZEN_BY_VALUE_PER_GROUP * self.groups.len() + SINGLES_SLACK {
+                let mut direct = vec![0u32; max + 1];
+                for (g, rows) in self.groups.iter().enumerate() {
+                    direct[key(rows) as usize] = g as u32 + 1;
+                }
+                self.direct = Some(direct);
+                self.table = HashTable::new();
+            }
         }
         let mut groups = std::mem::take(&mut self.groups);
         let mut rows = Vec::with_capacity(groups.iter().map(Vec::len).sum());
@@ -1862,7 +1882,8 @@ impl Relation {
     /// [`Index::freeze`]); it must be up to date.
     pub fn freeze_index(&mut self, slot: usize) {
         debug_assert_eq!(self.indexes[slot].covered, self.len);
-        self.indexes[slot].freeze();
+        let (data, arity) = (&self.data, self.arity);
+        self.indexes[slot].freeze(data, arity);
     }
 
     /// Brings every index up to date with the rows and lays out the hash indexes for a
@@ -1870,7 +1891,7 @@ impl Relation {
     pub fn freeze_indexes(&mut self) {
         self.refresh_indexes();
         for index in &mut self.indexes {
-            index.freeze();
+            index.freeze(&self.data, self.arity);
         }
     }
 
@@ -2014,6 +2035,39 @@ mod tests {
             let mut again = open.clone();
             again[6].push(500);
             assert_eq!(lookups(&relation), again);
+        }
+    }
+
+    #[test]
+    fn a_key_hashed_while_rows_came_in_is_frozen_by_value_when_dense_overall() {
+        let mut relation = Relation::new(2, vec![0], 0, false, false);
+        // The first row's key is past what a direct index allows for one row.
+        for v in (100_000..200_000u32).rev() {
+            let t = ids(&[v, v % 7]);
+            relation.insert(&t, hash_row(&t), 1.0, 0, &[]);
+        }
+        let slot = relation.ensure_index(&[0]);
+        assert!(
+            relation.indexes[slot].direct.is_none(),
+            "hashed while filled"
+        );
+        relation.freeze_indexes();
+        let frozen = relation.indexes[slot].frozen.as_ref().expect("frozen");
+        assert!(frozen.by_value);
+        assert_eq!(relation.indexes[slot].table.len(), 0, "no hash table kept");
+        let index = &relation.indexes[slot];
+        for (v, row) in [(199_999, 0), (150_000, 49_999), (100_000, 99_999)] {
+            let key = ids(&[v]);
+            assert_eq!(
+                index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
+                &[row]
+            );
+        }
+        for v in [0, 99_999, 200_000, 5_000_000] {
+            let key = ids(&[v]);
+            assert!(index
+                .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+                .is_empty());
         }
     }
 
