@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::args::FactFormat;
-use super::output_dir::{OutputError, Staging};
+use super::output_dir::{OutputError, StagedFile, Staging};
 use crate::eval::{FactId, Model};
 use crate::explain::sources::{joined, BestSources};
 use crate::explain::{likelihood, render::confidence};
@@ -427,11 +427,21 @@ pub fn write_dir(
     staging.commit()
 }
 
-/// A piece of a relation to format: its sequence number, the relation's name and
-/// sorted facts, and the range of them.
-type Piece = (usize, Arc<str>, Arc<Vec<FactId>>, std::ops::Range<usize>);
+/// A piece of a relation to format: its sequence number in its lane, the relation's
+/// name and sorted facts, the range of them, and where the lane wants it back.
+type Piece = (
+    usize,
+    Arc<str>,
+    Arc<Vec<FactId>>,
+    std::ops::Range<usize>,
+    mpsc::Sender<(usize, Vec<u8>)>,
+);
 
-/// [`write_dir`] on `threads` worker threads, before the commit.
+/// [`write_dir`] on `threads` worker threads, before the commit. The relations are
+/// shared out between up to `threads` lanes, largest first to the lane with the fewest
+/// facts so far; each lane writes its files one after another, so that files are written
+/// side by side (the kernel's copy of the bytes is a large part of writing), while the
+/// workers format the pieces of every lane.
 fn write_dir_on_threads(
     program: &Program,
     model: &Model,
@@ -439,72 +449,120 @@ fn write_dir_on_threads(
     staging: &mut Staging,
     threads: usize,
 ) -> Result<(), OutputError> {
+    // Files are created here, in the order given, so the manifest does not depend on
+    // which lane finishes first.
+    let mut files = Vec::with_capacity(selected.len());
+    for &p in selected {
+        files.push(Some(
+            staging.create(&format!("{}.facts", program.predicate(p).name))?,
+        ));
+    }
+    let n_lanes = threads.min(selected.len()).max(1);
+    let mut by_size: Vec<usize> = (0..selected.len()).collect();
+    by_size.sort_by_key(|&i| (std::cmp::Reverse(model.len(selected[i])), i));
+    let mut lanes: Vec<(usize, Vec<(PredId, StagedFile)>)> =
+        (0..n_lanes).map(|_| (0, Vec::new())).collect();
+    for i in by_size {
+        let lane = (0..n_lanes)
+            .min_by_key(|&l| (lanes[l].0, l))
+            .expect("at least one lane");
+        lanes[lane].0 += model.len(selected[i]);
+        let file = files[i].take().expect("each file goes to one lane");
+        lanes[lane].1.push((selected[i], file));
+    }
     let (piece_sender, pieces) = mpsc::channel::<Piece>();
     let pieces = Mutex::new(pieces);
-    let (done_sender, done) = mpsc::channel::<(usize, Vec<u8>)>();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let pieces = &pieces;
-            let done_sender = done_sender.clone();
             scope.spawn(move || {
                 // Each worker remembers values and sources on its own; what it renders
                 // for a fact is the same as any other worker's.
                 let mut lines = FactLines::new(program, model);
                 loop {
                     let next = pieces.lock().expect("no worker panics holding it").recv();
-                    let Ok((seq, name, facts, range)) = next else {
+                    let Ok((seq, name, facts, range, reply)) = next else {
                         return;
                     };
                     let mut out = Vec::with_capacity(range.len() * 48);
                     for &fact in &facts[range] {
                         lines.push(&name, fact, &mut out);
                     }
-                    if done_sender.send((seq, out)).is_err() {
-                        return;
-                    }
+                    // A lane that failed has stopped listening; the others go on.
+                    let _ = reply.send((seq, out));
                 }
             });
         }
-        drop(done_sender);
-        // Dropping the sender on every path, errors included, stops the workers.
-        let piece_sender = piece_sender;
-        let mut seq = 0;
-        // Pieces formatted ahead of the one to write next, by sequence number.
-        let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
-        for &p in selected {
-            let name: Arc<str> = Arc::from(program.predicate(p).name.as_str());
-            let mut file = staging.create(&format!("{name}.facts"))?;
-            let facts = Arc::new(model.sorted_facts_on(p, threads));
-            let n_pieces = facts.len().div_ceil(PIECE_FACTS);
-            let (mut sent, mut written) = (0, 0);
-            while written < n_pieces {
-                // At most two pieces a worker are out at once, so that memory holds a
-                // few pieces, never a whole formatted relation.
-                while sent < n_pieces && sent - written < 2 * threads {
-                    let start = sent * PIECE_FACTS;
-                    let end = (start + PIECE_FACTS).min(facts.len());
-                    piece_sender
-                        .send((seq + sent, name.clone(), facts.clone(), start..end))
-                        .expect("workers run until the sender is dropped");
-                    sent += 1;
-                }
-                let out = loop {
-                    if let Some(out) = ready.remove(&(seq + written)) {
-                        break out;
-                    }
-                    let (done_seq, out) = done
-                        .recv()
-                        .expect("workers run until the sender is dropped");
-                    ready.insert(done_seq, out);
-                };
-                file.write_all(&out)?;
-                written += 1;
+        let writers: Vec<_> = lanes
+            .into_iter()
+            .map(|(_, relations)| {
+                let piece_sender = piece_sender.clone();
+                scope.spawn(move || write_lane(program, model, relations, &piece_sender, threads))
+            })
+            .collect();
+        // Dropping the last sender, errors included, stops the workers once the lanes
+        // are done.
+        drop(piece_sender);
+        let mut result = Ok(());
+        for writer in writers {
+            let written = writer.join().expect("no writer panics");
+            if result.is_ok() {
+                result = written;
             }
-            seq += n_pieces;
-            file.finish()?;
         }
-        Ok(())
+        result
     })
+}
+
+/// Writes the files of one lane of [`write_dir_on_threads`], piece after piece.
+fn write_lane(
+    program: &Program,
+    model: &Model,
+    relations: Vec<(PredId, StagedFile)>,
+    piece_sender: &mpsc::Sender<Piece>,
+    threads: usize,
+) -> Result<(), OutputError> {
+    let (done_sender, done) = mpsc::channel::<(usize, Vec<u8>)>();
+    let mut seq = 0;
+    // Pieces formatted ahead of the one to write next, by sequence number.
+    let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    for (p, mut file) in relations {
+        let name: Arc<str> = Arc::from(program.predicate(p).name.as_str());
+        let facts = Arc::new(model.sorted_facts_on(p, threads));
+        let n_pieces = facts.len().div_ceil(PIECE_FACTS);
+        let (mut sent, mut written) = (0, 0);
+        while written < n_pieces {
+            // At most two pieces a worker are out at once per lane, so that memory
+            // holds a few pieces, never a whole formatted relation.
+            while sent < n_pieces && sent - written < 2 * threads {
+                let start = sent * PIECE_FACTS;
+                let end = (start + PIECE_FACTS).min(facts.len());
+                let piece = (
+                    seq + sent,
+                    name.clone(),
+                    facts.clone(),
+                    start..end,
+                    done_sender.clone(),
+                );
+                piece_sender
+                    .send(piece)
+                    .expect("workers run until every lane is done");
+                sent += 1;
+            }
+            let out = loop {
+                if let Some(out) = ready.remove(&(seq + written)) {
+                    break out;
+                }
+                let (done_seq, out) = done.recv().expect("workers run until every lane is done");
+                ready.insert(done_seq, out);
+            };
+            file.write_all(&out)?;
+            written += 1;
+        }
+        seq += n_pieces;
+        file.finish()?;
+    }
+    Ok(())
 }
 
 /// Renders facts as lines of a `.facts` file, remembering the text of each value and
