@@ -7,6 +7,7 @@
 //! Recording derivations never changes which facts are derived or their confidences.
 
 mod combine;
+mod exec;
 mod expr;
 mod intersect;
 mod plan;
@@ -20,11 +21,11 @@ use crate::program::{PredId, Program, RuleId};
 use crate::value::{Interner, ValueId};
 
 pub use combine::{Line, LineOrigin};
+pub(crate) use exec::negation_factor;
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
 use provenance::{Layout, Source};
 use relation::{hash_row, Recorded, Relation};
-pub(crate) use seminaive::negation_factor;
 
 /// How the fixpoint is computed. Both give the same model; naive exists to test that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
