@@ -13,13 +13,15 @@
 # fetched from crates.io) into target/big-ascent. ascribe runs as `threads.sh` runs it:
 # explanations recorded and every derived relation written with --output; the peers
 # count their relations. If `souffle` is on PATH, Soufflé's compiled programs run too
-# (-j THREADS); otherwise its column says so. One run per cell. Needs a release build of
-# ascribe (cargo build --release) and GNU time at /usr/bin/time.
+# (-j THREADS); otherwise its column says so. RUNS (default 1) runs of each cell, the
+# fastest shown with its peak RSS. Needs a release build of ascribe (cargo build
+# --release) and GNU time at /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 big="${ASCRIBE_BIG:-../shared/bench/big}"
 data="${1:-target/big-data}"
 threads="${2:-2}"
+runs="${RUNS:-1}"
 read -r -a workloads <<< "${WORKLOADS:-pivot andersen reach_sparse cspa}"
 for workload in "${workloads[@]}"; do
     if [[ ! -d "$data/$workload" ]]; then
@@ -33,14 +35,21 @@ bin=target/release/ascribe
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Prints "wall_s rss_mib" of one run of the command.
+# Prints "wall_s rss_mib" of the fastest of $runs runs of the command.
 measure() {
-    /usr/bin/time -f "%e %M" -o "$out/time" "$@" > "$out/stdout" 2> "$out/stderr" || {
-        cat "$out/stderr" >&2
-        return 1
-    }
-    read -r wall kib < "$out/time"
-    echo "$wall $((kib / 1024))"
+    local best="" wall kib
+    for ((run = 0; run < runs; run++)); do
+        rm -rf "$out/result"
+        /usr/bin/time -f "%e %M" -o "$out/time" "$@" > "$out/stdout" 2> "$out/stderr" || {
+            cat "$out/stderr" >&2
+            return 1
+        }
+        read -r wall kib < "$out/time"
+        if [[ -z "$best" ]] || awk "BEGIN { exit !($wall < ${best%% *}) }"; then
+            best="$wall $((kib / 1024))"
+        fi
+    done
+    echo "$best"
 }
 
 souffle_cell() {
@@ -61,11 +70,8 @@ printf '| workload | ascribe 1 thread | ascribe %s threads | ascent | ascent_par
 printf '|---|---|---|---|---|---|---|---|\n'
 for workload in "${workloads[@]}"; do
     rules="$big/programs/ascribe/$workload.rules"
-    rm -rf "$out/result"
     read -r a1 r1 < <(measure "$bin" run "$rules" --facts "$data/$workload" --output "$out/result" --threads 1 --quiet)
-    rm -rf "$out/result"
     read -r an rn < <(measure "$bin" run "$rules" --facts "$data/$workload" --output "$out/result" --threads "$threads" --quiet)
-    rm -rf "$out/result"
     read -r s1 q1 < <(measure "$peer" ascent "$workload" "$data/$workload")
     read -r sn qn < <(RAYON_NUM_THREADS="$threads" measure "$peer" ascent-par "$workload" "$data/$workload")
     souffle=$(souffle_cell "$workload")

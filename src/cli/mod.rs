@@ -9,6 +9,7 @@ pub mod output;
 pub mod output_dir;
 mod progress;
 pub mod render;
+mod stats;
 mod stix;
 mod test;
 #[cfg(feature = "dataflow")]
@@ -469,6 +470,7 @@ impl Session {
                 (start.elapsed() - evaluated).as_secs_f64(),
                 model.heap_bytes() as f64 / (1024.0 * 1024.0)
             );
+            eprint!("{}", stats::cost_tables(&program, &model, &self.sources));
         }
         Ok(EXIT_OK)
     }

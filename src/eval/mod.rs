@@ -11,6 +11,7 @@ mod exec;
 mod expr;
 mod intersect;
 mod plan;
+mod profile;
 mod provenance;
 mod relation;
 mod seminaive;
@@ -21,6 +22,7 @@ use crate::program::{PredId, Program, RuleId};
 use crate::value::{Interner, ValueId};
 
 pub use combine::{Line, LineOrigin};
+pub use profile::{Profile, RuleCost, StratumCost};
 pub(crate) use exec::negation_factor;
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
@@ -119,6 +121,8 @@ pub struct Model {
     ranks: std::sync::OnceLock<(Vec<u32>, Vec<ValueId>)>,
     /// For a model that recorded no derivations: those found again afterwards.
     found: rustc_hash::FxHashMap<FactId, Derivation>,
+    /// Where evaluation spent its time.
+    profile: Profile,
 }
 
 /// Bounds on one evaluation, for programs that do not terminate on their own (arithmetic
@@ -218,6 +222,7 @@ pub fn evaluate_observed<'p>(
         layouts: state.layouts,
         ranks: std::sync::OnceLock::new(),
         found: rustc_hash::FxHashMap::default(),
+        profile: std::mem::take(&mut state.profile),
     })
 }
 
@@ -252,6 +257,7 @@ impl Model {
             layouts: vec![Layout::default(); program.rules().len()],
             ranks: std::sync::OnceLock::new(),
             found: rustc_hash::FxHashMap::default(),
+            profile: Profile::default(),
         }
     }
 
@@ -479,6 +485,12 @@ impl Model {
     /// Number of fixpoint iterations over all strata.
     pub fn iterations(&self) -> usize {
         self.iterations
+    }
+
+    /// Where evaluation spent its time, per stratum and rule; empty for a model made
+    /// by another engine ([`Model::from_facts`]).
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// Whether derivations were recorded.

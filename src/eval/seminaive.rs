@@ -11,12 +11,14 @@
 //! fact it derives, so recorded derivations form no cycles.
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use rustc_hash::FxHashMap;
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::exec::{n_factors, Exec, Sink, Tally, ToAdd, Watch};
+use super::profile::{Profile, StratumCost};
 use super::plan::{plan_rule, IndexKind, Plan, Step, Version};
 use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
@@ -205,6 +207,8 @@ struct UnitResult {
     to_add: ToAdd,
     values: Vec<crate::value::Value>,
     failures: u64,
+    /// How long the unit ran.
+    time: Duration,
 }
 
 /// Runs `units` on up to `threads` threads, this one among them, each unit with its own
@@ -233,6 +237,7 @@ fn run_units(
                 break;
             };
             let (rule_id, plan) = &plans[unit.plan];
+            let clock = Instant::now();
             let mut overlay = Overlay::new(interner);
             let mut to_add = ToAdd::default();
             let mut exec = round.exec(*rule_id, &mut overlay, &mut to_add, &mut watch);
@@ -250,6 +255,7 @@ fn run_units(
                     to_add,
                     values,
                     failures,
+                    time: clock.elapsed(),
                 },
             ));
         }
@@ -314,6 +320,8 @@ pub(crate) struct State<'p> {
     pub progress: &'p dyn crate::progress::Progress,
     /// The stratum being evaluated, 1-based, for `progress`.
     stratum_number: usize,
+    /// Where the time went, per stratum and per rule.
+    pub profile: Profile,
 }
 
 impl<'p> State<'p> {
@@ -404,6 +412,7 @@ impl<'p> State<'p> {
             lines: Lines::default(),
             progress: &crate::progress::Silent,
             stratum_number: 0,
+            profile: Profile::new(program.strata().len(), program.rules().len()),
         }
     }
 
@@ -709,6 +718,23 @@ impl<'p> State<'p> {
     }
 
     fn run_stratum(&mut self, stratum: &Stratum) {
+        let started = Instant::now();
+        let mut cost = StratumCost::default();
+        self.run_iterations(stratum, &mut cost);
+        let clock = Instant::now();
+        for p in &stratum.predicates {
+            self.relations[p.0 as usize].freeze_indexes();
+        }
+        cost.indexes += clock.elapsed();
+        cost.total = started.elapsed();
+        if let Some(slot) = self.profile.strata.get_mut(self.stratum_number.wrapping_sub(1)) {
+            *slot = cost;
+        }
+    }
+
+    /// The iterations of [`State::run_stratum`], until nothing changes or a limit
+    /// stops evaluation, timed into `cost`.
+    fn run_iterations(&mut self, stratum: &Stratum, cost: &mut StratumCost) {
         let n = self.relations.len();
         let mut in_stratum = vec![false; n];
         for p in &stratum.predicates {
@@ -737,16 +763,23 @@ impl<'p> State<'p> {
                 self.report_progress();
             }
             let all_end: Vec<usize> = self.relations.iter().map(Relation::len).collect();
+            cost.iterations += 1;
             let mut plans = self.plans(stratum, &in_stratum, first, &recent);
+            let clock = Instant::now();
             for (_, plan) in &mut plans {
                 let relations = &mut self.relations;
                 plan.for_each_indexed(&mut |p, columns, kind| {
                     ensure_index(relations, p, columns, kind, !in_stratum[p.0 as usize])
                 });
             }
-            let Some(mut to_add) = self.derive(&plans, &recent, &old_end, &all_end) else {
+            cost.indexes += clock.elapsed();
+            let clock = Instant::now();
+            let derived = self.derive(&plans, &recent, &old_end, &all_end);
+            cost.plans += clock.elapsed();
+            let Some(mut to_add) = derived else {
                 return;
             };
+            let clock = Instant::now();
             // Merge in predicate order so row numbers do not depend on hashing.
             let mut heads: Vec<PredId> = to_add.keys().copied().collect();
             heads.sort();
@@ -781,6 +814,10 @@ impl<'p> State<'p> {
                 changed |= !next.is_empty();
                 recent[p.0 as usize] = next;
             }
+            cost.merge += clock.elapsed();
+            for (rule, &new) in &self.growth {
+                self.profile.rules[rule.0 as usize].new += new;
+            }
             first = false;
             if self.check_limits() {
                 return;
@@ -788,9 +825,6 @@ impl<'p> State<'p> {
             if !changed || (!stratum.recursive && self.options.strategy == Strategy::SemiNaive) {
                 break;
             }
-        }
-        for p in &stratum.predicates {
-            self.relations[p.0 as usize].freeze_indexes();
         }
     }
 
@@ -854,6 +888,9 @@ impl<'p> State<'p> {
                     }
                 }
                 let rule_id = plans[unit.plan].0;
+                let rule_cost = &mut self.profile.rules[rule_id.0 as usize];
+                rule_cost.time += result.time;
+                rule_cost.candidates += result.to_add.len as u64;
                 if result.failures > 0 {
                     *self.failures.entry(rule_id).or_default() += result.failures;
                 }
@@ -868,10 +905,16 @@ impl<'p> State<'p> {
                 if parts.is_empty() {
                     parts.push(ToAdd::default());
                 }
+                let before = parts[0].len;
+                let clock = Instant::now();
                 let mut exec = round.exec(*rule_id, &mut self.interner, &mut parts[0], &mut watch);
                 exec.run(&plan.steps, &mut Sink::Head);
-                if exec.failures > 0 {
-                    *self.failures.entry(*rule_id).or_default() += exec.failures;
+                let failures = exec.failures;
+                let rule_cost = &mut self.profile.rules[rule_id.0 as usize];
+                rule_cost.time += clock.elapsed();
+                rule_cost.candidates += (parts[0].len - before) as u64;
+                if failures > 0 {
+                    *self.failures.entry(*rule_id).or_default() += failures;
                 }
                 if let Some(limit) = watch.stopped {
                     stopped = Some((limit, *rule_id));
