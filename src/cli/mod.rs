@@ -4,6 +4,7 @@
 pub mod args;
 #[cfg(feature = "dataflow")]
 mod dataflow;
+mod direct;
 pub mod fmt;
 pub mod output;
 pub mod output_dir;

@@ -25,9 +25,10 @@
 //! run can be using them.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use super::direct::DirectWriter;
 use crate::diagnostic::Diagnostic;
 
 /// The manifest's file name: hidden, so that `--facts DIR` skips it silently.
@@ -148,7 +149,7 @@ pub struct Staging {
 
 /// One file being written into the staging directory.
 pub struct StagedFile {
-    file: File,
+    file: DirectWriter,
     /// The file's final path, for messages.
     shown: String,
     dir_shown: String,
@@ -165,7 +166,8 @@ impl StagedFile {
     /// Flushes the file to disk and closes it.
     pub fn finish(self) -> Result<(), OutputError> {
         self.file
-            .sync_all()
+            .finish()
+            .and_then(|file| file.sync_all())
             .map_err(|e| io_error(&self.dir_shown, "write", &self.shown, &e))
     }
 }
@@ -293,7 +295,7 @@ impl Staging {
             .map_err(|e| io_error(&self.shown, "create", &shown, &e))?;
         self.files.push(name.to_owned());
         Ok(StagedFile {
-            file,
+            file: DirectWriter::new(file),
             shown,
             dir_shown: self.shown.clone(),
         })

@@ -22,10 +22,10 @@ use crate::program::{PredId, Program, RuleId};
 use crate::value::{Interner, ValueId};
 
 pub use combine::{Line, LineOrigin};
-pub use profile::{Profile, RuleCost, StratumCost};
 pub(crate) use exec::negation_factor;
 pub(crate) use expr::{aggregate, compare, eval_expr};
 pub(crate) use plan::literal_vars;
+pub use profile::{Profile, RuleCost, StratumCost};
 use provenance::{Layout, Source};
 use relation::{hash_row, Recorded, Relation};
 
@@ -373,16 +373,20 @@ impl Model {
     }
 
     /// The rank of every value in [`Value::sort_cmp`](crate::value::Value::sort_cmp)
-    /// order, computed once: sorting facts then compares integers.
-    fn ranks(&self) -> &(Vec<u32>, Vec<ValueId>) {
+    /// order, computed once (on up to `threads` threads): sorting facts then compares
+    /// integers.
+    fn ranks(&self, threads: usize) -> &(Vec<u32>, Vec<ValueId>) {
         self.ranks.get_or_init(|| {
             let n = self.interner.len();
-            let mut ids: Vec<u32> = (0..n as u32).collect();
-            ids.sort_unstable_by(|&a, &b| {
+            let ids: Vec<u32> = (0..n as u32).collect();
+            let compare = |&a: &u32, &b: &u32| {
+                // Ids break ties, so the ranks do not depend on how the sort was split.
                 self.interner
                     .value(ValueId(a))
                     .sort_cmp(self.interner.value(ValueId(b)))
-            });
+                    .then(a.cmp(&b))
+            };
+            let ids = sort_rows(ids, threads, &compare, &|&id| id);
             let mut ranks = vec![0u32; n];
             for (rank, &id) in ids.iter().enumerate() {
                 ranks[id as usize] = rank as u32;
@@ -402,7 +406,7 @@ impl Model {
             }
             return;
         };
-        let (ranks, by_rank) = self.ranks();
+        let (ranks, by_rank) = self.ranks(1);
         let rank = |v: ValueId| ranks[v.0 as usize];
         let mut groups: Vec<(u32, u32)> = firsts
             .into_iter()
@@ -439,8 +443,17 @@ impl Model {
     /// threads.
     fn sorted_rows(&self, predicate: PredId, threads: usize) -> Vec<u32> {
         let relation = &self.relations[predicate.0 as usize];
-        let (ranks, _) = self.ranks();
+        let (ranks, _) = self.ranks(threads);
         let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
+        // Ranks of two columns packed in one word, the first in the high half.
+        let two = |row: u32, column: usize| {
+            let second = if column + 1 < relation.arity {
+                rank(row, column + 1)
+            } else {
+                0
+            };
+            (u64::from(rank(row, column)) << 32) | u64::from(second)
+        };
         let n = relation.len() as u32;
         match relation.arity {
             0 | 1 => {
@@ -463,6 +476,11 @@ impl Model {
                     .map(|r| ((u64::from(rank(r, 0)) << 32) | u64::from(rank(r, 1)), r))
                     .collect();
                 sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, r)| r)
+            }
+            3 | 4 => {
+                let keyed: Vec<(u64, u64, u32)> =
+                    (0..n).map(|r| (two(r, 0), two(r, 2), r)).collect();
+                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, _, r)| r)
             }
             arity => {
                 let rows: Vec<u32> = (0..n).collect();

@@ -11,15 +11,15 @@
 //! fact it derives, so recorded derivations form no cycles.
 
 use std::ops::Range;
-use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
 use super::combine::{combined_predicates, noisy_or, Line, LineOrigin, Lineage, Lines};
 use super::exec::{n_factors, Exec, Sink, Tally, ToAdd, Watch};
-use super::profile::{Profile, StratumCost};
 use super::plan::{plan_rule, IndexKind, Plan, Step, Version};
+use super::profile::{Profile, StratumCost};
 use super::provenance::Layout;
 use super::relation::{hash_row, Index, Merged, Relation, INPUT_BIT};
 use super::{derivation_in, Derivation, FactId};
@@ -727,7 +727,11 @@ impl<'p> State<'p> {
         }
         cost.indexes += clock.elapsed();
         cost.total = started.elapsed();
-        if let Some(slot) = self.profile.strata.get_mut(self.stratum_number.wrapping_sub(1)) {
+        if let Some(slot) = self
+            .profile
+            .strata
+            .get_mut(self.stratum_number.wrapping_sub(1))
+        {
             *slot = cost;
         }
     }
