@@ -796,6 +796,7 @@ impl<'p> State<'p> {
                 recent[p.0 as usize].clear();
             }
             self.growth.clear();
+            let mut merges = Vec::new();
             for p in heads {
                 let Some(parts) = to_add.remove(&p) else {
                     continue;
@@ -814,9 +815,24 @@ impl<'p> State<'p> {
                     changed = true;
                     continue;
                 }
-                let next = self.merge(p, &parts);
-                changed |= !next.is_empty();
-                recent[p.0 as usize] = next;
+                merges.push((p, parts));
+            }
+            let record = self.options.record_derivations;
+            let layouts = &self.layouts;
+            let stored = |rule: u32| {
+                if record {
+                    layouts[rule as usize].stored.len()
+                } else {
+                    0
+                }
+            };
+            let threads = self.options.threads.max(1);
+            for (p, merged) in merge_all(&mut self.relations, merges, &stored, threads) {
+                for (rule, new) in merged.growth {
+                    *self.growth.entry(RuleId(rule)).or_default() += new;
+                }
+                changed |= !merged.rows.is_empty();
+                recent[p.0 as usize] = merged.rows;
             }
             cost.merge += clock.elapsed();
             for (rule, &new) in &self.growth {
@@ -1007,52 +1023,139 @@ impl<'p> State<'p> {
             }
         }
     }
+}
 
-    /// Merges candidates into relation `p`, part after part; returns the rows that are
-    /// new or better.
-    fn merge(&mut self, p: PredId, parts: &[ToAdd]) -> Vec<u32> {
-        let relation = &mut self.relations[p.0 as usize];
-        let arity = relation.arity;
-        let first_new = relation.len() as u32;
-        let mut improved = Vec::new();
-        for buffer in parts {
-            let mut premise_at = 0usize;
-            let mut i = 0usize;
-            for &(rule, run) in &buffer.rules {
-                let count = if self.options.record_derivations {
-                    self.layouts[rule as usize].stored.len()
-                } else {
-                    0
-                };
-                let mut new = 0u64;
-                for _ in 0..run {
-                    let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
-                    let premises = &buffer.premises[premise_at..premise_at + count];
-                    premise_at += count;
-                    let merged = relation.insert(
-                        tuple,
-                        relation.hash(tuple),
-                        buffer.confidence(i),
-                        rule,
-                        premises,
-                    );
-                    match merged {
-                        Merged::Improved(row) if row < first_new => improved.push(row),
-                        Merged::New => new += 1,
-                        _ => {}
-                    }
-                    i += 1;
+/// Merges candidates into `relation`, part after part; returns the rows that are new or
+/// better, and the number of new rows per rule (in the order first met). `stored` gives
+/// the premises each rule's candidates carry.
+fn merge(relation: &mut Relation, parts: &[ToAdd], stored: &dyn Fn(u32) -> usize) -> Merge {
+    let arity = relation.arity;
+    let first_new = relation.len() as u32;
+    let mut improved = Vec::new();
+    let mut growth: Vec<(u32, u64)> = Vec::new();
+    for buffer in parts {
+        let mut premise_at = 0usize;
+        let mut i = 0usize;
+        for &(rule, run) in &buffer.rules {
+            let count = stored(rule);
+            let mut new = 0u64;
+            for _ in 0..run {
+                let tuple = &buffer.tuples[i * arity..(i + 1) * arity];
+                let premises = &buffer.premises[premise_at..premise_at + count];
+                premise_at += count;
+                let merged = relation.insert(
+                    tuple,
+                    relation.hash(tuple),
+                    buffer.confidence(i),
+                    rule,
+                    premises,
+                );
+                match merged {
+                    Merged::Improved(row) if row < first_new => improved.push(row),
+                    Merged::New => new += 1,
+                    _ => {}
                 }
-                if new > 0 {
-                    *self.growth.entry(RuleId(rule)).or_default() += new;
+                i += 1;
+            }
+            if new > 0 {
+                match growth.iter_mut().find(|(r, _)| *r == rule) {
+                    Some((_, n)) => *n += new,
+                    None => growth.push((rule, new)),
                 }
             }
         }
-        improved.sort_unstable();
-        improved.dedup();
-        improved.extend(first_new..relation.len() as u32);
-        improved
     }
+    improved.sort_unstable();
+    improved.dedup();
+    improved.extend(first_new..relation.len() as u32);
+    Merge {
+        rows: improved,
+        growth,
+    }
+}
+
+/// What [`merge`] did to one relation.
+struct Merge {
+    /// The rows that are new or better: the relation's next delta.
+    rows: Vec<u32>,
+    /// New rows per rule.
+    growth: Vec<(u32, u64)>,
+}
+
+/// Candidates an iteration must have in all before its relations are merged on several
+/// threads, one relation per thread at a time.
+const MIN_PARALLEL_MERGE: usize = 1 << 16;
+
+/// Merges each relation's candidates (`merges`, by relation, in ascending order), on up
+/// to `threads` threads: the relations are shared out in lanes balanced by candidates,
+/// largest first. A relation's rows do not depend on the others', so neither do they on
+/// the lanes. Returns each relation's [`Merge`], in the order given.
+fn merge_all(
+    relations: &mut [Relation],
+    merges: Vec<(PredId, Vec<ToAdd>)>,
+    stored: &(dyn Fn(u32) -> usize + Sync),
+    threads: usize,
+) -> Vec<(PredId, Merge)> {
+    let size = |parts: &[ToAdd]| parts.iter().map(|part| part.len).sum::<usize>();
+    let total: usize = merges.iter().map(|(_, parts)| size(parts)).sum();
+    if threads <= 1 || merges.len() < 2 || total < MIN_PARALLEL_MERGE {
+        return merges
+            .into_iter()
+            .map(|(p, parts)| (p, merge(&mut relations[p.0 as usize], &parts, stored)))
+            .collect();
+    }
+    // Borrow each merged relation on its own, in the order of `merges`.
+    let mut wanted: Vec<Option<&mut Relation>> = Vec::with_capacity(merges.len());
+    let mut rest = relations;
+    let mut offset = 0;
+    for (p, _) in &merges {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(p.0 as usize - offset);
+        let (relation, tail) = tail.split_first_mut().expect("a merged relation exists");
+        wanted.push(Some(relation));
+        rest = tail;
+        offset = p.0 as usize + 1;
+    }
+    let n_lanes = threads.min(merges.len());
+    let mut order: Vec<usize> = (0..merges.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(size(&merges[i].1)), i));
+    let mut lanes: Vec<(usize, Vec<(usize, &mut Relation, &[ToAdd])>)> =
+        (0..n_lanes).map(|_| (0, Vec::new())).collect();
+    for i in order {
+        let lane = (0..n_lanes)
+            .min_by_key(|&l| (lanes[l].0, l))
+            .expect("at least one lane");
+        lanes[lane].0 += size(&merges[i].1);
+        let relation = wanted[i].take().expect("each relation goes to one lane");
+        lanes[lane].1.push((i, relation, &merges[i].1));
+    }
+    let mut done: Vec<Option<Merge>> = merges.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|(_, lane)| {
+                scope.spawn(move || {
+                    lane.into_iter()
+                        .map(|(i, relation, parts)| (i, merge(relation, parts, stored)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(merged) => {
+                    for (i, merge) in merged {
+                        done[i] = Some(merge);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    merges
+        .iter()
+        .zip(done)
+        .map(|((p, _), merge)| (*p, merge.expect("every relation was merged")))
+        .collect()
 }
 
 /// The slot of the index of `p`'s relation on `columns` of the given kind, created if
@@ -1068,6 +1171,7 @@ fn ensure_index(
 ) -> usize {
     let relation = p.0 as usize;
     let slot = match kind {
+        IndexKind::Hash if finished => return relations[relation].ensure_frozen_index(columns),
         IndexKind::Hash => relations[relation].ensure_index(columns),
         IndexKind::SortedBy(by) => return relations[relation].ensure_any_index(columns, Some(by)),
         IndexKind::Filtered(semijoin) => {

@@ -195,6 +195,95 @@ impl Index {
         });
     }
 
+    /// Indexes rows `0..len` of a finished relation straight into the frozen layout
+    /// (an unfiltered index), without open groups: the rows are counted by group, then placed, in two passes
+    /// over the key columns. The same groups and lookups as [`Index::extend`] then
+    /// [`Index::freeze`], for an index that holds no rows yet.
+    pub(super) fn build_frozen(&mut self, data: &[ValueId], arity: usize, len: usize) {
+        debug_assert!(self.covered == 0 && self.frozen.is_none() && self.groups.is_empty());
+        debug_assert!(
+            self.filter.is_none(),
+            "filtered indexes are built as rows come"
+        );
+        let rows = || 0..len as u32;
+        // Per row, its group: the key's value id, or the group number in `table`.
+        let mut group_of: Vec<u32> = Vec::new();
+        let (mut counts, by_value, table) = if self.columns.len() == 1 {
+            let column = self.columns[0];
+            let key = |row: u32| data[row as usize * arity + column].0;
+            let max = rows().map(key).max();
+            let mut counts = vec![0u32; max.map_or(0, |m| m as usize + 1)];
+            for row in rows() {
+                counts[key(row) as usize] += 1;
+            }
+            let groups = counts.iter().filter(|&&n| n > 0).count();
+            if counts.len() <= FROZEN_BY_VALUE_PER_GROUP * groups + SINGLES_SLACK {
+                group_of.extend(rows().map(key));
+                (counts, true, HashTable::new())
+            } else {
+                (Vec::new(), false, HashTable::new())
+            }
+        } else {
+            (Vec::new(), false, HashTable::new())
+        };
+        let mut table: HashTable<u32> = table;
+        if !by_value {
+            let columns = &self.columns;
+            let hash_of = |row: u32| {
+                let mut h: u64 = columns.len() as u64;
+                for &c in columns {
+                    h = (h.rotate_left(5) ^ u64::from(data[row as usize * arity + c].0))
+                        .wrapping_mul(0x517c_c1b7_2722_0a95);
+                }
+                h
+            };
+            let same = |a: u32, b: u32| {
+                columns
+                    .iter()
+                    .all(|&c| data[a as usize * arity + c] == data[b as usize * arity + c])
+            };
+            // The first row of each group, for comparing keys.
+            let mut firsts: Vec<u32> = Vec::new();
+            for row in rows() {
+                let hash = hash_of(row);
+                let g = match table.find(hash, |&g| same(firsts[g as usize], row)) {
+                    Some(&g) => g,
+                    None => {
+                        let g = firsts.len() as u32;
+                        firsts.push(row);
+                        counts.push(0);
+                        table.insert_unique(hash, g, |&g| hash_of(firsts[g as usize]));
+                        g
+                    }
+                };
+                counts[g as usize] += 1;
+                group_of.push(g);
+            }
+        }
+        // Counts become starts; each row goes to the next place of its group.
+        let mut starts = Vec::with_capacity(counts.len() + 1);
+        let mut at = 0u32;
+        for count in &mut counts {
+            starts.push(at);
+            at += *count;
+            *count = starts[starts.len() - 1];
+        }
+        starts.push(at);
+        let mut placed = vec![0u32; at as usize];
+        for (row, &g) in rows().zip(&group_of) {
+            placed[counts[g as usize] as usize] = row;
+            counts[g as usize] += 1;
+        }
+        self.direct = None;
+        self.table = table;
+        self.covered = len;
+        self.frozen = Some(Frozen {
+            starts,
+            rows: placed,
+            by_value,
+        });
+    }
+
     /// Undoes [`Index::freeze`], so that rows can be added.
     pub(super) fn thaw(&mut self) {
         let Some(frozen) = self.frozen.take() else {

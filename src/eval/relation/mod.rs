@@ -809,6 +809,29 @@ impl Relation {
         slot
     }
 
+    /// [`Relation::ensure_index`] for a relation that will not grow: the index is
+    /// frozen, and a new one is built frozen at once.
+    pub fn ensure_frozen_index(&mut self, columns: &[usize]) -> usize {
+        let (data, arity, len) = (&self.data, self.arity, self.len);
+        match self
+            .indexes
+            .iter()
+            .position(|i| i.columns == columns && i.filter.is_none())
+        {
+            Some(slot) => {
+                self.indexes[slot].extend(data, arity, len);
+                self.indexes[slot].freeze(data, arity);
+                slot
+            }
+            None => {
+                let mut index = Index::new(columns);
+                index.build_frozen(data, arity, len);
+                self.indexes.push(index);
+                self.indexes.len() - 1
+            }
+        }
+    }
+
     /// The slot of the index on `columns`, or with `by` of the value-sorted index on
     /// `columns` sorted by `by`, creating it if needed, brought up to date.
     pub fn ensure_any_index(&mut self, columns: &[usize], by: Option<usize>) -> usize {
