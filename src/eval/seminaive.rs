@@ -1086,6 +1086,10 @@ struct Merge {
 /// threads, one relation per thread at a time.
 const MIN_PARALLEL_MERGE: usize = 1 << 16;
 
+/// One relation of a lane of [`merge_all`]: its position in the merges, the relation,
+/// and its candidates.
+type MergeJob<'r, 'c> = (usize, &'r mut Relation, &'c [ToAdd]);
+
 /// Merges each relation's candidates (`merges`, by relation, in ascending order), on up
 /// to `threads` threads: the relations are shared out in lanes balanced by candidates,
 /// largest first. A relation's rows do not depend on the others', so neither do they on
@@ -1118,7 +1122,7 @@ fn merge_all(
     let n_lanes = threads.min(merges.len());
     let mut order: Vec<usize> = (0..merges.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(size(&merges[i].1)), i));
-    let mut lanes: Vec<(usize, Vec<(usize, &mut Relation, &[ToAdd])>)> =
+    let mut lanes: Vec<(usize, Vec<MergeJob<'_, '_>>)> =
         (0..n_lanes).map(|_| (0, Vec::new())).collect();
     for i in order {
         let lane = (0..n_lanes)
