@@ -211,16 +211,23 @@ impl fmt::Display for Value {
 /// Writes `s` as a double-quoted string literal with `\"`, `\\`, `\n`, `\t` escapes.
 pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
     f.write_char('"')?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\t' => f.write_str("\\t")?,
-            '\r' => f.write_str("\\r")?,
-            c => f.write_char(c)?,
-        }
+    // Runs without an escape are written whole; every escaped character is ASCII, so
+    // the runs end on character boundaries.
+    let mut run = 0;
+    for (at, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\t' => "\\t",
+            b'\r' => "\\r",
+            _ => continue,
+        };
+        f.write_str(&s[run..at])?;
+        f.write_str(escape)?;
+        run = at + 1;
     }
+    f.write_str(&s[run..])?;
     f.write_char('"')
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::args::FactFormat;
 use super::output_dir::{OutputError, StagedFile, Staging};
-use crate::eval::{FactId, Model};
+use crate::eval::{FactId, Model, SortedFacts};
 use crate::explain::sources::{joined, BestSources};
 use crate::explain::{likelihood, render::confidence};
 use crate::program::{PredId, Program};
@@ -405,13 +405,15 @@ pub fn write_dir(
     threads: usize,
 ) -> Result<(), OutputError> {
     if threads <= 1 {
-        let mut lines = FactLines::new(program, model);
+        let texts = Texts::for_output(program, model, selected, 1);
+        let mut lines = FactLines::new(program, model, texts.as_ref());
         let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER + 256);
         for &p in selected {
             let name = &program.predicate(p).name;
             let mut file = staging.create(&format!("{name}.facts"))?;
-            for fact in model.sorted_facts(p) {
-                lines.push(name, fact, &mut out);
+            let facts = model.sorted_facts_ranked(p, 1);
+            for i in 0..facts.len() {
+                lines.push(name, &facts, i, &mut out);
                 if out.len() >= OUTPUT_BUFFER {
                     file.write_all(&out)?;
                     out.clear();
@@ -432,7 +434,7 @@ pub fn write_dir(
 type Piece = (
     usize,
     Arc<str>,
-    Arc<Vec<FactId>>,
+    Arc<SortedFacts>,
     std::ops::Range<usize>,
     mpsc::Sender<(usize, Vec<u8>)>,
 );
@@ -470,23 +472,25 @@ fn write_dir_on_threads(
         let file = files[i].take().expect("each file goes to one lane");
         lanes[lane].1.push((selected[i], file));
     }
+    let texts = Texts::for_output(program, model, selected, threads);
+    let texts = texts.as_ref();
     let (piece_sender, pieces) = mpsc::channel::<Piece>();
     let pieces = Mutex::new(pieces);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let pieces = &pieces;
             scope.spawn(move || {
-                // Each worker remembers values and sources on its own; what it renders
-                // for a fact is the same as any other worker's.
-                let mut lines = FactLines::new(program, model);
+                // Each worker remembers sources on its own; what it renders for a fact
+                // is the same as any other worker's.
+                let mut lines = FactLines::new(program, model, texts);
                 loop {
                     let next = pieces.lock().expect("no worker panics holding it").recv();
                     let Ok((seq, name, facts, range, reply)) = next else {
                         return;
                     };
                     let mut out = Vec::with_capacity(range.len() * 48);
-                    for &fact in &facts[range] {
-                        lines.push(&name, fact, &mut out);
+                    for i in range {
+                        lines.push(&name, &facts, i, &mut out);
                     }
                     // A lane that failed has stopped listening; the others go on.
                     let _ = reply.send((seq, out));
@@ -528,7 +532,7 @@ fn write_lane(
     let mut ready: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
     for (p, mut file) in relations {
         let name: Arc<str> = Arc::from(program.predicate(p).name.as_str());
-        let facts = Arc::new(model.sorted_facts_on(p, threads));
+        let facts = Arc::new(model.sorted_facts_ranked(p, threads));
         let n_pieces = facts.len().div_ceil(PIECE_FACTS);
         let (mut sent, mut written) = (0, 0);
         while written < n_pieces {
@@ -565,35 +569,142 @@ fn write_lane(
     Ok(())
 }
 
-/// Renders facts as lines of a `.facts` file, remembering the text of each value and
-/// the sources of each fact met.
+/// The written text of every value of a model, one after another in output order (by
+/// rank), for writing many facts: a fact's values are then read from one shared buffer,
+/// and the values of sorted facts mostly from nearby places in it.
+struct Texts<'m> {
+    /// Each value's rank.
+    ranks: &'m [u32],
+    /// The texts, by rank.
+    bytes: Vec<u8>,
+    /// Where the text of each rank ends in `bytes`.
+    ends: Vec<u64>,
+}
+
+impl<'m> Texts<'m> {
+    /// The texts of `model`'s values, made on up to `threads` threads, when `selected`
+    /// have more values in all than the model has values; else none, each value's text
+    /// then made as it is written.
+    fn for_output(
+        program: &Program,
+        model: &'m Model,
+        selected: &[PredId],
+        threads: usize,
+    ) -> Option<Texts<'m>> {
+        let cells: usize = selected
+            .iter()
+            .map(|&p| model.len(p) * program.predicate(p).arity.max(1))
+            .sum();
+        let n = model.interner().len();
+        if cells < n {
+            return None;
+        }
+        let (ranks, by_rank) = model.value_ranks(threads);
+        let chunk = n.div_ceil(threads.max(1)).max(1);
+        let render = |values: &[ValueId]| {
+            let mut text = String::with_capacity(values.len() * 16);
+            let mut lengths = Vec::with_capacity(values.len());
+            for &v in values {
+                let start = text.len();
+                match model.interner().value(v) {
+                    float @ Value::Float(_) => text.push_str(&constant_text(float)),
+                    other => {
+                        let _ = write!(text, "{other}");
+                    }
+                }
+                lengths.push((text.len() - start) as u64);
+            }
+            (text.into_bytes(), lengths)
+        };
+        let parts: Vec<(Vec<u8>, Vec<u64>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = by_rank
+                .chunks(chunk)
+                .map(|values| scope.spawn(move || render(values)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut bytes = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum());
+        let mut ends = Vec::with_capacity(n);
+        for (part, lengths) in parts {
+            let mut end = bytes.len() as u64;
+            for length in lengths {
+                end += length;
+                ends.push(end);
+            }
+            bytes.extend_from_slice(&part);
+        }
+        Some(Texts { ranks, bytes, ends })
+    }
+
+    /// The text of value `v`.
+    #[inline]
+    fn of(&self, v: ValueId) -> &[u8] {
+        self.of_rank(self.ranks[v.0 as usize])
+    }
+
+    /// The text of the value of rank `rank`.
+    #[inline]
+    fn of_rank(&self, rank: u32) -> &[u8] {
+        let rank = rank as usize;
+        let start = if rank == 0 { 0 } else { self.ends[rank - 1] };
+        &self.bytes[start as usize..self.ends[rank] as usize]
+    }
+}
+
+/// Renders facts as lines of a `.facts` file, remembering the sources of each fact met.
 struct FactLines<'m> {
     model: &'m Model,
-    constants: Vec<Option<String>>,
+    /// The texts of all values, when shared.
+    texts: Option<&'m Texts<'m>>,
     sources: BestSources<'m>,
 }
 
 impl<'m> FactLines<'m> {
-    fn new(program: &'m Program, model: &'m Model) -> FactLines<'m> {
+    fn new(program: &'m Program, model: &'m Model, texts: Option<&'m Texts<'m>>) -> FactLines<'m> {
         FactLines {
             model,
-            constants: vec![None; model.interner().len()],
+            texts,
             sources: BestSources::new(program, model),
         }
     }
 
-    /// Appends the line of `fact` of the relation `name` to `out`.
-    fn push(&mut self, name: &str, fact: FactId, out: &mut Vec<u8>) {
+    /// Appends the line of the `i`-th of `facts`, of the relation `name`, to `out`.
+    fn push(&mut self, name: &str, facts: &SortedFacts, i: usize, out: &mut Vec<u8>) {
         let model = self.model;
+        let fact = facts.fact(i);
         out.extend_from_slice(name.as_bytes());
         out.push(b'(');
-        for (i, v) in model.tuple(fact).iter().enumerate() {
-            if i > 0 {
-                out.extend_from_slice(b", ");
+        let mut ranks = [0u32; 4];
+        match (self.texts, facts.ranks(i, &mut ranks)) {
+            // The sort kept the ranks: the texts are read in output order, without
+            // reading the fact's row.
+            (Some(texts), Some(ranks)) => {
+                for (c, &rank) in ranks.iter().enumerate() {
+                    if c > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    out.extend_from_slice(texts.of_rank(rank));
+                }
             }
-            let text = self.constants[v.0 as usize]
-                .get_or_insert_with(|| constant_text(model.interner().value(*v)));
-            out.extend_from_slice(text.as_bytes());
+            (texts, _) => {
+                for (c, v) in model.tuple(fact).iter().enumerate() {
+                    if c > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    match texts {
+                        Some(texts) => out.extend_from_slice(texts.of(*v)),
+                        None => out.extend_from_slice(
+                            constant_text(model.interner().value(*v)).as_bytes(),
+                        ),
+                    }
+                }
+            }
         }
         out.push(b')');
         let c = model.confidence(fact);

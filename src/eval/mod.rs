@@ -386,7 +386,7 @@ impl Model {
                     .sort_cmp(self.interner.value(ValueId(b)))
                     .then(a.cmp(&b))
             };
-            let ids = sort_rows(ids, threads, &compare, &|&id| id);
+            let ids = sort_items(ids, threads, &compare);
             let mut ranks = vec![0u32; n];
             for (rank, &id) in ids.iter().enumerate() {
                 ranks[id as usize] = rank as u32;
@@ -426,22 +426,17 @@ impl Model {
 
     /// The facts of a relation, sorted by value (column by column), for output.
     pub fn sorted_facts(&self, predicate: PredId) -> Vec<FactId> {
-        self.sorted_facts_on(predicate, 1)
-    }
-
-    /// [`Model::sorted_facts`] sorted on up to `threads` threads. The order is the same
-    /// for every `threads`: the facts of a relation are distinct tuples, so sorted by
-    /// value they have exactly one order.
-    pub fn sorted_facts_on(&self, predicate: PredId, threads: usize) -> Vec<FactId> {
-        self.sorted_rows(predicate, threads)
+        self.sorted_rows(predicate, 1)
             .into_iter()
             .map(|row| FactId { predicate, row })
             .collect()
     }
 
-    /// The rows of a relation, sorted by value (column by column), on up to `threads`
-    /// threads.
-    fn sorted_rows(&self, predicate: PredId, threads: usize) -> Vec<u32> {
+    /// [`Model::sorted_facts`] sorted on up to `threads` threads, with the rank of each
+    /// value of each fact (see [`SortedFacts`]). The order is the same for every
+    /// `threads`: the facts of a relation are distinct tuples, so sorted by value they
+    /// have exactly one order.
+    pub fn sorted_facts_ranked(&self, predicate: PredId, threads: usize) -> SortedFacts {
         let relation = &self.relations[predicate.0 as usize];
         let (ranks, _) = self.ranks(threads);
         let rank = |row: u32, column: usize| ranks[relation.row(row as usize)[column].0 as usize];
@@ -455,44 +450,50 @@ impl Model {
             (u64::from(rank(row, column)) << 32) | u64::from(second)
         };
         let n = relation.len() as u32;
-        match relation.arity {
-            0 | 1 => {
-                let keyed: Vec<(u64, u32)> = (0..n)
-                    .map(|r| {
-                        (
-                            if relation.arity == 1 {
-                                u64::from(rank(r, 0))
-                            } else {
-                                0
-                            },
-                            r,
-                        )
-                    })
-                    .collect();
-                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, r)| r)
+        let arity = relation.arity;
+        let order = match arity {
+            0 => Order::Narrow((0..n).map(|r| (0, r)).collect()),
+            1 => {
+                let keyed = (0..n).map(|r| (u64::from(rank(r, 0)), r)).collect();
+                Order::Narrow(sort_items(keyed, threads, &|a, b| a.cmp(b)))
             }
             2 => {
-                let keyed: Vec<(u64, u32)> = (0..n)
-                    .map(|r| ((u64::from(rank(r, 0)) << 32) | u64::from(rank(r, 1)), r))
-                    .collect();
-                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, r)| r)
+                let keyed = (0..n).map(|r| (two(r, 0), r)).collect();
+                Order::Narrow(sort_items(keyed, threads, &|a, b| a.cmp(b)))
             }
             3 | 4 => {
-                let keyed: Vec<(u64, u64, u32)> =
-                    (0..n).map(|r| (two(r, 0), two(r, 2), r)).collect();
-                sort_rows(keyed, threads, &|a, b| a.cmp(b), &|&(_, _, r)| r)
+                let keyed = (0..n).map(|r| (two(r, 0), two(r, 2), r)).collect();
+                Order::Wide(sort_items(keyed, threads, &|a, b| a.cmp(b)))
             }
-            arity => {
-                let rows: Vec<u32> = (0..n).collect();
+            _ => {
                 let compare = |a: &u32, b: &u32| {
                     (0..arity)
                         .map(|c| rank(*a, c).cmp(&rank(*b, c)))
                         .find(|o| o.is_ne())
                         .unwrap_or(Ordering::Equal)
                 };
-                sort_rows(rows, threads, &compare, &|&r| r)
+                Order::Rows(sort_items((0..n).collect(), threads, &compare))
             }
+        };
+        SortedFacts {
+            predicate,
+            arity,
+            order,
         }
+    }
+
+    /// The rank of every value (by value id) in output order, and the values by rank,
+    /// computed once on up to `threads` threads.
+    pub fn value_ranks(&self, threads: usize) -> (&[u32], &[ValueId]) {
+        let (ranks, by_rank) = self.ranks(threads);
+        (ranks, by_rank)
+    }
+
+    /// The rows of a relation, sorted by value (column by column), on up to `threads`
+    /// threads.
+    fn sorted_rows(&self, predicate: PredId, threads: usize) -> Vec<u32> {
+        let sorted = self.sorted_facts_ranked(predicate, threads);
+        (0..sorted.len()).map(|i| sorted.fact(i).row).collect()
     }
 
     /// Rules whose arithmetic had no value for some instances, sorted by rule.
@@ -541,57 +542,118 @@ impl Model {
 /// more than it saves.
 const PARALLEL_SORT_ITEMS: usize = 1 << 16;
 
-/// The most runs [`sort_rows`] cuts its items into: its merge compares the heads of
-/// every run for each item.
+/// The most parts [`sort_items`] cuts its items into.
 const MAX_SORT_RUNS: usize = 8;
 
-/// The rows of `items` (`row` of each) in the order `compare` gives, which must be
-/// total over distinct items so that the result does not depend on `threads`: up to
-/// `threads` runs are sorted at once, then merged.
-fn sort_rows<T: Copy + Send>(
+/// `items` in the order `compare` gives, which must be total over distinct items so
+/// that the result does not depend on `threads`: on up to `threads` threads, in place.
+fn sort_items<T: Copy + Send>(
     mut items: Vec<T>,
     threads: usize,
     compare: &(impl Fn(&T, &T) -> Ordering + Sync),
-    row: &impl Fn(&T) -> u32,
-) -> Vec<u32> {
-    let runs = threads.min(MAX_SORT_RUNS);
-    if runs <= 1 || items.len() < PARALLEL_SORT_ITEMS {
+) -> Vec<T> {
+    sort_in_place(&mut items, threads.min(MAX_SORT_RUNS), compare);
+    items
+}
+
+/// Sorts `items` on up to `parts` threads: the median is put in its place with the
+/// smaller items before it and the larger after (one pass over the items), then each
+/// side is sorted on its share of the threads. No second copy of the items is made.
+fn sort_in_place<T: Send>(
+    items: &mut [T],
+    parts: usize,
+    compare: &(impl Fn(&T, &T) -> Ordering + Sync),
+) {
+    if parts <= 1 || items.len() < PARALLEL_SORT_ITEMS {
         items.sort_unstable_by(compare);
-        return items.iter().map(row).collect();
+        return;
     }
-    let run_len = items.len().div_ceil(runs);
+    let mid = items.len() / 2;
+    items.select_nth_unstable_by(mid, compare);
+    let (low, high) = items.split_at_mut(mid);
     std::thread::scope(|scope| {
-        for run in items.chunks_mut(run_len) {
-            scope.spawn(move || run.sort_unstable_by(compare));
-        }
+        scope.spawn(|| sort_in_place(low, parts / 2, compare));
+        sort_in_place(&mut high[1..], parts - parts / 2, compare);
     });
-    let mut heads: Vec<&[T]> = items.chunks(run_len).collect();
-    let mut rows = Vec::with_capacity(items.len());
-    loop {
-        let mut least: Option<usize> = None;
-        for (i, head) in heads.iter().enumerate() {
-            let Some(first) = head.first() else {
-                continue;
-            };
-            match least {
-                Some(l) if compare(first, &heads[l][0]).is_ge() => {}
-                _ => least = Some(i),
-            }
+}
+
+/// The facts of one relation in output order, each with the ranks of its values (see
+/// [`Model::value_ranks`]) where the sort kept them: for up to four columns.
+pub struct SortedFacts {
+    predicate: PredId,
+    arity: usize,
+    order: Order,
+}
+
+/// The sorted keys of [`SortedFacts`].
+enum Order {
+    /// Up to two columns: their ranks packed (the first in the high half), and the row.
+    Narrow(Vec<(u64, u32)>),
+    /// Three or four columns: two words of packed ranks, and the row.
+    Wide(Vec<(u64, u64, u32)>),
+    /// More columns: the rows only.
+    Rows(Vec<u32>),
+}
+
+impl SortedFacts {
+    /// Number of facts.
+    pub fn len(&self) -> usize {
+        match &self.order {
+            Order::Narrow(keys) => keys.len(),
+            Order::Wide(keys) => keys.len(),
+            Order::Rows(rows) => rows.len(),
         }
-        let Some(l) = least else {
-            break;
-        };
-        rows.push(row(&heads[l][0]));
-        heads[l] = &heads[l][1..];
     }
-    rows
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th fact.
+    #[inline]
+    pub fn fact(&self, i: usize) -> FactId {
+        let row = match &self.order {
+            Order::Narrow(keys) => keys[i].1,
+            Order::Wide(keys) => keys[i].2,
+            Order::Rows(rows) => rows[i],
+        };
+        FactId {
+            predicate: self.predicate,
+            row,
+        }
+    }
+
+    /// The ranks of the values of the `i`-th fact, column by column, written into
+    /// `ranks`; `None` for a relation of more than four columns.
+    #[inline]
+    pub fn ranks<'a>(&self, i: usize, ranks: &'a mut [u32; 4]) -> Option<&'a [u32]> {
+        let halves = |word: u64| [(word >> 32) as u32, word as u32];
+        match &self.order {
+            Order::Narrow(keys) => {
+                let [high, low] = halves(keys[i].0);
+                // One column: the whole key is its rank.
+                *ranks = if self.arity == 1 {
+                    [low, 0, 0, 0]
+                } else {
+                    [high, low, 0, 0]
+                };
+            }
+            Order::Wide(keys) => {
+                let ([a, b], [c, d]) = (halves(keys[i].0), halves(keys[i].1));
+                *ranks = [a, b, c, d];
+            }
+            Order::Rows(_) => return None,
+        }
+        Some(&ranks[..self.arity])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `sort_rows` gives the one sorted order for every number of threads, runs of
+    /// `sort_items` gives the one sorted order for every number of threads, runs of
     /// unequal length included.
     #[test]
     fn rows_sort_the_same_on_any_number_of_threads() {
@@ -606,10 +668,9 @@ mod tests {
             .collect();
         let mut expected = items.clone();
         expected.sort_unstable();
-        let expected: Vec<u32> = expected.iter().map(|&(_, r)| r).collect();
         for threads in [1, 2, 3, 4, 7, 16] {
-            let rows = sort_rows(items.clone(), threads, &|a, b| a.cmp(b), &|&(_, r)| r);
-            assert_eq!(rows, expected, "{threads} threads");
+            let sorted = sort_items(items.clone(), threads, &|a, b| a.cmp(b));
+            assert_eq!(sorted, expected, "{threads} threads");
         }
     }
 }
