@@ -33,7 +33,7 @@ pub enum Color {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Derive every conclusion and print it (or write one TSV file per relation).
+    /// Derive every conclusion and print it (or write one .facts file per relation).
     Run(RunArgs),
     /// Show why a fact holds, as a derivation tree down to sourced evidence.
     Explain(ExplainArgs),
@@ -240,7 +240,8 @@ pub struct RunArgs {
     /// Print relations that have no facts too (text output).
     #[arg(long)]
     pub empty: bool,
-    /// Print evaluation statistics to standard error.
+    /// Print evaluation statistics to standard error: counts, timings, and the
+    /// costliest strata and rules.
     #[arg(long)]
     pub stats: bool,
     #[command(flatten)]

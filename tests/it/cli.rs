@@ -1053,3 +1053,48 @@ fn no_explain_with_combined_evidence_is_a_warning() {
     assert_eq!(plain.status.code(), Some(0));
     assert!(stderr(&plain).is_empty(), "{}", stderr(&plain));
 }
+
+#[test]
+fn stats_show_the_costliest_strata_and_rules_with_their_counts() {
+    let dir = scratch(
+        "stats",
+        &[(
+            "reach.rules",
+            b"rel edge(a: sym, b: sym).\n\
+              edge(a, b).\n\
+              edge(b, c).\n\
+              edge(c, d).\n\
+              rel reach(a: sym, b: sym).\n\
+              reach(X, Y) :- edge(X, Y).\n\
+              reach(X, Z) :- reach(X, Y), edge(Y, Z).\n",
+        )],
+    );
+    let rules = path_text(&dir, "reach.rules");
+    for threads in ["1", "2"] {
+        let output = ascribe(&["run", &rules, "--stats", "--threads", threads]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = stderr(&output);
+        assert!(text.contains("costliest strata, by wall time:"), "{text}");
+        let stratum = text
+            .lines()
+            .find(|line| line.ends_with(": reach"))
+            .unwrap_or_else(|| panic!("a line for the stratum of reach in:\n{text}"));
+        // One pass derives the edges' pairs, two more the longer paths, and a last one
+        // finds nothing new.
+        assert_eq!(stratum.split_whitespace().next(), Some("4"), "{stratum}");
+        // time, "s", candidates, new facts, head, "at", place
+        let counts = |place: &str| -> Vec<String> {
+            let line = text
+                .lines()
+                .find(|line| line.ends_with(&format!(" at {rules}:{place}")))
+                .unwrap_or_else(|| panic!("a line for the rule at {place} in:\n{text}"));
+            line.split_whitespace()
+                .skip(2)
+                .take(3)
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(counts("6:1"), ["3", "3", "reach"]);
+        assert_eq!(counts("7:1"), ["3", "3", "reach"]);
+    }
+}
