@@ -66,7 +66,7 @@ fn noisy_or_adds_independent_sources_and_counts_one_report_once() {
         let text = std::fs::read_to_string("tests/fixtures/explain/noisy_or.rules")
             .expect("readable")
             .replace("@combine(noisy_or)", "");
-        let dir = std::env::temp_dir().join(format!("ascribe-max-{}", std::process::id()));
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("eval-noisy-or-max");
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("max.rules");
         std::fs::write(&path, text).expect("written");
