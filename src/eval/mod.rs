@@ -461,7 +461,11 @@ impl Model {
                 let keyed = (0..n).map(|r| (two(r, 0), r)).collect();
                 Order::Narrow(sort_items(keyed, threads, &|a, b| a.cmp(b)))
             }
-            3 | 4 => {
+            3 => {
+                let keyed = (0..n).map(|r| (two(r, 0), rank(r, 2), r)).collect();
+                Order::Three(sort_items(keyed, threads, &|a, b| a.cmp(b)))
+            }
+            4 => {
                 let keyed = (0..n).map(|r| (two(r, 0), two(r, 2), r)).collect();
                 Order::Wide(sort_items(keyed, threads, &|a, b| a.cmp(b)))
             }
@@ -589,8 +593,11 @@ pub struct SortedFacts {
 enum Order {
     /// Up to two columns: their ranks packed (the first in the high half), and the row.
     Narrow(Vec<(u64, u32)>),
-    /// Three or four columns: two words of packed ranks, and the row.
+    /// Four columns: two words of packed ranks, and the row.
     Wide(Vec<(u64, u64, u32)>),
+    /// Three columns: the first two ranks packed, the third, and the row: 16 bytes a
+    /// fact, where [`Order::Wide`] takes 24.
+    Three(Vec<(u64, u32, u32)>),
     /// More columns: the rows only.
     Rows(Vec<u32>),
 }
@@ -601,6 +608,7 @@ impl SortedFacts {
         match &self.order {
             Order::Narrow(keys) => keys.len(),
             Order::Wide(keys) => keys.len(),
+            Order::Three(keys) => keys.len(),
             Order::Rows(rows) => rows.len(),
         }
     }
@@ -616,6 +624,7 @@ impl SortedFacts {
         let row = match &self.order {
             Order::Narrow(keys) => keys[i].1,
             Order::Wide(keys) => keys[i].2,
+            Order::Three(keys) => keys[i].2,
             Order::Rows(rows) => rows[i],
         };
         FactId {
@@ -638,6 +647,10 @@ impl SortedFacts {
                 } else {
                     [high, low, 0, 0]
                 };
+            }
+            Order::Three(keys) => {
+                let [a, b] = halves(keys[i].0);
+                *ranks = [a, b, keys[i].1, 0];
             }
             Order::Wide(keys) => {
                 let ([a, b], [c, d]) = (halves(keys[i].0), halves(keys[i].1));
