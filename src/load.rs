@@ -99,15 +99,23 @@ pub fn load_inputs_with(
     paths: &[PathBuf],
     modules: Vec<ast::Module>,
 ) -> Inputs {
-    load_inputs_observed(sources, paths, modules, &crate::progress::Silent)
+    load_inputs_observed(
+        sources,
+        paths,
+        modules,
+        &crate::progress::Silent,
+        crate::eval::available_threads(),
+    )
 }
 
-/// [`load_inputs_with`], telling `progress` after each path is read.
+/// [`load_inputs_with`], telling `progress` after each path is read, reading large fact
+/// files on up to `threads` threads (the result does not depend on their number).
 pub fn load_inputs_observed(
     sources: &mut Sources,
     paths: &[PathBuf],
     modules: Vec<ast::Module>,
     progress: &dyn crate::progress::Progress,
+    threads: usize,
 ) -> Inputs {
     let mut diagnostics = Vec::new();
     let mut modules = modules;
@@ -170,7 +178,7 @@ pub fn load_inputs_observed(
     for (done, path) in other_paths.iter().enumerate() {
         let facts = input.facts.len() + input.tables.iter().map(|t| t.len()).sum::<usize>();
         progress.loaded(path, rule_paths.len() + done, total, facts);
-        let mut loaded = fact_io::load(path, sources, &schema);
+        let mut loaded = fact_io::load_on(path, sources, &schema, threads);
         unreadable |= loaded
             .diagnostics
             .iter()

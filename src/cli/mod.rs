@@ -81,6 +81,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         warnings: 0,
         quiet: cli.quiet,
         meter: progress::Meter::stderr(cli.quiet),
+        threads: crate::eval::available_threads(),
     };
     let mut out = Out {
         stdout: io::stdout().lock(),
@@ -123,6 +124,8 @@ struct Session {
     quiet: bool,
     /// Progress on standard error while loading and evaluating.
     meter: progress::Meter,
+    /// Threads to read fact files on (`--threads` where the command has it).
+    threads: usize,
 }
 
 /// A program ready to evaluate, or the exit code to stop with.
@@ -151,8 +154,13 @@ impl Session {
             eprintln!("error: no rule or fact files given\n\nFor example: ascribe run rules/ --facts facts/nz-2021/");
             return Err(EXIT_USAGE);
         }
-        let mut inputs =
-            crate::load::load_inputs_observed(&mut self.sources, &paths, Vec::new(), &self.meter);
+        let mut inputs = crate::load::load_inputs_observed(
+            &mut self.sources,
+            &paths,
+            Vec::new(),
+            &self.meter,
+            self.threads,
+        );
         self.meter.clear();
         self.allows = std::mem::take(&mut inputs.allows);
         self.allowed.apply(&mut inputs.diagnostics);
@@ -327,6 +335,7 @@ impl Session {
             )]);
             return Ok(EXIT_USAGE);
         }
+        self.threads = args.eval.threads.unwrap_or(self.threads);
         let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.eval.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -576,6 +585,7 @@ impl Session {
     fn explain(&mut self, args: &args::ExplainArgs, out: &mut Out) -> io::Result<i32> {
         let started = Instant::now();
         let (rules, fact) = Self::split(&args.positional);
+        self.threads = args.threads.unwrap_or(self.threads);
         let program = match self.load_as_of(&rules, &args.facts, args.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -693,6 +703,7 @@ impl Session {
             return Ok(EXIT_USAGE);
         }
         let (rules, text) = Self::split(&args.positional);
+        self.threads = args.eval.threads.unwrap_or(self.threads);
         let program = match self.load_as_of(&rules, &args.facts, args.eval.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -731,6 +742,7 @@ impl Session {
             )]);
             return Ok(EXIT_USAGE);
         }
+        self.threads = args.threads.unwrap_or(self.threads);
         let program = match self.load_as_of(&args.input.rules, &args.input.facts, args.as_of) {
             Ok(p) => p,
             Err(code) => return Ok(code),

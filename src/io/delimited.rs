@@ -24,6 +24,8 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use hashbrown::HashTable;
+
 use super::{describe_field, parse_field, relation_name_like, Collector, FactError};
 use super::{InputFact, KindMismatch, Loaded, Schema};
 use crate::diagnostic::{SourceId, Span};
@@ -60,19 +62,29 @@ pub fn relation_of(path: &Path) -> Result<String, FactError> {
     }
 }
 
-/// The rows of one TSV or CSV file, stored compactly: the values of all rows in one
-/// `Vec`, and each row's byte range in the file's text. A row's argument spans are not
-/// stored; [`FactTable::arg_spans`] finds them again in the text when a diagnostic needs
-/// them. Every row has [`FactTable::arity`] values and passed the loader's checks; a
-/// table has at least one row.
+/// The rows of one TSV or CSV file, stored compactly: each row's values as numbers into
+/// one list of the file's distinct values, and each row's byte range in the file's text.
+/// A row's argument spans are not stored; [`FactTable::arg_spans`] finds them again in
+/// the text when a diagnostic needs them. Every row has [`FactTable::arity`] values and
+/// passed the loader's checks; a table has at least one row.
+///
+/// A value is parsed (and its text copied) once per part of the file it appears in,
+/// not once per appearance; large TSV files are read in parts on several threads. The
+/// list may hold a value more than once (once per part) and values no kept row uses
+/// (from rows rejected after their value was first seen).
 #[derive(Clone, Debug)]
 pub struct FactTable {
     relation: String,
     source: SourceId,
     delimiter: Delimiter,
     arity: usize,
-    /// The values, row after row, `arity` per row.
-    values: Vec<Value>,
+    /// The values of the rows, row after row, `arity` per row, as indices into `distinct`.
+    cells: Vec<u32>,
+    /// The values the cells refer to.
+    distinct: Vec<Value>,
+    /// The kind each column was read as, where declared: every value of such a column
+    /// has that kind.
+    kinds: Vec<Option<Kind>>,
     /// Byte range of each row in the text (line end excluded).
     rows: Vec<(u32, u32)>,
     /// How many facts of the [`Loaded::facts`] holding this table were loaded before it.
@@ -112,8 +124,33 @@ impl FactTable {
     }
 
     /// The values of row `row`, in column order.
-    pub fn values(&self, row: usize) -> &[Value] {
-        &self.values[row * self.arity..(row + 1) * self.arity]
+    pub fn values(&self, row: usize) -> impl ExactSizeIterator<Item = &Value> + '_ {
+        self.cells(row)
+            .iter()
+            .map(|&cell| &self.distinct[cell as usize])
+    }
+
+    /// The values of row `row`, in column order, as indices into
+    /// [`FactTable::distinct`]: equal numbers are equal values.
+    pub fn cells(&self, row: usize) -> &[u32] {
+        &self.cells[row * self.arity..(row + 1) * self.arity]
+    }
+
+    /// The kind declared for column `column` when the table was read, which every value
+    /// of the column has; `None` when values were read as they came.
+    pub fn kind(&self, column: usize) -> Option<Kind> {
+        self.kinds[column]
+    }
+
+    /// The values the rows' cells refer to.
+    pub fn distinct(&self) -> &[Value] {
+        &self.distinct
+    }
+
+    /// Takes the value `cell` refers to out of the table, leaving a placeholder: for a
+    /// caller that keeps the value elsewhere and never asks the table for it again.
+    pub(crate) fn take_distinct(&mut self, cell: u32) -> Value {
+        std::mem::replace(&mut self.distinct[cell as usize], Value::Int(0))
     }
 
     /// The span of row `row` (the line, or the CSV record, without its line end).
@@ -158,7 +195,7 @@ impl FactTable {
         (0..self.len())
             .map(|row| InputFact {
                 relation: self.relation.clone(),
-                args: self.values(row).to_vec(),
+                args: self.values(row).cloned().collect(),
                 arg_spans: self.arg_spans(text, row),
                 span: self.span(row),
                 confidence: None,
@@ -195,31 +232,83 @@ pub fn parse_table(
     delimiter: Delimiter,
     schema: &dyn Schema,
 ) -> Loaded {
+    parse_table_on(text, source, relation, delimiter, schema, 1)
+}
+
+/// Below this many bytes a TSV text is read on one thread.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// [`parse_table`] on up to `threads` threads: a large TSV text is cut into parts at line
+/// ends, read side by side and joined in order, with the same rows, values and
+/// diagnostics as on one thread.
+pub fn parse_table_on(
+    text: &str,
+    source: SourceId,
+    relation: &str,
+    delimiter: Delimiter,
+    schema: &dyn Schema,
+    threads: usize,
+) -> Loaded {
     let columns = schema.columns(relation);
-    let mut rows = Rows {
-        relation,
-        source,
-        arity: columns.as_ref().map(|c| (c.len(), None)),
-        columns,
-        values: Vec::new(),
-        rows: Vec::new(),
-        mismatches: Vec::new(),
-        diagnostics: Collector::new(),
+    let declared = columns.as_ref().map(|c| (c.len(), None));
+    let parts = if delimiter == Delimiter::Tab && text.len() >= PARALLEL_MIN_BYTES {
+        split_at_lines(text, threads.max(1))
+    } else {
+        vec![(0, text.len())]
     };
-    match delimiter {
-        Delimiter::Tab => parse_tsv(text, &mut rows),
-        Delimiter::Comma => parse_csv(text, &mut rows),
-    }
+    let mut rows = if parts.len() == 1 {
+        let mut rows = Rows::new(text, relation, source, columns, declared);
+        match delimiter {
+            Delimiter::Tab => parse_tsv(text, 0, text.len(), &mut rows),
+            Delimiter::Comma => parse_csv(text, &mut rows),
+        }
+        rows
+    } else {
+        // Every part needs the number of values the first row sets.
+        let arity = declared.or_else(|| first_row_arity(text, source));
+        let mut done = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|&(start, end)| {
+                    let columns = columns.clone();
+                    scope.spawn(move || {
+                        let mut rows = Rows::new(text, relation, source, columns, arity);
+                        parse_tsv(text, start, end, &mut rows);
+                        rows
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter();
+        let mut rows = done.next().expect("at least two parts");
+        for part in done {
+            rows.append(part);
+        }
+        rows
+    };
     let mut tables = Vec::new();
     if let (false, Some((arity, _))) = (rows.rows.is_empty(), rows.arity) {
-        rows.values.shrink_to_fit();
+        rows.cells.shrink_to_fit();
         rows.rows.shrink_to_fit();
         tables.push(FactTable {
             relation: relation.to_owned(),
             source,
             delimiter,
             arity,
-            values: rows.values,
+            kinds: match rows.columns {
+                Some(kinds) if kinds.len() == arity => kinds,
+                _ => vec![None; arity],
+            },
+            cells: rows.cells,
+            distinct: rows.distinct,
             rows: rows.rows,
             position: 0,
         });
@@ -230,6 +319,60 @@ pub fn parse_table(
         rule_files: Vec::new(),
         diagnostics: rows.diagnostics.finish(),
     }
+}
+
+/// Cuts `text` into at most `parts` byte ranges of about equal length, each ending just
+/// after a line feed (the last at the end of the text).
+fn split_at_lines(text: &str, parts: usize) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for part in 1..parts {
+        let target = (text.len() / parts * part).max(start);
+        let Some(at) = bytes[target..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let end = target + at + 1;
+        if end >= text.len() {
+            break;
+        }
+        ranges.push((start, end));
+        start = end;
+    }
+    ranges.push((start, text.len()));
+    ranges
+}
+
+/// The number of values of the first row of a TSV text and that row's span, as
+/// [`Rows::row`] would set them; `None` when the text has no row.
+fn first_row_arity(text: &str, source: SourceId) -> Option<(usize, Option<Span>)> {
+    let mut pos = bom_len(text);
+    while pos < text.len() {
+        let (end, next) = line_at(text, pos, text.len());
+        let line = &text[pos..end];
+        if !is_skipped(line) {
+            let found = line.split('\t').count();
+            return Some((found, Some(Span::new(source, pos, end))));
+        }
+        pos = next;
+    }
+    None
+}
+
+/// The line starting at `pos` (before `limit`): where it ends without its line end, and
+/// where the next line starts.
+fn line_at(text: &str, pos: usize, limit: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let line_end = bytes[pos..limit]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(limit, |i| pos + i);
+    let end = if line_end > pos && bytes[line_end - 1] == b'\r' {
+        line_end - 1
+    } else {
+        line_end
+    };
+    (end, line_end + 1)
 }
 
 /// Byte length of a leading UTF-8 byte-order mark.
@@ -250,28 +393,32 @@ fn is_skipped(line: &str) -> bool {
     }
 }
 
-fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
+/// Reads the TSV rows of the lines in `start..end` of `text`: `start` is 0 or just after
+/// a line feed, `end` the end of the text or just after a line feed.
+fn parse_tsv(text: &str, start: usize, end: usize, rows: &mut Rows<'_>) {
     let bytes = text.as_bytes();
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let lines = bytes[start..end].iter().filter(|&&b| b == b'\n').count() + 1;
     rows.rows.reserve(lines);
-    rows.values
-        .reserve(lines * rows.arity.map_or(2, |(arity, _)| arity));
-    let mut pos = bom_len(text);
-    while pos < text.len() {
-        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let end = if line_end > pos && bytes[line_end - 1] == b'\r' {
-            line_end - 1
-        } else {
-            line_end
-        };
-        let line = &text[pos..end];
+    let cells = lines * rows.arity.map_or(2, |(arity, _)| arity);
+    rows.cells.reserve(cells);
+    // Room for a new value in every other cell: growing the table step by step costs
+    // more than the room (a value file has many distinct values or few rows).
+    rows.distinct.reserve(cells / 2);
+    rows.parsed.reserve(cells / 2);
+    let parsed = &rows.parsed;
+    rows.seen
+        .reserve(cells / 2, |&index| parsed[index as usize].hash);
+    let mut pos = if start == 0 { bom_len(text) } else { start };
+    while pos < end {
+        let (line_end, next) = line_at(text, pos, end);
+        let line = &text[pos..line_end];
         if !is_skipped(line) {
             let mut field_start = pos;
             let mut unknown = Vec::new();
             let escaped = line.contains('\\');
             rows.row(
                 pos,
-                end,
+                line_end,
                 line.split('\t').map(|field| {
                     let start = field_start;
                     field_start += field.len() + 1;
@@ -282,6 +429,7 @@ fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
                     };
                     (value, start, start + field.len())
                 }),
+                true,
             );
             for (at, escaped) in unknown {
                 let len = 1 + escaped.len();
@@ -294,7 +442,7 @@ fn parse_tsv(text: &str, rows: &mut Rows<'_>) {
                 );
             }
         }
-        pos = line_end + 1;
+        pos = next;
     }
 }
 
@@ -401,6 +549,7 @@ fn parse_csv(text: &str, rows: &mut Rows<'_>) {
                 .iter()
                 .zip(&spans)
                 .map(|(field, &(s, e))| (Cow::Borrowed(field), offset + s, offset + e)),
+            false,
         );
     }
 }
@@ -481,14 +630,22 @@ fn scan_fields(bytes: &[u8], start: usize, spans: &mut Vec<(usize, usize)>) {
 /// Turns rows of fields into the values of a [`FactTable`], checking kinds and row
 /// lengths.
 struct Rows<'a> {
+    /// The whole text the rows are read from.
+    text: &'a str,
     relation: &'a str,
     source: SourceId,
     columns: Option<Vec<Option<Kind>>>,
     /// Number of values each row must have, and the first row's span when that row (not
     /// a declaration) set it; `None` until the first row.
     arity: Option<(usize, Option<Span>)>,
-    /// The values of the rows kept, row after row.
-    values: Vec<Value>,
+    /// The values of the rows kept, row after row, as indices into `distinct`.
+    cells: Vec<u32>,
+    /// The values parsed so far, each once per field text and column kind.
+    distinct: Vec<Value>,
+    /// What each of `distinct` was parsed from.
+    parsed: Vec<Parsed<'a>>,
+    /// The indices of `distinct`, by the hash of their field text and column kind.
+    seen: HashTable<u32>,
     /// Byte range of each row kept.
     rows: Vec<(u32, u32)>,
     /// Fields of the current row that do not parse as their column's kind: column,
@@ -497,15 +654,110 @@ struct Rows<'a> {
     diagnostics: Collector,
 }
 
-impl Rows<'_> {
-    /// Adds the row at `start..end` made of `(field, start, end)` triples.
+/// The field a value of [`Rows::distinct`] was parsed from.
+struct Parsed<'a> {
+    /// The field's text: borrowed from the file's text, or unescaped or unquoted.
+    field: Cow<'a, str>,
+    /// The kind the field's column declares.
+    kind: Option<Kind>,
+    /// Whether the field is an integer too large for 64 bits kept as text (`W0321` at
+    /// each appearance).
+    big: bool,
+    /// Its [`field_hash`], kept so that growing [`Rows::seen`] reads no text.
+    hash: u64,
+}
+
+/// The hash a field is found under in [`Rows::seen`].
+fn field_hash(field: &str, kind: Option<Kind>) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((field, kind))
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        text: &'a str,
+        relation: &'a str,
+        source: SourceId,
+        columns: Option<Vec<Option<Kind>>>,
+        arity: Option<(usize, Option<Span>)>,
+    ) -> Rows<'a> {
+        Rows {
+            text,
+            relation,
+            source,
+            columns,
+            arity,
+            cells: Vec::new(),
+            distinct: Vec::new(),
+            parsed: Vec::new(),
+            seen: HashTable::new(),
+            rows: Vec::new(),
+            mismatches: Vec::new(),
+            diagnostics: Collector::new(),
+        }
+    }
+
+    /// Appends the rows, values and diagnostics of `next`, read from the part of the
+    /// text just after this one's.
+    fn append(&mut self, next: Rows<'a>) {
+        let base = self.distinct.len() as u32;
+        self.cells
+            .extend(next.cells.iter().map(|&cell| cell + base));
+        self.distinct.extend(next.distinct);
+        self.rows.extend(next.rows);
+        self.diagnostics.append(next.diagnostics);
+    }
+
+    /// The index in [`Rows::distinct`] of the value of `field` in a column of `kind`,
+    /// and whether it is a big integer kept as text; or what is wrong with the field.
+    fn value_of(
+        &mut self,
+        field: &str,
+        field_start: usize,
+        field_end: usize,
+        in_text: bool,
+        kind: Option<Kind>,
+    ) -> Result<(u32, bool), KindMismatch> {
+        let hash = field_hash(field, kind);
+        let parsed = &self.parsed;
+        if let Some(&index) = self.seen.find(hash, |&index| {
+            let seen = &parsed[index as usize];
+            seen.kind == kind && *seen.field == *field
+        }) {
+            return Ok((index, parsed[index as usize].big));
+        }
+        let value = parse_field(field, kind)?;
+        let big =
+            kind.is_none() && matches!(value, Value::Text(_)) && super::is_integer_text(field);
+        let field = if in_text {
+            Cow::Borrowed(&self.text[field_start..field_end])
+        } else {
+            Cow::Owned(field.to_owned())
+        };
+        let index = self.distinct.len() as u32;
+        self.distinct.push(value);
+        self.parsed.push(Parsed {
+            field,
+            kind,
+            big,
+            hash,
+        });
+        let parsed = &self.parsed;
+        self.seen
+            .insert_unique(hash, index, |&index| parsed[index as usize].hash);
+        Ok((index, big))
+    }
+
+    /// Adds the row at `start..end` made of `(field, start, end)` triples; `in_text`
+    /// says that every field not unescaped is the text at its range.
     fn row<'f>(
         &mut self,
         start: usize,
         end: usize,
         fields: impl Iterator<Item = (Cow<'f, str>, usize, usize)>,
+        in_text: bool,
     ) {
-        let row_start = self.values.len();
+        let row_start = self.cells.len();
         let mut big = Vec::new();
         let mut found = 0;
         let mut described = Vec::new();
@@ -514,15 +766,13 @@ impl Rows<'_> {
                 .columns
                 .as_ref()
                 .and_then(|columns| columns.get(column).copied().flatten());
-            match parse_field(&field, kind) {
-                Ok(value) => {
-                    if kind.is_none()
-                        && matches!(value, Value::Text(_))
-                        && super::is_integer_text(&field)
-                    {
+            let borrowed = in_text && matches!(field, Cow::Borrowed(_));
+            match self.value_of(&field, field_start, field_end, borrowed, kind) {
+                Ok((index, is_big)) => {
+                    if is_big {
                         big.push((field_start, field_end, field.to_string()));
                     }
-                    self.values.push(value)
+                    self.cells.push(index)
                 }
                 Err(mismatch) => {
                     let span = Span::new(self.source, field_start, field_end);
@@ -544,7 +794,7 @@ impl Rows<'_> {
         let span = Span::new(self.source, start, end);
         let (expected, first) = *self.arity.get_or_insert((found, Some(span)));
         if found != expected || !self.mismatches.is_empty() {
-            self.values.truncate(row_start);
+            self.cells.truncate(row_start);
         }
         if found != expected {
             self.mismatches.clear();
@@ -836,5 +1086,70 @@ error[E0306]: a quoted field is never closed m.csv:2:3
     fn empty_file_has_no_facts_and_no_errors() {
         check("e.tsv", "", &[], "");
         check("e.csv", "\n# nothing\n", &[], "");
+    }
+
+    /// A TSV text past [`PARALLEL_MIN_BYTES`] whose rows repeat values and hold every
+    /// kind of problem, in every part the text is cut into.
+    fn large_tsv() -> String {
+        use std::fmt::Write;
+        let mut text = String::from("\u{feff}# from\tto\n\n");
+        let mut row = 0;
+        while text.len() < PARALLEL_MIN_BYTES * 3 / 2 {
+            match row % 997 {
+                13 => text.push_str("only-one\n"),
+                17 => text.push_str("a\\qb\t12\n"),
+                19 => text.push_str("99999999999999999999\t7\r\n"),
+                23 => text.push_str("x\tnot-a-number\n"),
+                29 => text.push_str("   \t \n# a comment\n"),
+                31 => text.push_str("\\#esc\\taped\t2021-08-01\n"),
+                _ => {
+                    let _ = writeln!(text, "h{}\t{}", row % 5000, row % 7);
+                }
+            }
+            row += 1;
+        }
+        text
+    }
+
+    #[test]
+    fn large_tsv_files_read_in_parts_give_what_one_thread_gives() {
+        let text = large_tsv();
+        let mut sources = Sources::default();
+        let source = sources.add("edge.tsv", &text);
+        let declared = schema(&[("edge", &[Some(Kind::Text), Some(Kind::Int)])]);
+        let schemas: [&dyn Schema; 2] = [&NoSchema, &declared];
+        for schema in schemas {
+            let one = parse_table_on(&text, source, "edge", Delimiter::Tab, schema, 1);
+            assert_eq!(one.tables.len(), 1);
+            let rendered = render(&one, &sources);
+            assert!(rendered.contains("more problems in this file are not listed"));
+            for threads in [2, 3, 8] {
+                let parts = parse_table_on(&text, source, "edge", Delimiter::Tab, schema, threads);
+                assert_eq!(render(&parts, &sources), rendered, "{threads} threads");
+                // Each part keeps each of its values once (5,000 texts, 7 numbers and
+                // the odd rows), not once per cell.
+                let table = &parts.tables[0];
+                assert!(table.len() > 150_000);
+                assert!(table.distinct().len() <= threads * 5_020);
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_file_of_one_row_is_read_whole() {
+        // No line end to cut at: one part, one row.
+        let text = format!("{}\t{}", "a".repeat(PARALLEL_MIN_BYTES), "b");
+        let mut sources = Sources::default();
+        let source = sources.add("edge.tsv", &text);
+        let loaded = parse_table_on(&text, source, "edge", Delimiter::Tab, &NoSchema, 4);
+        assert!(loaded.diagnostics.is_empty());
+        assert_eq!(loaded.tables[0].len(), 1);
+        assert_eq!(split_at_lines(&text, 4), vec![(0, text.len())]);
+        let lines = "x\ty\n".repeat(10);
+        assert_eq!(
+            split_at_lines(&lines, 3),
+            vec![(0, 16), (16, 28), (28, 40)],
+            "cut just after line feeds"
+        );
     }
 }

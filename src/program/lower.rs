@@ -181,7 +181,7 @@ pub fn lower_with_tables(
     for input in inputs {
         match input {
             Input::Fact(fact) => facts.extend(lowerer.lower_input_fact(fact)),
-            Input::Table(table) => lowerer.lower_table(&table, sources, &mut facts),
+            Input::Table(table) => lowerer.lower_table(table, sources, &mut facts),
         }
     }
     for rule in &rules {
@@ -910,7 +910,7 @@ impl Lowerer<'_> {
 
     /// Lowers the rows of a TSV or CSV file as [`Lowerer::lower_input_fact`] lowers
     /// single facts, finding a value's span in the text only to report it.
-    fn lower_table(&mut self, table: &FactTable, sources: &Sources, facts: &mut Vec<Fact>) {
+    fn lower_table(&mut self, mut table: FactTable, sources: &Sources, facts: &mut Vec<Fact>) {
         let Some(&id) = self.ids.get(table.relation()) else {
             return;
         };
@@ -918,15 +918,48 @@ impl Lowerer<'_> {
             return;
         }
         let kinds = self.predicates[id.0 as usize].kinds.clone();
+        // The id of each of the table's distinct values once interned, so a value that
+        // appears in many rows is looked up once. Values are interned in the order their
+        // cells are visited, as if each cell were interned on its own.
+        let mut ids = vec![None::<ValueId>; table.distinct().len()];
+        // Columns whose every value has the kind the relation takes, as read.
+        let fits: Vec<bool> = kinds
+            .iter()
+            .enumerate()
+            .map(|(column, &kind)| kind.is_none() || kind == table.kind(column))
+            .collect();
         let mut tuple = Vec::with_capacity(table.arity());
         'rows: for row in 0..table.len() {
             tuple.clear();
-            for (column, value) in table.values(row).iter().enumerate() {
+            for (column, &kind) in kinds.iter().enumerate() {
+                let cell = table.cells(row)[column];
+                let fits = fits[column]
+                    || match ids[cell as usize] {
+                        Some(id) => self.interner.value(id).kind(),
+                        None => table.distinct()[cell as usize].kind(),
+                    } == kind.expect("a column that does not fit declares a kind");
+                if fits {
+                    let id = match ids[cell as usize] {
+                        Some(id) => id,
+                        None => {
+                            let id = self.interner.intern(table.take_distinct(cell));
+                            ids[cell as usize] = Some(id);
+                            id
+                        }
+                    };
+                    tuple.push(id);
+                    continue;
+                }
+                // A value its column's kind does not take (or converts): as for one fact.
+                let value = match ids[cell as usize] {
+                    Some(id) => self.interner.value(id).clone(),
+                    None => table.distinct()[cell as usize].clone(),
+                };
                 let span = || {
                     let text = sources.text(table.source());
                     table.arg_spans(text, row)[column]
                 };
-                match self.constant_at(value, span, kinds[column], table.relation(), column) {
+                match self.constant_at(&value, span, kind, table.relation(), column) {
                     Some(value) => tuple.push(value),
                     None => continue 'rows,
                 }
@@ -1926,9 +1959,13 @@ mod tests {
         let singles = lower(&modules, loaded.input_facts(&sources), &sources);
         let tables = lower_with_tables(&modules, loaded.facts, loaded.tables, &sources);
         let facts = |program: &Option<Program>| {
-            program
-                .as_ref()
-                .map(|p| format!("{:?} {:?}", p.facts(), p.interner()))
+            program.as_ref().map(|p| {
+                let interner = p.interner();
+                let values: Vec<_> = (0..interner.len() as u32)
+                    .map(|id| interner.value(ValueId(id)))
+                    .collect();
+                format!("{:?} {values:?}", p.facts())
+            })
         };
         assert_eq!(facts(&singles.0), facts(&tables.0));
         assert_eq!(format!("{:?}", singles.1), format!("{:?}", tables.1));

@@ -40,7 +40,7 @@ fn an_observer_hears_each_path_and_each_stratum() {
     let recorder = Recorder::default();
     let mut sources = Sources::default();
     let paths = [PathBuf::from("rules/"), PathBuf::from("facts/nz-2021/")];
-    let inputs = load_inputs_observed(&mut sources, &paths, Vec::new(), &recorder);
+    let inputs = load_inputs_observed(&mut sources, &paths, Vec::new(), &recorder, 2);
     let program = inputs.program.expect("the NZ case loads");
     // The rule files of rules/ first (read before facts, for their declarations), then
     // the two paths as fact paths; facts counted before each fact path is read.
