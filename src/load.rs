@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::diagnostic::{Diagnostic, Sources};
 use crate::io::{self as fact_io, Schema};
 use crate::program::lint;
-use crate::program::{lower_with_tables, Program};
+use crate::program::{lower_with_tables_on, Program};
 use crate::syntax::{ast, parse};
 use crate::value::Kind;
 
@@ -187,7 +187,8 @@ pub fn load_inputs_observed(
         input.absorb(loaded);
     }
     let front_end_errors = diagnostics.iter().any(Diagnostic::is_error);
-    let (program, more) = lower_with_tables(&modules, input.facts, input.tables, sources);
+    let (program, more) =
+        lower_with_tables_on(&modules, input.facts, input.tables, sources, threads);
     diagnostics.extend(more);
     if let Some(program) = program.as_ref().filter(|_| !front_end_errors) {
         diagnostics.extend(lint::lint(program, &modules));

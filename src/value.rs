@@ -259,18 +259,55 @@ fn hash_key(k: Key<'_>) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(k)
 }
 
+/// Number of tables [`Interner`] keeps its ids in.
+const SHARDS: usize = 16;
+
+/// The table of [`Interner::ids`] a hash is kept in: bits below those a table's tag
+/// takes (the top seven) and above those its bucket index takes (the low ones, fewer
+/// than 40 for any table that fits in memory).
+fn shard(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
+/// Below this many values [`Interner::intern_all`] interns them one by one.
+const PARALLEL_MIN_VALUES: usize = 1 << 15;
+
+/// What [`Interner::intern_all`] first finds of a value that is not an integer.
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Interned before, with this id.
+    Before(ValueId),
+    /// New, and the first of the batch equal to it.
+    First,
+    /// Equal to the value at this earlier position of the batch.
+    Again(u32),
+}
+
 /// Interns values: each distinct value gets one [`ValueId`], in order of first appearance.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Interner {
     values: Vec<Value>,
     /// The ids of the values that are not integers, found by the hash of their [`Key`]
-    /// and compared with the value itself, so each text is held once.
-    ids: HashTable<ValueId>,
+    /// and compared with the value itself, so each text is held once; in [`SHARDS`]
+    /// tables by bits of the hash no table uses, so that [`Interner::intern_all`] can
+    /// fill them side by side.
+    ids: Vec<HashTable<ValueId>>,
     /// Integers are by far the most common bulk values (TSV workloads); this fast path
     /// skips hashing a `Key` per lookup.
     ints: FxHashMap<i64, ValueId>,
     /// Bytes of text interned.
     text_bytes: usize,
+}
+
+impl Default for Interner {
+    fn default() -> Interner {
+        Interner {
+            values: Vec::new(),
+            ids: vec![HashTable::new(); SHARDS],
+            ints: FxHashMap::default(),
+            text_bytes: 0,
+        }
+    }
 }
 
 impl Interner {
@@ -299,13 +336,21 @@ impl Interner {
         let k = key(value);
         let hash = hash_key(k);
         let values = &self.values;
-        match self.ids.find(hash, |id| key(&values[id.0 as usize]) == k) {
+        match self.ids[shard(hash)].find(hash, |id| key(&values[id.0 as usize]) == k) {
             Some(&id) => Ok(id),
             None => Err(hash),
         }
     }
 
     fn push(&mut self, value: Value, hash: u64) -> ValueId {
+        let id = self.push_value(value);
+        let values = &self.values;
+        self.ids[shard(hash)].insert_unique(hash, id, |id| hash_key(key(&values[id.0 as usize])));
+        id
+    }
+
+    /// Appends a value that is not an integer to the values, not yet to the tables.
+    fn push_value(&mut self, value: Value) -> ValueId {
         // `-0.0` and `0.0` are one value (they compare equal); it is stored as `0.0`
         // whichever came first, so output never depends on fact order.
         let value = match value {
@@ -317,10 +362,123 @@ impl Interner {
         }
         let id = ValueId(self.values.len() as u32);
         self.values.push(value);
-        let values = &self.values;
-        self.ids
-            .insert_unique(hash, id, |id| hash_key(key(&values[id.0 as usize])));
         id
+    }
+
+    /// Interns `values` in order, on up to `threads` threads, and returns the id of each:
+    /// the same ids [`Interner::intern`] gives them one after another. Looking each value
+    /// up and filling the tables are done side by side, table by table; only numbering
+    /// the new values in order is done on one thread.
+    pub fn intern_all(&mut self, values: Vec<Value>, threads: usize) -> Vec<ValueId> {
+        let threads = threads.clamp(1, SHARDS);
+        if threads == 1 || values.len() < PARALLEL_MIN_VALUES {
+            return values.into_iter().map(|value| self.intern(value)).collect();
+        }
+        let hashes: Vec<u64> = on_parts(&values, threads, |part| {
+            part.iter()
+                .map(|value| match value {
+                    Value::Int(_) => 0,
+                    value => hash_key(key(value)),
+                })
+                .collect()
+        });
+        // Each thread looks up the values of its tables, in order; a value new to the
+        // interner is either the first of the batch equal to it or names that first.
+        let seen: Vec<Vec<(u32, Seen)>> = {
+            let (known, values, hashes) = (&self.values, &values, &hashes);
+            let tables = &self.ids;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|thread| {
+                        scope.spawn(move || {
+                            let mut firsts: Vec<HashTable<u32>> = vec![HashTable::new(); SHARDS];
+                            let mut seen = Vec::new();
+                            for (at, value) in values.iter().enumerate() {
+                                let hash = hashes[at];
+                                let table = shard(hash);
+                                if matches!(value, Value::Int(_)) || table % threads != thread {
+                                    continue;
+                                }
+                                let k = key(value);
+                                let found = tables[table]
+                                    .find(hash, |id| key(&known[id.0 as usize]) == k)
+                                    .copied();
+                                let this = match found {
+                                    Some(id) => Seen::Before(id),
+                                    None => match firsts[table].entry(
+                                        hash,
+                                        |&first| key(&values[first as usize]) == k,
+                                        |&first| hashes[first as usize],
+                                    ) {
+                                        hashbrown::hash_table::Entry::Occupied(first) => {
+                                            Seen::Again(*first.get())
+                                        }
+                                        hashbrown::hash_table::Entry::Vacant(slot) => {
+                                            slot.insert(at as u32);
+                                            Seen::First
+                                        }
+                                    },
+                                };
+                                seen.push((at as u32, this));
+                            }
+                            seen
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        let mut found = vec![Seen::First; values.len()];
+        for (at, this) in seen.into_iter().flatten() {
+            found[at as usize] = this;
+        }
+        // Numbering, in order: integers and new values take the next ids.
+        let mut ids = Vec::with_capacity(values.len());
+        let mut new = Vec::new();
+        for (at, value) in values.into_iter().enumerate() {
+            let id = match (value, found[at]) {
+                (Value::Int(i), _) => self.intern_int(i),
+                (_, Seen::Before(id)) => id,
+                (_, Seen::Again(first)) => ids[first as usize],
+                (value, Seen::First) => {
+                    new.push(at as u32);
+                    self.push_value(value)
+                }
+            };
+            ids.push(id);
+        }
+        // Each thread adds the new values of its tables.
+        let mut by_table: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+        for &at in &new {
+            by_table[shard(hashes[at as usize])].push(at);
+        }
+        let (known, ids_ref, hashes) = (&self.values, &ids, &hashes);
+        let per_thread = SHARDS.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (tables, adds) in self
+                .ids
+                .chunks_mut(per_thread)
+                .zip(by_table.chunks(per_thread))
+            {
+                scope.spawn(move || {
+                    for (table, adds) in tables.iter_mut().zip(adds) {
+                        let rehash = |id: &ValueId| hash_key(key(&known[id.0 as usize]));
+                        table.reserve(adds.len(), rehash);
+                        for &at in adds {
+                            table.insert_unique(hashes[at as usize], ids_ref[at as usize], rehash);
+                        }
+                    }
+                });
+            }
+        });
+        ids
     }
 
     /// Approximate bytes held: the values, their text and the lookup tables. Limits on
@@ -328,7 +486,8 @@ impl Interner {
     pub fn heap_bytes(&self) -> usize {
         self.text_bytes
             + self.values.capacity() * std::mem::size_of::<Value>()
-            + self.ids.capacity() * (std::mem::size_of::<ValueId>() + 1)
+            + self.ids.iter().map(HashTable::capacity).sum::<usize>()
+                * (std::mem::size_of::<ValueId>() + 1)
             + self.ints.capacity() * (std::mem::size_of::<(i64, ValueId)>() + 1)
     }
 
@@ -348,7 +507,7 @@ impl Interner {
         let k = Key::Text(s);
         let hash = hash_key(k);
         let values = &self.values;
-        match self.ids.find(hash, |id| key(&values[id.0 as usize]) == k) {
+        match self.ids[shard(hash)].find(hash, |id| key(&values[id.0 as usize]) == k) {
             Some(&id) => id,
             None => self.push(Value::text(s), hash),
         }
@@ -360,9 +519,10 @@ impl Interner {
             Value::Int(i) => self.ints.get(i).copied(),
             v => {
                 let k = key(v);
+                let hash = hash_key(k);
                 let values = &self.values;
-                self.ids
-                    .find(hash_key(k), |id| key(&values[id.0 as usize]) == k)
+                self.ids[shard(hash)]
+                    .find(hash, |id| key(&values[id.0 as usize]) == k)
                     .copied()
             }
         }
@@ -471,6 +631,30 @@ impl Interner {
     pub fn absorb(&mut self, values: Vec<Value>) -> Vec<ValueId> {
         values.into_iter().map(|value| self.intern(value)).collect()
     }
+}
+
+/// `work` on about equal parts of `items`, one per thread, the results joined in order.
+fn on_parts<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    let size = items.len().div_ceil(threads).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -582,5 +766,49 @@ mod tests {
         assert_eq!(date.order(&text), Ordering::Less);
         assert_eq!(Value::Float(6.0).order(&Value::Int(6)), Ordering::Equal);
         assert_eq!(Value::Int(6).sort_cmp(&Value::Float(6.0)), Ordering::Less);
+    }
+
+    #[test]
+    fn interning_all_at_once_gives_the_ids_of_one_at_a_time() {
+        // Texts, integers, floats (both zeros), dates, repeats near and far, and values
+        // interned before the batch.
+        let batch: Vec<Value> = (0..PARALLEL_MIN_VALUES as i64 * 3)
+            .map(|i| match i % 6 {
+                0 => Value::text(&format!("t{}", i % 9_973)),
+                1 => Value::Int(i % 5_000),
+                2 => Value::Float(if i % 7 == 0 {
+                    -0.0
+                } else {
+                    (i % 101) as f64 / 4.0
+                }),
+                3 => Value::Date((i % 400) as i32),
+                4 => Value::text(&format!("t{i}")),
+                _ => Value::text(&format!("{}", i % 50)),
+            })
+            .collect();
+        let before = |interner: &mut Interner| {
+            interner.intern(Value::text("t1"));
+            interner.intern(Value::Int(7));
+            interner.intern(Value::Float(0.0));
+        };
+        let mut one = Interner::default();
+        before(&mut one);
+        let expected: Vec<ValueId> = batch.iter().map(|v| one.intern_ref(v)).collect();
+        for threads in [1, 2, 3, 16] {
+            let mut all = Interner::default();
+            before(&mut all);
+            assert_eq!(
+                all.intern_all(batch.clone(), threads),
+                expected,
+                "{threads}"
+            );
+            assert_eq!(all.len(), one.len());
+            for id in 0..one.len() as u32 {
+                let value = one.value(ValueId(id));
+                assert_eq!(all.value(ValueId(id)).to_string(), value.to_string());
+                assert_eq!(all.get(value), Some(ValueId(id)), "{value} found again");
+            }
+            assert_eq!(all.intern_text("new one"), ValueId(one.len() as u32));
+        }
     }
 }

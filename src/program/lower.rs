@@ -73,6 +73,18 @@ pub fn lower_with_tables(
     tables: Vec<FactTable>,
     sources: &Sources,
 ) -> (Option<Program>, Vec<Diagnostic>) {
+    lower_with_tables_on(modules, input_facts, tables, sources, 1)
+}
+
+/// [`lower_with_tables`], interning the values of large tables on up to `threads`
+/// threads: the same program for every number of threads.
+pub fn lower_with_tables_on(
+    modules: &[ast::Module],
+    input_facts: Vec<InputFact>,
+    tables: Vec<FactTable>,
+    sources: &Sources,
+    threads: usize,
+) -> (Option<Program>, Vec<Diagnostic>) {
     let mut inputs = Vec::with_capacity(input_facts.len() + tables.len());
     let mut tables = tables.into_iter().peekable();
     for (index, fact) in input_facts.into_iter().enumerate() {
@@ -93,6 +105,7 @@ pub fn lower_with_tables(
         sources,
         known_names: None,
         suggestions_left: SUGGESTION_BUDGET,
+        threads,
     };
     for module in modules {
         for item in &module.items {
@@ -286,6 +299,8 @@ struct Lowerer<'s> {
     /// name with every known one, so a file of thousands of misspellings would take
     /// time quadratic in its size.
     suggestions_left: usize,
+    /// Threads to intern the values of a large table on.
+    threads: usize,
 }
 
 /// Unknown relations that get a did-you-mean search; the rest get the plain help.
@@ -929,6 +944,43 @@ impl Lowerer<'_> {
             .map(|(column, &kind)| kind.is_none() || kind == table.kind(column))
             .collect();
         let mut tuple = Vec::with_capacity(table.arity());
+        if fits.iter().all(|&fits| fits) {
+            // No cell can be refused: the table's values are interned all at once, in
+            // the order of their first cells.
+            let mut first = vec![u32::MAX; table.distinct().len()];
+            let mut order = Vec::new();
+            for row in 0..table.len() {
+                for &cell in table.cells(row) {
+                    if first[cell as usize] == u32::MAX {
+                        first[cell as usize] = order.len() as u32;
+                        order.push(cell);
+                    }
+                }
+            }
+            let values = order
+                .iter()
+                .map(|&cell| table.take_distinct(cell))
+                .collect();
+            let interned = self.interner.intern_all(values, self.threads);
+            for row in 0..table.len() {
+                tuple.clear();
+                tuple.extend(
+                    table
+                        .cells(row)
+                        .iter()
+                        .map(|&cell| interned[first[cell as usize] as usize]),
+                );
+                facts.push(Fact::new(
+                    id,
+                    tuple.as_slice().into(),
+                    1.0,
+                    None,
+                    Window::default(),
+                    table.span(row),
+                ));
+            }
+            return;
+        }
         'rows: for row in 0..table.len() {
             tuple.clear();
             for (column, &kind) in kinds.iter().enumerate() {

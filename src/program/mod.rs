@@ -13,7 +13,7 @@ mod stratify;
 pub mod template;
 
 pub use display::{write_atom, write_literal, write_rule, Bindings};
-pub use lower::{admiralty_confidence, lower, lower_with_tables};
+pub use lower::{admiralty_confidence, lower, lower_with_tables, lower_with_tables_on};
 pub use stratify::Stratum;
 pub use template::Template;
 
