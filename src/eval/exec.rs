@@ -241,6 +241,9 @@ pub(super) struct Exec<'a, 'w> {
     /// Keep every derivation, also those no better than the fact's present one (to
     /// list the lines of a combined relation).
     pub(super) keep_all: bool,
+    /// The plan's last scan has just found the head absent (see [`TailProbe`]), so the
+    /// candidate needs no second look.
+    pub(super) head_checked: bool,
     pub(super) regs: Vec<ValueId>,
     pub(super) premises: Vec<u32>,
     pub(super) tuple: Vec<ValueId>,
@@ -409,11 +412,10 @@ impl<'a> Exec<'a, '_> {
                 } else {
                     None
                 };
-                let mut visit = |this: &mut Self, row: u32| {
+                let mut visit = |this: &mut Self, row: u32, values: &[ValueId]| {
                     if this.watch.tick(&*this.interner) {
                         return;
                     }
-                    let values = relation.row(row as usize);
                     if scan.equal.iter().any(|&(a, b)| values[a] != values[b]) {
                         return;
                     }
@@ -435,6 +437,8 @@ impl<'a> Exec<'a, '_> {
                         this.run(rest, sink);
                     }
                 };
+                // The probe answers for every row the scan passes on to the head.
+                self.head_checked = held.is_some();
                 // Only the plan's first step, when its rows are split between threads.
                 let part = self.outer.take();
                 match (scan.version, scan.index) {
@@ -448,7 +452,7 @@ impl<'a> Exec<'a, '_> {
                                 .zip(key)
                                 .all(|(&c, k)| values[c] == *k)
                             {
-                                visit(self, row);
+                                visit(self, row, values);
                             }
                         }
                     }
@@ -458,19 +462,33 @@ impl<'a> Exec<'a, '_> {
                         } else {
                             self.all_end[p]
                         } as u32;
-                        let rows = relation.indexes[slot].lookup(
-                            &relation.data,
-                            arity,
-                            key,
-                            Index::hash_key(key),
-                        );
-                        let cut = if rows.last().is_some_and(|&r| r < end) {
-                            rows.len()
-                        } else {
-                            rows.partition_point(|&r| r < end)
+                        let index = &relation.indexes[slot];
+                        let rows = index
+                            .lookup(&relation.data, arity, key, Index::hash_key(key))
+                            .below(end);
+                        let rows = match &part {
+                            Some(range) => {
+                                let n = rows.len();
+                                rows.slice(range.start.min(n)..range.end.min(n))
+                            }
+                            None => rows,
                         };
-                        for &row in within(&rows[..cut], &part) {
-                            visit(self, row);
+                        if rows.is_paired() {
+                            // Each row's values are the key's and the one beside it.
+                            let key_first = index.columns[0] == 0;
+                            for i in 0..rows.len() {
+                                let other = rows.other(i).expect("a paired group");
+                                let values = if key_first {
+                                    [key[0], other]
+                                } else {
+                                    [other, key[0]]
+                                };
+                                visit(self, rows.row(i), &values);
+                            }
+                        } else {
+                            for row in rows.rows() {
+                                visit(self, row, relation.row(row as usize));
+                            }
                         }
                     }
                     (version, None) if scan.key_columns.len() == arity && arity > 0 => {
@@ -481,7 +499,7 @@ impl<'a> Exec<'a, '_> {
                         } as u32;
                         if let Some(row) = relation.find(key, relation.hash(key)) {
                             if row < end && part.as_ref().is_none_or(|range| range.contains(&0)) {
-                                visit(self, row);
+                                visit(self, row, relation.row(row as usize));
                             }
                         }
                     }
@@ -496,10 +514,11 @@ impl<'a> Exec<'a, '_> {
                             None => 0..end,
                         };
                         for row in rows {
-                            visit(self, row as u32);
+                            visit(self, row as u32, relation.row(row));
                         }
                     }
                 }
+                self.head_checked = false;
             }
             Step::Intersect(fused) => self.run_intersect(fused, rest, sink),
             Step::Neg {
@@ -539,8 +558,8 @@ impl<'a> Exec<'a, '_> {
                             values,
                             Index::hash_key(values),
                         )
-                        .iter()
-                        .map(|&row| relation.confidence(row as usize))
+                        .rows()
+                        .map(|row| relation.confidence(row as usize))
                         .collect()
                 };
                 // An ordinary negation is crisp: any fact found defeats. Only a fact of
@@ -668,14 +687,14 @@ impl<'a> Exec<'a, '_> {
         } else {
             self.all_end[p]
         } as u32;
-        let rows =
-            relation.indexes[slot].lookup(&relation.data, scan.arity, key, Index::hash_key(key));
-        let rows = &rows[..rows.partition_point(|&r| r < end)];
+        let rows = relation.indexes[slot]
+            .lookup(&relation.data, scan.arity, key, Index::hash_key(key))
+            .below(end);
         let weakest = if relation.all_certain() {
             1.0
         } else {
-            rows.iter()
-                .map(|&r| relation.confidence(r as usize))
+            rows.rows()
+                .map(|r| relation.confidence(r as usize))
                 .fold(1.0, f64::min)
         };
         Some((rows.len(), weakest))
@@ -797,8 +816,10 @@ impl<'a> Exec<'a, '_> {
                     confidence *= factor;
                 }
                 let relation = &self.relations[self.head_predicate.0 as usize];
-                let hash = relation.hash(&self.tuple);
-                if !self.keep_all && relation.holds_at_least(&self.tuple, hash, confidence) {
+                if !self.keep_all
+                    && !self.head_checked
+                    && relation.holds_at_least(&self.tuple, relation.hash(&self.tuple), confidence)
+                {
                     return;
                 }
                 // Values, confidence, rule code and stored premises, as buffered.

@@ -378,20 +378,26 @@ impl Model {
     fn ranks(&self, threads: usize) -> &(Vec<u32>, Vec<ValueId>) {
         self.ranks.get_or_init(|| {
             let n = self.interner.len();
-            let ids: Vec<u32> = (0..n as u32).collect();
-            let compare = |&a: &u32, &b: &u32| {
+            let value = |id: u32| self.interner.value(ValueId(id));
+            // Keys in the items: most comparisons read no value (a text's bytes are
+            // elsewhere in memory).
+            let keyed: Vec<(u64, u32)> =
+                (0..n as u32).map(|id| (value(id).sort_key(), id)).collect();
+            let compare = |&(ka, a): &(u64, u32), &(kb, b): &(u64, u32)| {
                 // Ids break ties, so the ranks do not depend on how the sort was split.
-                self.interner
-                    .value(ValueId(a))
-                    .sort_cmp(self.interner.value(ValueId(b)))
+                ka.cmp(&kb)
+                    .then_with(|| value(a).sort_cmp(value(b)))
                     .then(a.cmp(&b))
             };
-            let ids = sort_items(ids, threads, &compare);
+            let keyed = sort_items(keyed, threads, &compare);
             let mut ranks = vec![0u32; n];
-            for (rank, &id) in ids.iter().enumerate() {
+            for (rank, &(_, id)) in keyed.iter().enumerate() {
                 ranks[id as usize] = rank as u32;
             }
-            (ranks, ids.into_iter().map(ValueId).collect())
+            (
+                ranks,
+                keyed.into_iter().map(|(_, id)| ValueId(id)).collect(),
+            )
         })
     }
 

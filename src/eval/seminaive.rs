@@ -96,6 +96,7 @@ impl<'a> Round<'a> {
             strength: rule.strength,
             record: self.record,
             keep_all: false,
+            head_checked: false,
             regs: vec![ValueId(u32::MAX); rule.variables.len()],
             premises: vec![0; self.n_premises[index]],
             tuple: Vec::with_capacity(rule.head.args.len()),
@@ -137,7 +138,8 @@ impl<'a> Round<'a> {
             (Version::Delta, _) => self.recent[p].len(),
             (_, Some(slot)) => relation.indexes[slot]
                 .lookup(&relation.data, relation.arity, &key, Index::hash_key(&key))
-                .partition_point(|&row| (row as usize) < end),
+                .below(end as u32)
+                .len(),
             (_, None) if scan.key_columns.len() == relation.arity && relation.arity > 0 => 1,
             (_, None) => end,
         })
@@ -507,6 +509,7 @@ impl<'p> State<'p> {
                 strength: rule.strength,
                 record: true,
                 keep_all: true,
+                head_checked: false,
                 regs: vec![ValueId(u32::MAX); rule.variables.len()],
                 premises: vec![0; self.n_premises[rule_id.0 as usize]],
                 tuple: Vec::with_capacity(rule.head.args.len()),

@@ -46,19 +46,122 @@ pub(super) struct Frozen {
     /// value id when `by_value` (the index was `direct`), else per group number of
     /// `table`.
     pub(super) starts: Vec<u32>,
-    /// The rows of every group, group after group, ascending within a group.
+    /// The rows of every group, group after group, ascending within a group; when
+    /// `paired`, each followed by its value in the column the key leaves.
     pub(super) rows: Vec<u32>,
     /// Whether `starts` is indexed by the key's value id.
     pub(super) by_value: bool,
+    /// Whether each row in `rows` is followed by its other value (see [`Group`]).
+    pub(super) paired: bool,
 }
 
 impl Frozen {
     #[inline]
-    pub(super) fn group(&self, at: usize) -> &[u32] {
+    pub(super) fn group(&self, at: usize) -> Group<'_> {
+        let stride = 1 + usize::from(self.paired);
         match (self.starts.get(at), self.starts.get(at + 1)) {
-            (Some(&start), Some(&end)) => &self.rows[start as usize..end as usize],
-            _ => &[],
+            (Some(&start), Some(&end)) => Group {
+                entries: &self.rows[start as usize * stride..end as usize * stride],
+                paired: self.paired,
+            },
+            _ => Group::default(),
         }
+    }
+
+    /// The first row of group `g`.
+    fn first_row(&self, g: usize) -> usize {
+        self.rows[self.starts[g] as usize * (1 + usize::from(self.paired))] as usize
+    }
+}
+
+/// The rows of one group of an [`Index`], ascending: row numbers, or for a frozen index
+/// of a two-column relation keyed on one, each row with its value in the other column,
+/// so that a scan of the group reads nothing else (each row of the relation read
+/// instead is a cache miss of its own when the relation is large).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Group<'a> {
+    entries: &'a [u32],
+    paired: bool,
+}
+
+impl<'a> Group<'a> {
+    /// A group of plain row numbers.
+    pub(crate) fn of_rows(rows: &'a [u32]) -> Group<'a> {
+        Group {
+            entries: rows,
+            paired: false,
+        }
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len() >> usize::from(self.paired)
+    }
+
+    /// Whether the group has no rows.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The `i`-th row.
+    #[inline]
+    pub(crate) fn row(&self, i: usize) -> u32 {
+        self.entries[i << usize::from(self.paired)]
+    }
+
+    /// Whether the group holds each row's value in the column the key leaves.
+    #[inline]
+    pub(crate) fn is_paired(&self) -> bool {
+        self.paired
+    }
+
+    /// The `i`-th row's value in the column the key leaves, when the group holds it.
+    #[inline]
+    pub(crate) fn other(&self, i: usize) -> Option<ValueId> {
+        self.paired.then(|| ValueId(self.entries[2 * i + 1]))
+    }
+
+    /// The rows at positions `range`.
+    #[inline]
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Group<'a> {
+        let shift = usize::from(self.paired);
+        Group {
+            entries: &self.entries[range.start << shift..range.end << shift],
+            paired: self.paired,
+        }
+    }
+
+    /// The rows below `end`.
+    #[inline]
+    pub(crate) fn below(&self, end: u32) -> Group<'a> {
+        let n = self.len();
+        if n == 0 || self.row(n - 1) < end {
+            return *self;
+        }
+        let (mut low, mut high) = (0, n);
+        while low < high {
+            let mid = (low + high) / 2;
+            if self.row(mid) < end {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        self.slice(0..low)
+    }
+
+    /// The rows, collected.
+    #[cfg(test)]
+    pub(crate) fn to_vec(self) -> Vec<u32> {
+        self.rows().collect()
+    }
+
+    /// The rows, in order.
+    pub(crate) fn rows(self) -> impl ExactSizeIterator<Item = u32> + 'a {
+        let stride = 1 + usize::from(self.paired);
+        self.entries.iter().step_by(stride).copied()
     }
 }
 
@@ -165,15 +268,25 @@ impl Index {
             }
         }
         let mut groups = std::mem::take(&mut self.groups);
-        let mut rows = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+        let other = self.other_column(arity);
+        let stride = 1 + usize::from(other.is_some());
+        let mut rows = Vec::with_capacity(groups.iter().map(Vec::len).sum::<usize>() * stride);
+        let place = |rows: &mut Vec<u32>, group: Vec<u32>| match other {
+            Some(column) => {
+                for row in group {
+                    rows.extend([row, data[row as usize * arity + column].0]);
+                }
+            }
+            None => rows.extend_from_slice(&group),
+        };
         let mut starts;
         let by_value = match self.direct.take() {
             Some(direct) => {
                 starts = Vec::with_capacity(direct.len() + 1);
                 for g in direct {
-                    starts.push(rows.len() as u32);
+                    starts.push((rows.len() / stride) as u32);
                     if g > 0 {
-                        rows.extend_from_slice(&std::mem::take(&mut groups[g as usize - 1]));
+                        place(&mut rows, std::mem::take(&mut groups[g as usize - 1]));
                     }
                 }
                 true
@@ -181,17 +294,18 @@ impl Index {
             None => {
                 starts = Vec::with_capacity(groups.len() + 1);
                 for group in &mut groups {
-                    starts.push(rows.len() as u32);
-                    rows.extend_from_slice(&std::mem::take(group));
+                    starts.push((rows.len() / stride) as u32);
+                    place(&mut rows, std::mem::take(group));
                 }
                 false
             }
         };
-        starts.push(rows.len() as u32);
+        starts.push((rows.len() / stride) as u32);
         self.frozen = Some(Frozen {
             starts,
             rows,
             by_value,
+            paired: other.is_some(),
         });
     }
 
@@ -269,9 +383,15 @@ impl Index {
             *count = starts[starts.len() - 1];
         }
         starts.push(at);
-        let mut placed = vec![0u32; at as usize];
+        let other = self.other_column(arity);
+        let stride = 1 + usize::from(other.is_some());
+        let mut placed = vec![0u32; at as usize * stride];
         for (row, &g) in rows().zip(&group_of) {
-            placed[counts[g as usize] as usize] = row;
+            let at = counts[g as usize] as usize * stride;
+            placed[at] = row;
+            if let Some(column) = other {
+                placed[at + 1] = data[row as usize * arity + column].0;
+            }
             counts[g as usize] += 1;
         }
         self.direct = None;
@@ -281,6 +401,7 @@ impl Index {
             starts,
             rows: placed,
             by_value,
+            paired: other.is_some(),
         });
     }
 
@@ -295,13 +416,15 @@ impl Index {
             for (v, at) in direct.iter_mut().enumerate() {
                 let group = frozen.group(v);
                 if !group.is_empty() {
-                    self.groups.push(group.to_vec());
+                    self.groups.push(group.rows().collect());
                     *at = self.groups.len() as u32;
                 }
             }
             self.direct = Some(direct);
         } else {
-            self.groups = (0..count).map(|g| frozen.group(g).to_vec()).collect();
+            self.groups = (0..count)
+                .map(|g| frozen.group(g).rows().collect())
+                .collect();
         }
     }
 
@@ -368,29 +491,38 @@ impl Index {
         self.covered = len;
     }
 
+    /// The column a frozen index keeps beside each row ([`Group::other`]): the one its
+    /// key leaves in a two-column relation keyed on one.
+    fn other_column(&self, arity: usize) -> Option<usize> {
+        match (arity, self.columns.as_slice()) {
+            (2, &[key]) => Some(1 - key),
+            _ => None,
+        }
+    }
+
     /// Rows whose key columns equal `key`, ascending.
     #[inline]
-    pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> &[u32] {
+    pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> Group<'_> {
         if let Some(frozen) = &self.frozen {
             if frozen.by_value {
                 return frozen.group(key[0].0 as usize);
             }
             let columns = &self.columns;
             return match self.table.find(hash, |&g| {
-                let first = frozen.rows[frozen.starts[g as usize] as usize] as usize;
+                let first = frozen.first_row(g as usize);
                 columns
                     .iter()
                     .zip(key)
                     .all(|(&c, k)| data[first * arity + c] == *k)
             }) {
                 Some(&g) => frozen.group(g as usize),
-                None => &[],
+                None => Group::default(),
             };
         }
         if let Some(direct) = &self.direct {
             return match direct.get(key[0].0 as usize) {
-                Some(&g) if g > 0 => &self.groups[g as usize - 1],
-                _ => &[],
+                Some(&g) if g > 0 => Group::of_rows(&self.groups[g as usize - 1]),
+                _ => Group::default(),
             };
         }
         let columns = &self.columns;
@@ -402,8 +534,8 @@ impl Index {
                 .zip(key)
                 .all(|(&c, k)| data[first * arity + c] == *k)
         }) {
-            Some(&g) => &self.groups[g as usize],
-            None => &[],
+            Some(&g) => Group::of_rows(&self.groups[g as usize]),
+            None => Group::default(),
         }
     }
 }

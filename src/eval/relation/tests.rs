@@ -21,8 +21,10 @@ fn rows_deduplicate_and_indexes_group_by_key() {
     let key = ids(&[1]);
     let index = &relation.indexes[slot];
     assert_eq!(
-        index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
-        &[0, 1]
+        index
+            .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+            .to_vec(),
+        [0, 1]
     );
     // Rows added later are indexed on refresh, in ascending order.
     let t = ids(&[1, 9]);
@@ -30,8 +32,10 @@ fn rows_deduplicate_and_indexes_group_by_key() {
     relation.refresh_indexes();
     let index = &relation.indexes[slot];
     assert_eq!(
-        index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
-        &[0, 1, 3]
+        index
+            .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+            .to_vec(),
+        [0, 1, 3]
     );
     let other = ids(&[7]);
     assert!(index
@@ -56,11 +60,17 @@ fn frozen_indexes_find_the_same_rows_and_thaw_when_rows_are_added() {
             for a in 0..40u32 {
                 let key = ids(&[a * spread]);
                 let index = &relation.indexes[one];
-                found.push(
-                    index
-                        .lookup(&relation.data, 2, &key, Index::hash_key(&key))
-                        .to_vec(),
-                );
+                let group = index.lookup(&relation.data, 2, &key, Index::hash_key(&key));
+                // A frozen one-column index holds each row's second value beside it.
+                if !group.is_empty() {
+                    assert_eq!(group.is_paired(), index.frozen.is_some());
+                }
+                for i in 0..group.len() {
+                    if let Some(second) = group.other(i) {
+                        assert_eq!(second, relation.row(group.row(i) as usize)[1]);
+                    }
+                }
+                found.push(group.to_vec());
                 let key = ids(&[a * spread, a + 37]);
                 let index = &relation.indexes[two];
                 found.push(
@@ -90,8 +100,10 @@ fn frozen_indexes_find_the_same_rows_and_thaw_when_rows_are_added() {
         let mut expected: Vec<u32> = (3..500).step_by(37).collect();
         expected.push(500);
         assert_eq!(
-            index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
-            expected.as_slice()
+            index
+                .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+                .to_vec(),
+            expected
         );
         let mut again = open.clone();
         again[6].push(500);
@@ -113,6 +125,7 @@ fn frozen_indexes_find_the_same_rows_and_thaw_when_rows_are_added() {
                 b.frozen.as_ref().expect("frozen"),
             );
             assert_eq!((&a.starts, &a.rows), (&b.starts, &b.rows));
+            assert_eq!((a.paired, b.paired), (slot == one, slot == one));
         }
         // Rows added after: the built index thaws like any other.
         let t = ids(&[3 * spread, 1001]);
@@ -144,8 +157,10 @@ fn a_key_hashed_while_rows_came_in_is_frozen_by_value_when_dense_overall() {
     for (v, row) in [(199_999, 0), (150_000, 49_999), (100_000, 99_999)] {
         let key = ids(&[v]);
         assert_eq!(
-            index.lookup(&relation.data, 2, &key, Index::hash_key(&key)),
-            &[row]
+            index
+                .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+                .to_vec(),
+            [row]
         );
     }
     for v in [0, 99_999, 200_000, 5_000_000] {
@@ -185,8 +200,10 @@ fn one_column_rows_and_one_column_keys_move_to_hash_tables_when_sparse() {
         assert_eq!(relation.find(&t, relation.hash(&t)), Some(n as u32));
         let index = &pairs.indexes[slot];
         assert_eq!(
-            index.lookup(&pairs.data, 2, &t, Index::hash_key(&t)),
-            &[n as u32]
+            index
+                .lookup(&pairs.data, 2, &t, Index::hash_key(&t))
+                .to_vec(),
+            [n as u32]
         );
         let t = ids(&[v + 1]);
         assert!(!relation.contains(&t, hash_row(&t)));
