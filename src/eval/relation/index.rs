@@ -500,6 +500,33 @@ impl Index {
         }
     }
 
+    /// Whether [`Index::prefetch`] can bring a group's place into the cache ahead of
+    /// its lookup: a frozen index laid out by value, where that place is found from the
+    /// key alone.
+    pub(crate) fn prefetches(&self) -> bool {
+        self.frozen.as_ref().is_some_and(|frozen| frozen.by_value)
+    }
+
+    /// Hints the cache to fetch what a lookup of the one-column `key` will read, a few
+    /// rows of a scan before it comes: with `rows` false, where the key's group starts;
+    /// with `rows` true, the group's first entries (reading its start, which an earlier
+    /// call should have brought in). Does nothing unless [`Index::prefetches`].
+    #[inline]
+    pub(crate) fn prefetch(&self, key: ValueId, rows: bool) {
+        let Some(frozen) = &self.frozen else { return };
+        let at = key.0 as usize;
+        if !rows {
+            if let Some(start) = frozen.starts.get(at) {
+                prefetch(start);
+            }
+        } else if let Some(&start) = frozen.starts.get(at) {
+            let stride = 1 + usize::from(frozen.paired);
+            if let Some(entry) = frozen.rows.get(start as usize * stride) {
+                prefetch(entry);
+            }
+        }
+    }
+
     /// Rows whose key columns equal `key`, ascending.
     #[inline]
     pub fn lookup(&self, data: &[ValueId], arity: usize, key: &[ValueId], hash: u64) -> Group<'_> {
@@ -670,4 +697,21 @@ impl SortedIndex {
             + self.bits.capacity() * std::mem::size_of::<GroupBits>()
             + self.words * 8
     }
+}
+
+/// Asks the processor to bring the cache line holding `value` into its caches, without
+/// waiting for it: a lookup that follows a few steps later then finds it there instead
+/// of stalling on main memory.
+#[inline(always)]
+pub(crate) fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and cannot fault; the address
+    // is that of a live reference besides.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }

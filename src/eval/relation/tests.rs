@@ -409,3 +409,35 @@ fn improving_a_row_replaces_its_derivation() {
         Some(Recorded::Rule(1, vec![8]))
     );
 }
+
+#[test]
+fn only_frozen_indexes_laid_out_by_value_are_prefetched() {
+    let mut relation = Relation::new(2, vec![0], 0, false, false);
+    for (a, b) in [(1, 2), (1, 3), (4, 3)] {
+        let t = ids(&[a, b]);
+        relation.insert(&t, hash_row(&t), 1.0, 0, &[]);
+    }
+    let by_first = relation.ensure_index(&[0]);
+    let by_both = relation.ensure_index(&[0, 1]);
+    relation.refresh_indexes();
+    assert!(!relation.indexes[by_first].prefetches(), "open groups");
+    relation.freeze_indexes();
+    assert!(relation.indexes[by_first].prefetches());
+    assert!(
+        !relation.indexes[by_both].prefetches(),
+        "hashed by two columns"
+    );
+    // A prefetch reads nothing the lookup sees, also for keys past the last group.
+    let index = &relation.indexes[by_first];
+    for key in [1, 4, 1000] {
+        index.prefetch(ValueId(key), false);
+        index.prefetch(ValueId(key), true);
+    }
+    let key = ids(&[1]);
+    assert_eq!(
+        index
+            .lookup(&relation.data, 2, &key, Index::hash_key(&key))
+            .to_vec(),
+        [0, 1]
+    );
+}
